@@ -1,0 +1,120 @@
+"""Command line: parse arguments, call the pipeline, report. Exit 0 ok, 1 content errors, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import preflight
+from .errors import PressError, Problems, UsageError
+from .load import Project, load_all
+from .pipeline import EDITIONS, Options, Result, build
+
+DESCRIPTION = """\
+Build Performance Pointers briefings from content/ into output/.
+
+  python build.py                         build every briefing, all editions
+  python build.py briefing SLUG [SLUG...] build some briefings
+  python build.py check                   validate all content without rendering
+
+Editions: output/web/<slug>.pdf (tagged, RGB), output/print/<slug>.pdf (PDF/X-4, bleed,
+crop marks, CMYK) with <slug>.preflight.json, output/drafts/<slug>.pdf (watermarked).
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="build.py", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="all",
+                        choices=["all", "briefing", "check"],
+                        help="what to do (default: all)")
+    parser.add_argument("slugs", nargs="*", help="briefing slugs (file names without .md)")
+    parser.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
+                        help="project folder (default: the one holding build.py)")
+    parser.add_argument("--edition", choices=[*EDITIONS, "all"], default="all",
+                        help="which edition(s) to build (default: all)")
+    parser.add_argument("--drafts", action="store_true",
+                        help="also build watermarked drafts of final briefings, for review")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print problems")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"build.py: {exc}", file=sys.stderr)
+        return 2
+    except PressError as exc:
+        if args.debug:
+            raise
+        print(str(exc), file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
+    project = Project.at(args.project)
+    if not project.content.is_dir():
+        raise UsageError(f"{project.root} has no content/ folder (use --project)")
+    if args.command == "briefing" and not args.slugs:
+        raise UsageError("'briefing' needs at least one SLUG")
+    if args.command == "all" and args.slugs:
+        raise UsageError("to build some briefings, use: build.py briefing SLUG...")
+    problems = Problems()
+    say = (lambda *a: None) if args.quiet else print
+    if args.command == "check":
+        _, briefings = load_all(project, problems)
+        from . import markdown  # checking the Markdown needs no rendering
+        for briefing in briefings:
+            try:
+                problems.extend(markdown.convert(briefing, project.root).warnings)
+            except PressError as exc:
+                problems.extend(exc.problems)
+        _report(project, problems, [])
+        if not problems.errors:
+            say(f"check: {len(briefings)} briefings OK")
+        return 1 if problems.errors else 0
+    editions = EDITIONS if args.edition == "all" else (args.edition,)
+    options = Options(editions=editions, drafts_of_final=args.drafts)
+    results = build(project, args.slugs or None, options, problems)
+    for result in results:
+        _report_result(project, result, say)
+    _report(project, problems, results)
+    failed = problems.errors or any(not r.ok for r in results)
+    built = sum(1 for r in results if r.ok)
+    say(f"built {built} of {len(results)} briefings" + (" — with errors" if failed else ""))
+    return 1 if failed else 0
+
+
+def _report_result(project: Project, result: Result, say) -> None:
+    for note in result.notes:
+        say(f"note: {note}")
+    for edition, path in sorted(result.outputs.items()):
+        say(f"{edition:>6}: {path.relative_to(project.root)} ({result.pages[edition]} pages)")
+    if result.preflight:
+        say(f"        {preflight.summary(result.preflight)}")
+
+
+def _report(project: Project, problems: Problems, results: list[Result]) -> None:
+    """Every warning, then every error, each as path:line: message, then a count."""
+    items = list(problems.items)
+    for result in results:
+        items.extend(result.warnings)
+        items.extend(result.problems)
+    warnings = [p for p in items if p.severity == "warning"]
+    errors = [p for p in items if p.severity != "warning"]
+    for problem in warnings + errors:
+        print(problem.format(project.root), file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} error{'s' if len(errors) != 1 else ''} "
+              f"({len(warnings)} warning{'s' if len(warnings) != 1 else ''})", file=sys.stderr)

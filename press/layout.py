@@ -1,0 +1,101 @@
+"""Layout stage: a briefing and its converted body → one complete HTML document for typesetting.
+
+One Jinja2 environment (``layouts/``, StrictUndefined, autoescape). Author text arrives as data
+(already-sanitised HTML wrapped in ``Markup``); it is never compiled as a template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import barcode
+import jinja2
+import segno
+from barcode.writer import SVGWriter
+from markupsafe import Markup
+
+from .load import Project
+from .model import Body, Briefing, Page
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a draft edition shows in its footer."""
+
+    build_date: str
+    revision: str
+
+
+@lru_cache(maxsize=8)
+def environment(layouts: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(layouts)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["gbp"] = lambda value: f"£{value:,.2f}"
+    return env
+
+
+def file_url(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+def qr_svg(url: str) -> Markup:
+    """A QR code for ``url`` as inline SVG (black modules, no ids)."""
+    svg = segno.make(url, error="m").svg_inline(scale=1, dark="#000", border=2,
+                                               svgclass="qr", lineclass=None)
+    return Markup(svg)
+
+
+def ean13_svg(isbn: str) -> Markup:
+    """EAN-13 bars for an ISBN as inline SVG; digits are typeset in HTML with our fonts."""
+    digits = re.sub(r"\D", "", isbn)
+    code = barcode.get("ean13", digits[:12], writer=SVGWriter())
+    buf = io.BytesIO()
+    code.write(buf, options={"module_height": 18.0, "write_text": False, "quiet_zone": 3.0,
+                             "background": "white", "foreground": "black", "module_width": 0.33})
+    svg = buf.getvalue().decode("utf-8")
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
+    svg = re.sub(r'\sid="[^"]*"', "", svg)
+    return Markup(svg.replace("<svg ", '<svg class="ean13" ', 1))
+
+
+def page(project: Project, briefing: Briefing, body: Body, draft: Draft | None = None) -> Page:
+    """The full HTML page for one briefing (``draft`` adds the watermark and build footer)."""
+    env = environment(project.layouts)
+    template = env.get_template(f"{briefing.layout}.html")
+    series = briefing.series
+    context = {
+        "briefing": briefing,
+        "series": series,
+        "body": Markup(body.html),
+        "references": Markup(body.references_html),
+        "contents": [h for h in body.headings],
+        "prefix": f"{briefing.slug}--",
+        "draft": draft,
+        "draft_line": (f"DRAFT – not for circulation · built {draft.build_date} · "
+                       f"{briefing.path.name} revision {draft.revision}") if draft else "",
+        "css_url": file_url(project.layouts / "briefing.css"),
+        "asset": lambda rel: file_url(project.assets / rel),
+        "qr": qr_svg(series.purchase_url),
+        "ean13": ean13_svg(briefing.isbn) if briefing.isbn else None,
+        "isbn_digits": re.sub(r"\D", "", briefing.isbn),
+        "about_paragraphs": [p.strip() for p in series.about.split("\n\n") if p.strip()],
+        "created": briefing.published_date.isoformat(),
+    }
+    html = template.render(**context)
+    return Page(html=html, base_url=file_url(briefing.path.parent) + "/",
+                name=str(briefing.path), metadata={"slug": briefing.slug})
+
+
+def today() -> str:
+    return dt.date.today().isoformat()

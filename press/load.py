@@ -1,0 +1,439 @@
+"""Load stage: read series files and briefings from ``content/`` and validate them into models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import yamlsafe
+from .errors import ContentError, Problem, Problems, did_you_mean
+from .model import Author, Briefing, Contact, Indicator, Partner, Reference, Series
+
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+PUBLISHED_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+REFERENCE_TYPES = ("book", "report", "article", "chapter", "web")
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a project's folders are. Every stage gets paths from here, never from the cwd."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root) -> Project:
+        return cls(Path(root).resolve())
+
+    content = property(lambda self: self.root / "content")
+    layouts = property(lambda self: self.root / "layouts")
+    assets = property(lambda self: self.root / "assets")
+    output = property(lambda self: self.root / "output")
+    cache = property(lambda self: self.root / ".cache")
+    series_dir = property(lambda self: self.content / "series")
+    briefings_dir = property(lambda self: self.content / "briefings")
+    bundles_dir = property(lambda self: self.content / "bundles")
+    mailings_dir = property(lambda self: self.content / "mailings")
+
+    def briefing_paths(self) -> list[Path]:
+        return sorted(self.briefings_dir.glob("*.md"))
+
+
+# -- reading text ------------------------------------------------------------------------------
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 source file (BOM and CRLF accepted); errors name the line and byte offset."""
+    data = path.read_bytes()
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ContentError.at(path, None, f"file is {len(data) // 1024} KB, over the "
+                              f"{MAX_SOURCE_BYTES // 1024 // 1024} MB limit",
+                              "split it or move large data into assets/")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ContentError.at(path, line, f"not UTF-8: byte 0x{data[exc.start]:02x} at byte "
+                              f"offset {exc.start}", "save the file as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
+    """Return ``(yaml_text, body, body_first_line)``."""
+    lines = text.split("\n")
+    if not text.strip():
+        raise ContentError.at(path, 1, "file is empty",
+                              "start with front matter between two '---' lines")
+    if lines[0].strip() != "---":
+        raise ContentError.at(path, 1, "missing front matter: the file must start with '---'",
+                              "see docs/authoring.md for the fields")
+    for number, line in enumerate(lines[1:], start=2):
+        if line.rstrip() in ("---", "..."):
+            return "\n".join(lines[1: number - 1]), "\n".join(lines[number:]), number + 1
+    raise ContentError.at(path, 1, "front matter is not closed: no second '---' line",
+                          "add a line '---' after the last field")
+
+
+# -- field checking ----------------------------------------------------------------------------
+
+class _Invalid(Exception):
+    def __init__(self, message, hint="", sub=()):
+        super().__init__(message)
+        self.message, self.hint, self.sub = message, hint, tuple(sub)
+
+
+def _text(value, name):
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        raise _Invalid(f"'{name}' must be text", "write it as a plain value")
+    text = str(value).strip()
+    if not text:
+        raise _Invalid(f"'{name}' must not be empty")
+    return text
+
+
+def _mapping(value, name):
+    if not isinstance(value, dict):
+        raise _Invalid(f"'{name}' must be a mapping of fields",
+                       "indent its fields under it, e.g. 'code: NI 62'")
+    return value
+
+
+def _list(value, name):
+    if not isinstance(value, list):
+        raise _Invalid(f"'{name}' must be a list", "write each item on a line starting '- '")
+    return value
+
+
+def _fields(data, name, allowed, required):
+    data = _mapping(data, name)
+    for key in data:
+        if key not in allowed:
+            raise _Invalid(f"unknown field '{key}' in '{name}'", did_you_mean(key, allowed),
+                           sub=(key,))
+    for key in required:
+        if data.get(key) in (None, ""):
+            raise _Invalid(f"'{name}' needs '{key}'")
+    return data
+
+
+def isbn13_ok(isbn: str) -> bool:
+    digits = re.sub(r"[\s-]", "", isbn)
+    if not re.fullmatch(r"\d{13}", digits):
+        return False
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits[:12]))
+    return (10 - total % 10) % 10 == int(digits[12])
+
+
+def _published(value, name):
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = _text(value, name)
+    match = PUBLISHED_RE.match(text)
+    if not match:
+        raise _Invalid(f"'{name}' must be YYYY-MM or YYYY-MM-DD, not '{text}'")
+    year, month, day = match.groups()
+    try:
+        dt.date(int(year), int(month), int(day or 1))
+    except ValueError:
+        raise _Invalid(f"'{name}' is not a real date: '{text}'") from None
+    return text
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _Invalid(f"'{name}' must be a positive whole number, not {value!r}")
+    return value
+
+
+def _price(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise _Invalid(f"'{name}' must be a number of pounds, e.g. 12.50, not {value!r}")
+    return round(float(value), 2)
+
+
+def _isbn(value, name):
+    text = _text(value, name)
+    if not isbn13_ok(text):
+        raise _Invalid(f"'{name}' {text} is not a valid ISBN-13",
+                       "13 digits starting 978 or 979; the last digit is a checksum")
+    return text
+
+
+def _text_list(value, name):
+    return tuple(_text(item, f"{name}[{i + 1}]") for i, item in enumerate(_list(value, name)))
+
+
+class _Checker:
+    """Runs field checks against one file's data, turning failures into located problems."""
+
+    def __init__(self, path, lines, problems: Problems):
+        self.path, self.lines, self.problems = path, lines, problems
+        self.ok = True
+
+    def __call__(self, func, value, *key_path, **kwargs):
+        try:
+            return func(value, ".".join(str(k) for k in key_path), **kwargs)
+        except _Invalid as exc:
+            self.ok = False
+            self.problems.items.append(
+                yamlsafe.problem(self.path, self.lines, key_path + exc.sub, exc.message, exc.hint))
+            return None
+
+    def fail(self, key_path, message, hint=""):
+        self.ok = False
+        self.problems.items.append(
+            yamlsafe.problem(self.path, self.lines, tuple(key_path), message, hint))
+
+    def top(self, data, allowed, required, what):
+        if not isinstance(data, dict):
+            self.ok = False
+            self.problems.error(self.path, yamlsafe.line_of(self.lines) or 1,
+                                f"{what} must be a mapping of 'field: value' lines")
+            return {}
+        for key in data:
+            if key not in allowed:
+                self.ok = False
+                self.problems.error(self.path, yamlsafe.line_of(self.lines, key),
+                                    f"unknown field '{key}'", did_you_mean(key, allowed))
+        for key in required:
+            if key not in data or data[key] is None:
+                self.ok = False
+                self.problems.error(self.path, yamlsafe.line_of(self.lines) or 1,
+                                    f"missing required field '{key}'")
+        return data
+
+
+# -- series ------------------------------------------------------------------------------------
+
+SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
+                 "contact", "purchase_url", "booklet", "sample_pages")
+SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
+
+
+def load_series(project: Project, problems: Problems) -> dict[str, Series]:
+    """Every ``content/series/*.yaml``; problems are collected, bad files are left out."""
+    result = {}
+    for path in sorted(project.series_dir.glob("*.yaml")):
+        try:
+            data, lines = yamlsafe.load(read_text(path), path)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        series = _series(project, path, data, lines, problems)
+        if series:
+            result[series.id] = series
+    return result
+
+
+def _asset(project: Project, value, name):
+    text = _text(value, name)
+    target = (project.assets / text).resolve()
+    if not target.is_relative_to(project.assets) or not target.is_file():
+        raise _Invalid(f"'{name}': no file assets/{text}", "paths are relative to assets/")
+    return text
+
+
+def _series(project, path, data, lines, problems) -> Series | None:
+    check = _Checker(path, lines, problems)
+    data = check.top(data, SERIES_FIELDS, SERIES_REQUIRED, "a series file")
+    if not check.ok:
+        return None
+    partners = []
+    for i, item in enumerate(check(_list, data.get("partners", []), "partners") or []):
+        fields = check(_fields, item, "partners", i, allowed=("name", "logo"),
+                       required=("name", "logo"))
+        if fields:
+            logo = check(lambda v, n: _asset(project, v, n), fields["logo"], "partners", i,
+                         "logo")
+            partners.append(Partner(name=str(fields["name"]), logo=logo or ""))
+    contact = check(_fields, data.get("contact"), "contact",
+                    allowed=("name", "phone", "email", "role"), required=("name",))
+    logo = ""
+    if data.get("publisher_logo"):
+        logo = check(lambda v, n: _asset(project, v, n), data["publisher_logo"], "publisher_logo")
+    booklet = data.get("booklet", True)
+    if not isinstance(booklet, bool):
+        check.fail(("booklet",), "'booklet' must be true or false")
+    sample_pages = data.get("sample_pages", 0)
+    if sample_pages:
+        sample_pages = check(_positive_int, sample_pages, "sample_pages")
+    values = {key: check(_text, data.get(key), key)
+              for key in ("name", "publisher", "strapline", "about", "purchase_url")}
+    if not check.ok:
+        return None
+    return Series(
+        id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
+        contact=Contact(**{k: str(v) for k, v in contact.items()}),
+        booklet=booklet, sample_pages=sample_pages or 0, **values)
+
+
+# -- briefings ---------------------------------------------------------------------------------
+
+BRIEFING_FIELDS = ("title", "subtitle", "series", "number", "indicator", "published",
+                   "authors", "status", "summary", "audience", "keywords", "isbn", "price",
+                   "layout", "references", "sample_pages")
+BRIEFING_REQUIRED = ("title", "series", "number", "indicator", "published", "authors",
+                     "status", "summary")
+REFERENCE_FIELDS = ("id", "type", "authors", "year", "title", "journal", "volume", "issue",
+                    "pages", "publisher", "place", "url", "book", "editors")
+
+
+def load_briefing(project: Project, path: Path, series: dict[str, Series],
+                  problems: Problems) -> Briefing | None:
+    """One briefing file, or None with its problems added to ``problems``."""
+    try:
+        text = read_text(path)
+        yaml_text, body, body_line = split_front_matter(text, path)
+        data, lines = yamlsafe.load(yaml_text, path, line_offset=1)
+    except ContentError as exc:
+        problems.extend(exc.problems)
+        return None
+    if data is None:
+        problems.error(path, 2, "front matter is empty", "see docs/authoring.md for the fields")
+        return None
+    slug = path.stem
+    if not SLUG_RE.match(slug):
+        problems.error(path, None, f"file name '{path.name}' is not a valid slug",
+                       "use lower-case letters, digits and hyphens, e.g. ni-062-topic.md")
+    check = _Checker(path, lines, problems)
+    data = check.top(data, BRIEFING_FIELDS, BRIEFING_REQUIRED, "front matter")
+    if not data:
+        return None
+
+    def text(key):
+        if key not in data or data[key] is None:
+            return ""
+        return check(_text, data[key], key) or ""
+
+    fields = {key: text(key) for key in ("title", "subtitle", "summary", "audience")}
+    series_id = text("series")
+    the_series = series.get(series_id)
+    if series_id and the_series is None:
+        check.fail(("series",), f"unknown series '{series_id}'",
+                   did_you_mean(series_id, series) or "add a file in content/series/")
+    number = check(_positive_int, data.get("number"), "number") if "number" in data else None
+    indicator = None
+    if "indicator" in data:
+        ind = check(_fields, data["indicator"], "indicator", allowed=("code", "title"),
+                    required=("code", "title"))
+        if ind:
+            indicator = Indicator(code=str(ind["code"]).strip(), title=str(ind["title"]).strip())
+    published = check(_published, data.get("published"), "published") if "published" in data \
+        else None
+    status = data.get("status")
+    if "status" in data and status not in ("draft", "final"):
+        check.fail(("status",), f"'status' must be 'draft' or 'final', not {status!r}",
+                   did_you_mean(str(status), ("draft", "final")))
+    authors = []
+    for i, item in enumerate(check(_list, data.get("authors"), "authors") or []):
+        if isinstance(item, str):
+            item = {"name": item}
+        author = check(_fields, item, "authors", i, allowed=("name", "role", "email"),
+                       required=("name",))
+        if author:
+            authors.append(Author(**{k: str(v).strip() for k, v in author.items()}))
+    if "authors" in data and not authors and check.ok:
+        check.fail(("authors",), "'authors' must not be empty")
+    keywords = check(_text_list, data["keywords"], "keywords") if data.get("keywords") else ()
+    isbn = check(_isbn, data["isbn"], "isbn") if data.get("isbn") else ""
+    price = check(_price, data["price"], "price") if data.get("price") is not None else None
+    layout = text("layout") or "briefing"
+    if layout and not (project.layouts / f"{layout}.html").is_file():
+        known = [p.stem for p in project.layouts.glob("*.html") if not p.stem.startswith("_")]
+        check.fail(("layout",), f"unknown layout '{layout}'", did_you_mean(layout, known))
+    sample_pages = check(_positive_int, data["sample_pages"], "sample_pages") \
+        if data.get("sample_pages") else 0
+    references = _references(check, data.get("references") or [])
+    if not check.ok or the_series is None:
+        return None
+    return Briefing(
+        slug=slug, path=path, series=the_series, number=number, indicator=indicator,
+        published=published, authors=tuple(authors), status=status, body=body,
+        body_line=body_line, keywords=keywords or (), isbn=isbn or "", price=price,
+        layout=layout, references=references, sample_pages=sample_pages or 0, **fields)
+
+
+def _references(check: _Checker, items) -> tuple[Reference, ...]:
+    refs, seen = [], {}
+    for i, item in enumerate(check(_list, items, "references") or []):
+        entry = check(_fields, item, "references", i, allowed=REFERENCE_FIELDS,
+                      required=("id", "type", "authors", "year", "title"))
+        if not entry:
+            continue
+        line = yamlsafe.line_of(check.lines, "references", i)
+        ref_id = str(entry["id"]).strip()
+        if ref_id in seen:
+            check.fail(("references", i, "id"), f"duplicate reference id '{ref_id}'",
+                       f"first on line {seen[ref_id]}")
+            continue
+        seen[ref_id] = line
+        if entry["type"] not in REFERENCE_TYPES:
+            check.fail(("references", i, "type"), "reference type must be one of "
+                       f"{', '.join(REFERENCE_TYPES)}, not {entry['type']!r}",
+                       did_you_mean(str(entry["type"]), REFERENCE_TYPES))
+            continue
+        authors = check(_text_list, entry["authors"], "references", i, "authors")
+        year = entry["year"]
+        if isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 2999:
+            check.fail(("references", i, "year"), f"'year' must be a year like 2001, not {year!r}")
+            continue
+        editors = check(_text_list, entry["editors"], "references", i, "editors") \
+            if entry.get("editors") else ()
+        extra = {k: str(entry[k]).strip() for k in
+                 ("journal", "volume", "issue", "pages", "publisher", "place", "url", "book")
+                 if entry.get(k) is not None}
+        if authors is None:
+            continue
+        refs.append(Reference(id=ref_id, type=entry["type"], authors=authors, year=year,
+                              title=str(entry["title"]).strip(), editors=editors or (),
+                              line=line or 0, **extra))
+    return tuple(refs)
+
+
+def load_all(project: Project, problems: Problems,
+             slugs: list[str] | None = None) -> tuple[dict[str, Series], list[Briefing]]:
+    """Series and briefings (all, or those named), with cross-file rules checked."""
+    series = load_series(project, problems)
+    paths = project.briefing_paths()
+    if slugs:
+        known = {p.stem: p for p in paths}
+        for slug in slugs:
+            if slug not in known:
+                problems.error(project.briefings_dir / f"{slug}.md", None,
+                               f"no briefing '{slug}'", did_you_mean(slug, known))
+        paths = [known[s] for s in slugs if s in known]
+    briefings = [b for p in paths if (b := load_briefing(project, p, series, problems))]
+    _check_numbers(project, series, briefings if not slugs else None, problems)
+    return series, briefings
+
+
+def _check_numbers(project, series, briefings, problems) -> None:
+    """Numbers must be unique within a series (checked over every file, not just those built)."""
+    if briefings is None:
+        quiet = Problems()
+        briefings = [b for p in project.briefing_paths()
+                     if (b := load_briefing(project, p, series, quiet))]
+    taken: dict[tuple[str, int], Briefing] = {}
+    for briefing in sorted(briefings, key=lambda b: b.slug):
+        key = (briefing.series.id, briefing.number)
+        if key in taken:
+            first = taken[key]
+            problems.error(briefing.path, _number_line(briefing.path),
+                           f"number {briefing.number} is already used in series "
+                           f"'{briefing.series.id}' by {first.path.name}",
+                           "give each briefing in a series its own number")
+        else:
+            taken[key] = briefing
+
+
+def _number_line(path: Path) -> int | None:
+    for number, line in enumerate(read_text(path).split("\n"), 1):
+        if line.startswith("number:"):
+            return number
+    return None
+
+
+__all__ = ["Project", "load_all", "load_briefing", "load_series", "read_text", "Problem"]

@@ -1,0 +1,137 @@
+"""Model: the typed data passed between the pipeline stages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Partner:
+    name: str
+    logo: str  # path relative to assets/
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str = ""
+    email: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class Series:
+    id: str
+    path: Path
+    name: str
+    publisher: str
+    strapline: str
+    about: str
+    partners: tuple[Partner, ...]
+    contact: Contact
+    purchase_url: str
+    publisher_logo: str = ""
+    booklet: bool = True  # print editions padded to a multiple of 4 pages
+    sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    role: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: str
+    type: str
+    authors: tuple[str, ...]
+    year: int
+    title: str
+    journal: str = ""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    publisher: str = ""
+    place: str = ""
+    url: str = ""
+    book: str = ""
+    editors: tuple[str, ...] = ()
+    line: int = 0  # line of the entry in the source file
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """One briefing as the author wrote it, validated."""
+
+    slug: str
+    path: Path
+    title: str
+    series: Series
+    number: int
+    indicator: Indicator
+    published: str  # "YYYY-MM" or "YYYY-MM-DD"
+    authors: tuple[Author, ...]
+    status: str  # "draft" or "final"
+    summary: str
+    body: str  # the Markdown after the front matter
+    body_line: int  # line number in the file of the body's first line
+    subtitle: str = ""
+    audience: str = ""
+    keywords: tuple[str, ...] = ()
+    isbn: str = ""
+    price: float | None = None
+    layout: str = "briefing"
+    references: tuple[Reference, ...] = ()
+    sample_pages: int = 0
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def published_date(self) -> dt.date:
+        parts = [int(p) for p in self.published.split("-")]
+        return dt.date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1)
+
+    @property
+    def published_label(self) -> str:
+        """"April 2008": how the cover shows the date."""
+        return self.published_date.strftime("%B %Y")
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Body:
+    """The markdown stage's output: sanitised HTML plus what the layout needs to know."""
+
+    html: str
+    headings: tuple[Heading, ...]
+    references_html: str  # the formatted reference list (<ol>), empty if none
+    warnings: tuple = ()
+    images: tuple[Path, ...] = ()  # local images the body places
+
+
+@dataclass(frozen=True)
+class Page:
+    """The layout stage's output: one complete HTML document ready to typeset."""
+
+    html: str
+    base_url: str
+    name: str  # for messages, e.g. the briefing's source path
+    metadata: dict = field(default_factory=dict)

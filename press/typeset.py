@@ -1,0 +1,265 @@
+"""Typeset stage: an HTML page → a laid-out WeasyPrint document → PDF editions.
+
+A briefing is laid out once; the web and print editions are both written from that one layout:
+
+* web: trimmed A4 (bleed set to zero at write time), RGB, tagged PDF/UA-1;
+* print: A4 trim + 3 mm bleed + a slug with crop marks outside the bleed, brand colours swapped
+  for their CMYK values (``layouts/palette.yaml``), PDF/X-4 with a CMYK output intent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydyf
+import weasyprint
+import yaml
+from tinycss2.color5 import parse_color
+from weasyprint.text.fonts import FontConfiguration
+
+from .errors import ContentError, Problem
+from .model import Page
+from .resources import ProjectFetcher
+
+MM = 72 / 25.4  # PDF points per millimetre
+CSS_PX_PER_MM = 96 / 25.4
+BLEED_MM = 3.0
+SLUG_MM = 9.0  # room outside the bleed for crop marks
+MARK_OFFSET_MM = 3.0  # crop marks start this far from the trim (i.e. at the bleed edge)
+MARK_LENGTH_MM = 5.0
+COLOUR_KEYS = ("color", "background_color", "border_top_color", "border_right_color",
+               "border_bottom_color", "border_left_color", "outline_color",
+               "text_decoration_color", "column_rule_color")
+
+
+@dataclass
+class Typeset:
+    """A laid-out document plus what the typeset stage learnt while making it."""
+
+    document: weasyprint.Document
+    served: set[Path] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.document.pages)
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def emit(self, record):
+        message = record.getMessage()
+        (self.errors if record.levelno >= logging.ERROR else self.warnings).append(message)
+
+
+@contextmanager
+def _captured():
+    logger = logging.getLogger("weasyprint")
+    handler = _Capture()
+    logger.addHandler(handler)
+    previous = logger.propagate
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = previous
+
+
+def _failures(source: str, capture: _Capture, fetcher: ProjectFetcher) -> list[Problem]:
+    messages = list(fetcher.refused)
+    for message in capture.errors:
+        if not any(refused in message for refused in fetcher.refused):
+            messages.append(message.split("\n")[0])
+    return [Problem(source, None, m) for m in dict.fromkeys(messages)]
+
+
+def render(page: Page, project_root: Path) -> Typeset:
+    """Lay out ``page``; WeasyPrint's error records and refused resources fail the briefing."""
+    fetcher = ProjectFetcher(project_root)
+    with _captured() as capture:
+        html = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher)
+        document = html.render(font_config=FontConfiguration(), pdf_tags=True)
+    problems = _failures(page.name, capture, fetcher)
+    if problems:
+        raise ContentError(problems)
+    return Typeset(document, set(fetcher.served), capture.warnings)
+
+
+def identifier(*parts: str) -> bytes:
+    """A fixed PDF /ID from the content's identity, so rebuilds are byte-identical."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32].encode()
+
+
+# -- web edition -------------------------------------------------------------------------------
+
+def write_web(typeset: Typeset, target, ident: str, color_profiles=None) -> bytes | None:
+    """Trimmed, RGB, tagged PDF/UA-1 with viewer title; returns bytes if ``target`` is None."""
+    document = typeset.document
+    saved_profiles = dict(document.color_profiles)
+    document.color_profiles.clear()  # no CMYK profile in the web file
+    saved = _set_bleed(document, 0)
+    try:
+        with _captured():
+            return document.write_pdf(
+                target, pdf_variant="pdf/ua-1", pdf_identifier=identifier(ident, "web"),
+                optimize_images=True, dpi=150, jpeg_quality=82, finisher=_web_finisher)
+    finally:
+        _restore_bleed(document, saved)
+        document.color_profiles.update(saved_profiles)
+
+
+def _web_finisher(document, pdf):
+    # PDF/UA tagging already sets DisplayDocTitle; open with the bookmarks panel showing.
+    pdf.catalog["PageMode"] = "/UseOutlines"
+
+
+# -- print edition -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Palette:
+    """Brand colours: RGB for screen, CMYK for print (from ``layouts/palette.yaml``)."""
+
+    pairs: tuple[tuple[tuple[float, float, float], tuple[float, float, float, float]], ...]
+
+    @classmethod
+    def load(cls, path: Path) -> Palette:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        pairs = []
+        for name, entry in data.items():
+            rgb = parse_color(entry["rgb"])
+            if rgb is None or len(entry["cmyk"]) != 4:
+                raise ContentError.at(path, None, f"palette colour '{name}' needs rgb and "
+                                      "four cmyk percentages")
+            cmyk = tuple(float(v) / 100 for v in entry["cmyk"])
+            pairs.append((_key(rgb), cmyk))
+        return cls(tuple(pairs))
+
+    def cmyk_for(self, color):
+        if getattr(color, "space", None) not in ("srgb", "hsl", "hwb"):
+            return None
+        key = _key(color)
+        for rgb, cmyk in self.pairs:
+            if rgb == key:
+                return parse_color("device-cmyk({} {} {} {} / {})".format(*cmyk, color.alpha))
+        if key[0] == key[1] == key[2]:  # neutral greys and black print on the K plate only
+            return parse_color(f"device-cmyk(0 0 0 {1 - key[0]:.4f} / {color.alpha})")
+        return None
+
+
+def _key(color):
+    r, g, b = color.to("srgb").coordinates
+    return (round(r, 3), round(g, 3), round(b, 3))
+
+
+def recolour(document: weasyprint.Document, palette: Palette) -> int:
+    """Swap RGB brand colours for CMYK in the laid-out boxes; returns the number swapped."""
+    swapped = 0
+    seen_styles: set[int] = set()
+    for page in document.pages:
+        for box in page._page_box.descendants(placeholders=True):
+            style = getattr(box, "style", None)
+            if style is not None and id(style) not in seen_styles:
+                seen_styles.add(id(style))
+                for key in COLOUR_KEYS:
+                    try:
+                        value = style[key]
+                    except (KeyError, TypeError):
+                        continue
+                    new = palette.cmyk_for(value)
+                    if new is not None:
+                        style[key] = new
+                        swapped += 1
+            background = getattr(box, "background", None)
+            if background is not None:
+                new = palette.cmyk_for(background.color)
+                if new is not None:
+                    box.background = background._replace(color=new)
+                    swapped += 1
+    return swapped
+
+
+def write_print(typeset: Typeset, target, ident: str, palette: Palette,
+                blank_pages: list | None = None) -> bytes | None:
+    """PDF/X-4: TrimBox = A4, BleedBox = trim + 3 mm, crop marks in the slug outside the bleed.
+
+    ``blank_pages`` (WeasyPrint pages from :func:`blank_pages`) are inserted before the last
+    page to pad a saddle-stitched booklet; the back cover stays last.
+    """
+    document = typeset.document
+    recolour(document, palette)
+    pages = document.pages
+    if blank_pages:
+        document.pages = pages[:-1] + list(blank_pages) + pages[-1:]
+    outer = (BLEED_MM + SLUG_MM) * CSS_PX_PER_MM
+    saved = _set_bleed(document, outer)
+    try:
+        with _captured():
+            return document.write_pdf(
+                target, pdf_variant="pdf/x-4", pdf_identifier=identifier(ident, "print"),
+                finisher=_print_finisher)
+    finally:
+        _restore_bleed(document, saved)
+        document.pages = pages
+
+
+def _print_finisher(document, pdf):
+    bleed = BLEED_MM * MM
+    for number in pdf.pages["Kids"][::3]:  # pydyf keeps Kids as "n 0 R" triples
+        page_dict = pdf.objects[number]
+        x0, y0, x1, y1 = (float(v) for v in page_dict["TrimBox"])
+        page_dict["BleedBox"] = pydyf.Array([x0 - bleed, y0 - bleed, x1 + bleed, y1 + bleed])
+        marks = pydyf.Stream(compress=True)
+        _crop_marks(marks, x0, y0, x1, y1)
+        pdf.add_object(marks)
+        page_dict["Contents"] = pydyf.Array([page_dict["Contents"], marks.reference])
+
+
+def _crop_marks(stream, left, bottom, right, top):
+    """Registration-black hairlines at the trim lines, outside the bleed area."""
+    offset, length = MARK_OFFSET_MM * MM, MARK_LENGTH_MM * MM
+    stream.push_state()
+    stream.set_line_width(0.25)
+    stream.stream.append(b"1 1 1 1 K")  # registration colour: on every plate
+    for x in (left, right):
+        for y, direction in ((bottom, -1), (top, 1)):
+            stream.move_to(x, y + direction * offset)
+            stream.line_to(x, y + direction * (offset + length))
+    for y in (bottom, top):
+        for x, direction in ((left, -1), (right, 1)):
+            stream.move_to(x + direction * offset, y)
+            stream.line_to(x + direction * (offset + length), y)
+    stream.stroke()
+    stream.pop_state()
+
+
+def blank_pages(count: int, project_root: Path, css_url: str) -> list:
+    """``count`` blank A4 pages with the same bleed, for padding a print booklet."""
+    if count <= 0:
+        return []
+    html = ('<html lang="en-GB"><head><style>@page { size: A4; bleed: 3mm; margin: 0 } '
+            'div { break-after: page; height: 1px }</style></head><body>'
+            + '<div></div>' * count + '</body></html>')
+    document = weasyprint.HTML(string=html, url_fetcher=ProjectFetcher(project_root)).render()
+    return document.pages[:count]
+
+
+def _set_bleed(document, value):
+    saved = [dict(page.bleed) for page in document.pages]
+    for page in document.pages:
+        for side in page.bleed:
+            page.bleed[side] = value
+    return saved
+
+
+def _restore_bleed(document, saved):
+    for page, bleed in zip(document.pages, saved):
+        page.bleed.update(bleed)

@@ -1,0 +1,102 @@
+"""Load stage helper: strict, safe YAML that remembers the line of every key and item."""
+
+from __future__ import annotations
+
+import yaml
+
+from .errors import ContentError, Problem
+
+MAX_YAML_BYTES = 256 * 1024  # front matter and config files are small; refuse anything huge
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors/aliases (billion-laughs) and tags."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                None, None, "aliases (*name) are not allowed", event.start_mark)
+        event = self.peek_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise yaml.MarkedYAMLError(
+                None, None, "anchors (&name) are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int]]:
+    """Parse ``text``; return ``(data, lines)`` where ``lines`` maps key paths to file lines.
+
+    ``line_offset`` is added to every line so that front matter lines are lines of the file.
+    """
+    if len(text.encode("utf-8", "replace")) > MAX_YAML_BYTES:
+        raise ContentError.at(path, line_offset + 1,
+                              f"YAML is larger than {MAX_YAML_BYTES // 1024} KB",
+                              "front matter holds metadata; put prose in the body")
+    if "\t" in text:
+        for number, line in enumerate(text.splitlines(), 1):
+            indent = line[: len(line) - len(line.lstrip())]
+            if "\t" in indent:
+                raise ContentError.at(path, line_offset + number,
+                                      "tab used for indentation in YAML",
+                                      "indent with spaces")
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = line_offset + (mark.line + 1 if mark else 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ContentError.at(path, line, f"invalid YAML: {problem}",
+                              "check indentation, colons and quoting") from None
+    except yaml.YAMLError as exc:
+        raise ContentError.at(path, line_offset + 1, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+    if node is None:
+        return None, lines
+    data = _convert(node, loader, (), lines, path, line_offset)
+    return data, lines
+
+
+def _convert(node, loader, key_path, lines, path, offset):
+    lines[key_path] = node.start_mark.line + 1 + offset
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ContentError.at(path, key_node.start_mark.line + 1 + offset,
+                                      "keys must be plain names")
+            key = str(loader.construct_object(key_node))
+            if key == "<<":
+                raise ContentError.at(path, key_node.start_mark.line + 1 + offset,
+                                      "merge keys (<<) are not allowed")
+            if key in result:
+                raise ContentError.at(path, key_node.start_mark.line + 1 + offset,
+                                      f"duplicate key '{key}'",
+                                      f"first given on line {lines[key_path + (key,)]}")
+            result[key] = _convert(value_node, loader, key_path + (key,), lines, path, offset)
+            lines[key_path + (key,)] = key_node.start_mark.line + 1 + offset
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, loader, key_path + (i,), lines, path, offset)
+                for i, item in enumerate(node.value)]
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise ContentError.at(path, node.start_mark.line + 1 + offset,
+                              f"invalid value: {exc}") from None
+
+
+def line_of(lines: dict[tuple, int], *key_path) -> int | None:
+    """Line of ``key_path``, or of its nearest parent that has one."""
+    key_path = tuple(key_path)
+    while key_path not in lines and key_path:
+        key_path = key_path[:-1]
+    return lines.get(key_path)
+
+
+def problem(path, lines, key_path, message, hint="") -> Problem:
+    return Problem(path, line_of(lines, *key_path), message, hint)
