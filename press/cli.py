@@ -12,12 +12,17 @@ from .errors import PressError, Problems, UsageError
 from .load import Project, load_all
 from .pipeline import EDITIONS, Options, Result, build
 
+COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "web", "preview"]
 DESCRIPTION = """\
 Build Performance Pointers briefings from content/ into output/.
 
-  python build.py                         build every briefing, all editions
+  python build.py                         build everything: briefings, bundles, web shop
   python build.py briefing SLUG [SLUG...] build some briefings
   python build.py check                   validate all content without rendering
+  python build.py bundle [ID...]          assemble series bundles (content/bundles/)
+  python build.py mailing ID              make the mailing pack content/mailings/ID.yaml
+  python build.py web [--changes]         build the web shop folder / list what to upload
+  python build.py preview [SLUG]          live preview of the typeset pages on 127.0.0.1
 
 Editions: output/web/<slug>.pdf (tagged, RGB), output/print/<slug>.pdf (PDF/X-4, bleed,
 crop marks, CMYK) with <slug>.preflight.json, output/drafts/<slug>.pdf (watermarked).
@@ -28,15 +33,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="build.py", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all",
-                        choices=["all", "briefing", "check"],
-                        help="what to do (default: all)")
-    parser.add_argument("slugs", nargs="*", help="briefing slugs (file names without .md)")
+                        choices=COMMANDS, help="what to do (default: all)")
+    parser.add_argument("slugs", nargs="*",
+                        help="briefing slugs (file names without .md), bundle or mailing ids")
     parser.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
                         help="project folder (default: the one holding build.py)")
     parser.add_argument("--edition", choices=[*EDITIONS, "all"], default="all",
                         help="which edition(s) to build (default: all)")
     parser.add_argument("--drafts", action="store_true",
                         help="also build watermarked drafts of final briefings, for review")
+    parser.add_argument("-j", "--jobs", type=int, default=0,
+                        help="worker processes (default: number of cores)")
+    parser.add_argument("--force", action="store_true",
+                        help="rebuild everything, ignoring the build cache")
+    parser.add_argument("--changes", action="store_true",
+                        help="web: list files that differ from the last published catalogue")
+    parser.add_argument("--port", type=int, default=8000, help="preview: port (default 8000)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-q", "--quiet", action="store_true", help="only print problems")
     return parser
@@ -72,6 +84,8 @@ def _run(args) -> int:
         raise UsageError("to build some briefings, use: build.py briefing SLUG...")
     problems = Problems()
     say = (lambda *a: None) if args.quiet else print
+    if args.command in ("bundle", "mailing", "web", "preview"):
+        return _stage_command(project, args, say)
     if args.command == "check":
         _, briefings = load_all(project, problems)
         from . import markdown  # checking the Markdown needs no rendering
@@ -93,7 +107,25 @@ def _run(args) -> int:
     failed = problems.errors or any(not r.ok for r in results)
     built = sum(1 for r in results if r.ok)
     say(f"built {built} of {len(results)} briefings" + (" — with errors" if failed else ""))
+    if args.command == "all":
+        failed = _after_briefings(project, args, results, say) or failed
     return 1 if failed else 0
+
+
+def _after_briefings(project: Project, args, results: list[Result], say) -> bool:
+    """The stages that follow a full build; returns True if any of them failed."""
+    failed = False
+    # bundles (press.assemble) and the web shop package (press.shop) hook in here
+    return failed
+
+
+def _stage_command(project: Project, args, say) -> int:
+    """Commands owned by a later stage module: ``press.<module>.command(project, args, say)``."""
+    import importlib
+
+    module = {"bundle": "assemble", "mailing": "mailing", "web": "shop",
+              "preview": "preview"}[args.command]
+    return importlib.import_module(f"press.{module}").command(project, args, say)
 
 
 def _report_result(project: Project, result: Result, say) -> None:

@@ -1,0 +1,58 @@
+"""Shared fixtures: a copy of the sample project in a temporary folder, built once per session."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def copy_project(target: Path) -> Path:
+    """A fresh project at ``target`` with the repository's content, layouts and assets."""
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in ("content", "layouts", "assets"):
+        shutil.copytree(REPO / folder, target / folder)
+    return target
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory) -> Path:
+    """The sample project, with every briefing built (all editions, plus drafts of finals).
+
+    Read-only for tests: copy it (``copy_built``) before changing anything.
+    """
+    from press.cli import main
+
+    root = copy_project(tmp_path_factory.mktemp("built") / "project")
+    code = main(["--project", str(root), "--drafts", "-q"])
+    assert code == 0
+    return root
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A fresh, unbuilt copy of the sample project that a test may change."""
+    return copy_project(tmp_path / "project")
+
+
+@pytest.fixture
+def copy_built(built_project, tmp_path):
+    """A private copy of the built project (outputs included) that a test may change."""
+    def make() -> Path:
+        target = tmp_path / "built-copy"
+        shutil.copytree(built_project, target)
+        return target
+    return make
+
+
+def run(*cmd: str | Path) -> str:
+    """Run a command-line tool (pdfinfo, pdffonts, qpdf, ...) and return its stdout."""
+    done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 2, 3):  # qpdf: 3 = warnings only
+        raise AssertionError(f"{cmd[0]} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
