@@ -3,16 +3,19 @@
 A briefing is laid out once; the web and print editions are both written from that one layout:
 
 * web: trimmed A4 (bleed set to zero at write time), RGB, tagged PDF/UA-1;
-* print: A4 trim + 3 mm bleed + a slug with crop marks outside the bleed, brand colours swapped
-  for their CMYK values (``layouts/palette.yaml``), PDF/X-4 with a CMYK output intent.
+* print: A4 trim + 3 mm bleed + a slug with crop marks outside the bleed, every colour written
+  as CMYK (brand colours from ``layouts/palette.yaml``), PDF/X-4 with a CMYK output intent.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pydyf
@@ -31,9 +34,6 @@ BLEED_MM = 3.0
 SLUG_MM = 9.0  # room outside the bleed for crop marks
 MARK_OFFSET_MM = 3.0  # crop marks start this far from the trim (i.e. at the bleed edge)
 MARK_LENGTH_MM = 5.0
-COLOUR_KEYS = ("color", "background_color", "border_top_color", "border_right_color",
-               "border_bottom_color", "border_left_color", "outline_color",
-               "text_decoration_color", "column_rule_color")
 
 
 @dataclass
@@ -135,56 +135,56 @@ class Palette:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         pairs = []
         for name, entry in data.items():
-            rgb = parse_color(entry["rgb"])
-            if rgb is None or len(entry["cmyk"]) != 4:
-                raise ContentError.at(path, None, f"palette colour '{name}' needs rgb and "
-                                      "four cmyk percentages")
-            cmyk = tuple(float(v) / 100 for v in entry["cmyk"])
-            pairs.append((_key(rgb), cmyk))
+            rgb = parse_color(entry.get("rgb", ""))
+            cmyk = entry.get("cmyk") or []
+            if rgb is None or len(cmyk) != 4:
+                raise ContentError.at(path, None, f"palette colour '{name}' needs an rgb value "
+                                      "and four cmyk percentages")
+            pairs.append((_key(rgb.to("srgb").coordinates), tuple(v / 100 for v in cmyk)))
         return cls(tuple(pairs))
 
-    def cmyk_for(self, color):
-        if getattr(color, "space", None) not in ("srgb", "hsl", "hwb"):
-            return None
-        key = _key(color)
+    def cmyk(self, r: float, g: float, b: float) -> tuple[float, float, float, float]:
+        """The palette's CMYK for a brand colour; greys on K only; others by formula."""
+        key = _key((r, g, b))
         for rgb, cmyk in self.pairs:
             if rgb == key:
-                return parse_color("device-cmyk({} {} {} {} / {})".format(*cmyk, color.alpha))
-        if key[0] == key[1] == key[2]:  # neutral greys and black print on the K plate only
-            return parse_color(f"device-cmyk(0 0 0 {1 - key[0]:.4f} / {color.alpha})")
-        return None
+                return cmyk
+        if key[0] == key[1] == key[2]:
+            return (0.0, 0.0, 0.0, round(1 - key[0], 4))
+        k = 1 - max(r, g, b)
+        return tuple(round((1 - v - k) / (1 - k), 4) for v in (r, g, b)) + (round(k, 4),)
 
 
-def _key(color):
-    r, g, b = color.to("srgb").coordinates
-    return (round(r, 3), round(g, 3), round(b, 3))
+def _key(rgb):
+    return tuple(round(float(v), 3) for v in rgb)
 
 
-def recolour(document: weasyprint.Document, palette: Palette) -> int:
-    """Swap RGB brand colours for CMYK in the laid-out boxes; returns the number swapped."""
-    swapped = 0
-    seen_styles: set[int] = set()
-    for page in document.pages:
-        for box in page._page_box.descendants(placeholders=True):
-            style = getattr(box, "style", None)
-            if style is not None and id(style) not in seen_styles:
-                seen_styles.add(id(style))
-                for key in COLOUR_KEYS:
-                    try:
-                        value = style[key]
-                    except (KeyError, TypeError):
-                        continue
-                    new = palette.cmyk_for(value)
-                    if new is not None:
-                        style[key] = new
-                        swapped += 1
-            background = getattr(box, "background", None)
-            if background is not None:
-                new = palette.cmyk_for(background.color)
-                if new is not None:
-                    box.background = background._replace(color=new)
-                    swapped += 1
-    return swapped
+RGB_OPERATOR = re.compile(rb"^\s*([\d.]+) ([\d.]+) ([\d.]+) (rg|RG)\s*$")
+
+
+def to_cmyk(pdf: pydyf.PDF, palette: Palette) -> int:
+    """Rewrite every RGB colour operator in the PDF's content streams as CMYK.
+
+    WeasyPrint keeps each operator as one item of a pydyf stream until the file is written,
+    so this catches page content, SVG logos and figures alike. Returns the count rewritten.
+    """
+    rewritten = 0
+    for obj in pdf.objects:
+        if not isinstance(obj, pydyf.Stream):
+            continue
+        items = obj.stream
+        for index, item in enumerate(items):
+            if isinstance(item, str):
+                item = item.encode()
+            if not isinstance(item, bytes) or len(item) > 64:
+                continue
+            match = RGB_OPERATOR.match(item)
+            if match:
+                c, m, y, k = palette.cmyk(*(float(v) for v in match.groups()[:3]))
+                op = "k" if match.group(4) == b"rg" else "K"
+                items[index] = f"{c:g} {m:g} {y:g} {k:g} {op}".encode()
+                rewritten += 1
+    return rewritten
 
 
 def write_print(typeset: Typeset, target, ident: str, palette: Palette,
@@ -195,7 +195,6 @@ def write_print(typeset: Typeset, target, ident: str, palette: Palette,
     page to pad a saddle-stitched booklet; the back cover stays last.
     """
     document = typeset.document
-    recolour(document, palette)
     pages = document.pages
     if blank_pages:
         document.pages = pages[:-1] + list(blank_pages) + pages[-1:]
@@ -205,13 +204,15 @@ def write_print(typeset: Typeset, target, ident: str, palette: Palette,
         with _captured():
             return document.write_pdf(
                 target, pdf_variant="pdf/x-4", pdf_identifier=identifier(ident, "print"),
-                finisher=_print_finisher)
+                finisher=partial(_print_finisher, palette=palette, ident=ident))
     finally:
         _restore_bleed(document, saved)
         document.pages = pages
 
 
-def _print_finisher(document, pdf):
+def _print_finisher(document, pdf, palette: Palette, ident: str):
+    to_cmyk(pdf, palette)
+    _fixed_document_id(pdf, ident)
     bleed = BLEED_MM * MM
     for number in pdf.pages["Kids"][::3]:  # pydyf keeps Kids as "n 0 R" triples
         page_dict = pdf.objects[number]
@@ -221,6 +222,16 @@ def _print_finisher(document, pdf):
         _crop_marks(marks, x0, y0, x1, y1)
         pdf.add_object(marks)
         page_dict["Contents"] = pydyf.Array([page_dict["Contents"], marks.reference])
+
+
+def _fixed_document_id(pdf, ident: str) -> None:
+    """WeasyPrint writes a random XMP DocumentID for PDF/X; derive it from the content instead."""
+    stable = str(uuid.UUID(bytes=hashlib.sha256(ident.encode()).digest()[:16]))
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.extra.get("Subtype") == "/XML":
+            obj.stream = [re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{stable}".encode(),
+                                 item if isinstance(item, bytes) else str(item).encode())
+                          for item in obj.stream]
 
 
 def _crop_marks(stream, left, bottom, right, top):
