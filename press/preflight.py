@@ -19,7 +19,7 @@ def placed_images(document) -> list[dict]:
     found = {}
     for number, page in enumerate(document.pages, 1):
         for box in page._page_box.descendants():
-            image = getattr(box, "image", None)
+            image = getattr(box, "replacement", None)  # WeasyPrint's replaced-box image
             if image is None or not hasattr(box, "width"):
                 continue
             name = getattr(box.element, "get", lambda *_: None)("src") or "image"
