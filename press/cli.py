@@ -7,10 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-from . import preflight
 from .errors import PressError, Problems, UsageError
 from .load import Project, load_all
 from .pipeline import EDITIONS, Options, Result, build
+from .progress import Progress
 
 COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "web", "preview"]
 DESCRIPTION = """\
@@ -100,13 +100,21 @@ def _run(args) -> int:
         return 1 if problems.errors else 0
     editions = EDITIONS if args.edition == "all" else (args.edition,)
     options = Options(editions=editions, drafts_of_final=args.drafts)
-    results = build(project, args.slugs or None, options, problems)
+    progress = Progress(enabled=False if args.quiet else None, say=say)
+    try:
+        results = build(project, args.slugs or None, options, problems, jobs=args.jobs,
+                        force=args.force, progress=progress)
+    finally:
+        progress.close()
     for result in results:
-        _report_result(project, result, say)
+        if not result.cached:
+            _report_result(project, result, say)
     _report(project, problems, results)
     failed = problems.errors or any(not r.ok for r in results)
     built = sum(1 for r in results if r.ok)
-    say(f"built {built} of {len(results)} briefings" + (" — with errors" if failed else ""))
+    fresh = sum(1 for r in results if r.cached)
+    say(f"built {built} of {len(results)} briefings" + (" — with errors" if failed else "")
+        + (f" ({fresh} already up to date)" if fresh else "") + f" in {progress.elapsed:.1f} s")
     if args.command == "all":
         failed = _after_briefings(project, args, results, say) or failed
     return 1 if failed else 0
@@ -134,6 +142,8 @@ def _report_result(project: Project, result: Result, say) -> None:
     for edition, path in sorted(result.outputs.items()):
         say(f"{edition:>6}: {path.relative_to(project.root)} ({result.pages[edition]} pages)")
     if result.preflight:
+        from . import preflight  # pypdf: only imported when there is a report to show
+
         say(f"        {preflight.summary(result.preflight)}")
 
 

@@ -10,10 +10,10 @@ import datetime as dt
 import json
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import layout, markdown, output, preflight, typeset
+from . import layout, markdown, output
 from .errors import ContentError, Problem, Problems
 from .load import Project, load_all
 from .model import Briefing
@@ -41,6 +41,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     preflight: dict | None = None
     served: list[str] = field(default_factory=list)
+    cached: bool = False  # True: nothing was rebuilt, the outputs were already up to date
 
     @property
     def ok(self) -> bool:
@@ -76,6 +77,7 @@ def build_date() -> str:
 
 def build_briefing(project: Project, briefing: Briefing, options: Options) -> Result:
     """Build every requested edition of one briefing; problems are returned, not raised."""
+    from . import typeset  # imports WeasyPrint (~1 s): only when something is rendered
     result = Result(briefing.slug, briefing.path)
     paths = output_paths(project, briefing.slug)
     try:
@@ -99,6 +101,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options) -> Re
         if "drafts" in options.editions and (briefing.is_draft or options.drafts_of_final):
             draft = layout.Draft(options.build_date or build_date(), revision(briefing.path))
             laid_out = typeset.render(layout.page(project, briefing, body, draft), project.root)
+            result.served = sorted(set(result.served) | {str(p) for p in laid_out.served})
             data = typeset.write_web(laid_out, None, f"{briefing.slug}/draft")
             output.write_bytes(paths["drafts"], data)
             result.outputs["drafts"], result.pages["drafts"] = paths["drafts"], \
@@ -109,6 +112,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options) -> Re
 
 
 def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
+    from . import preflight, typeset
     pages = laid_out.page_count
     padding = (-pages) % 4 if briefing.series.booklet else 0
     css_url = layout.file_url(project.layouts / "briefing.css")
@@ -131,8 +135,126 @@ def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
     result.outputs["print"], result.pages["print"] = paths["print"], report["pages"]
 
 
-def build(project: Project, slugs: list[str] | None, options: Options,
-          problems: Problems) -> list[Result]:
-    """Load, validate and build; load problems go into ``problems``, build ones into results."""
+def wanted_editions(briefing: Briefing, options: Options) -> tuple[str, ...]:
+    """The editions ``build_briefing`` makes of this briefing with these options."""
+    return tuple(e for e in options.editions
+                 if (e == "drafts" and (briefing.is_draft or options.drafts_of_final))
+                 or (e in ("web", "print") and not briefing.is_draft))
+
+
+def edition_files(project: Project, slug: str, edition: str) -> list[Path]:
+    paths = output_paths(project, slug)
+    return [paths[edition]] + ([paths["preflight"]] if edition == "print" else [])
+
+
+def build(project: Project, slugs: list[str] | None, options: Options, problems: Problems, *,
+          jobs: int = 1, force: bool = False, progress=None) -> list[Result]:
+    """Load, validate and build what is out of date; load problems go into ``problems``.
+
+    Briefings are built in ``jobs`` worker processes (0: one per core). An edition is rebuilt
+    only if something it was made from changed (see ``press.cache``) or ``force`` is set;
+    outputs of deleted sources, and of editions a briefing no longer produces, are removed.
+    ``progress`` (a ``press.progress.Progress``) is told as briefings finish.
+    """
+    from . import cache, workers
+
     _, briefings = load_all(project, problems, slugs)
-    return [build_briefing(project, b, options) for b in briefings]
+    loaded = {b.slug for b in briefings}
+    for slug in slugs or [p.stem for p in project.briefing_paths()]:
+        if slug not in loaded:  # invalid now: build it again once it is fixed
+            cache.forget(project, slug)
+    _remove_deleted(project, progress)
+    if not options.build_date:  # the same date in every worker, whatever their environment
+        options = replace(options, build_date=build_date())
+    hasher = cache.Hasher()
+    keys = cache.Keys(project, options, hasher)
+    results: dict[str, Result] = {}
+    plans: dict[str, tuple] = {}
+    for briefing in briefings:
+        manifest = None if force else cache.read(project, briefing.slug)
+        plan = _plan(project, briefing, options, keys, manifest, hasher)
+        if plan[0]:
+            plans[briefing.slug] = (briefing, manifest) + plan
+        else:
+            results[briefing.slug] = _cached_result(project, briefing, manifest, plan[1])
+    if progress is not None:
+        progress.start(len(briefings), up_to_date=len(results))
+
+    def done(slug: str, result: Result) -> None:
+        briefing, manifest, stale, keys = plans[slug]
+        if result.ok:
+            _merge_cached(project, result, manifest, keys, stale)
+            cache.record(project, result, {e: keys[e] for e in stale}, manifest, hasher)
+        else:
+            cache.forget(project, slug)
+        results[slug] = result
+        if progress is not None:
+            first = result.problems[0].format(project.root) if result.problems else ""
+            progress.finished(slug, result.ok, first)
+
+    # Longest first, so that no worker is left rendering a big briefing alone at the end.
+    order = sorted(plans, key=lambda s: -plans[s][0].path.stat().st_size * len(plans[s][2]))
+    tasks = [(slug, replace(options, editions=tuple(plans[slug][2]))) for slug in order]
+    workers.run(project.root, tasks, jobs,
+                on_start=progress.begin if progress is not None else None, on_done=done)
+    return [results[b.slug] for b in briefings]
+
+
+def _plan(project, briefing, options, key_maker, manifest, hasher):
+    """``(stale editions, keys of the wanted editions)``; drops outputs that went stale."""
+    from . import cache
+
+    served_ok = cache.served_fresh(project, manifest, hasher)
+    wanted = wanted_editions(briefing, options)
+    rev = ""
+    if "drafts" in wanted or ("drafts" in options.editions and
+                              output_paths(project, briefing.slug)["drafts"].exists()):
+        rev = revision(briefing.path)
+    keys = {e: key_maker.edition(briefing, e, rev) for e in options.editions}
+    fresh = {e for e in options.editions
+             if served_ok and cache.edition_fresh(project, manifest, e, keys[e])}
+    for edition in options.editions:
+        # An edition not made this time (a briefing back to draft status, a draft of a final
+        # briefing without --drafts) stays only while it still matches its source.
+        if edition not in wanted and edition not in fresh:
+            cache.remove_outputs(project, briefing.slug,
+                                 edition_files(project, briefing.slug, edition))
+    stale = [e for e in wanted if e not in fresh]
+    return stale, {e: keys[e] for e in wanted}
+
+
+def _cached_result(project, briefing, manifest, keys) -> Result:
+    from . import cache
+
+    result = Result(briefing.slug, briefing.path, cached=True)
+    result.warnings = cache.cached_warnings(project, manifest) if manifest else []
+    result.notes = list(manifest.get("notes", [])) if manifest else []
+    result.served = sorted(str(project.root / rel) for rel in (manifest or {}).get("served", {}))
+    _merge_cached(project, result, manifest, keys, ())
+    return result
+
+
+def _merge_cached(project, result, manifest, keys, rebuilt) -> None:
+    """Add the editions that were up to date (not rebuilt) to ``result``."""
+    for edition in keys:
+        if edition in rebuilt or edition in result.outputs:
+            continue
+        entry = manifest["editions"][edition]
+        result.outputs[edition] = output_paths(project, result.slug)[edition]
+        result.pages[edition] = entry["pages"]
+        if edition == "print":
+            path = output_paths(project, result.slug)["preflight"]
+            result.preflight = json.loads(path.read_text(encoding="utf-8"))
+
+
+def _remove_deleted(project: Project, progress) -> None:
+    """Outputs and cache entries of briefings whose source file was deleted."""
+    from . import cache
+
+    for slug in cache.orphans(project):
+        files = [p for e in EDITIONS for p in edition_files(project, slug, e)]
+        for path in cache.remove_outputs(project, slug, files):
+            if progress is not None:
+                progress.note(f"removed {path.relative_to(project.root)}: its source "
+                              f"content/briefings/{slug}.md is gone")
+        cache.forget(project, slug)
