@@ -22,6 +22,7 @@ Build Performance Pointers briefings from content/ into output/.
   python build.py bundle [ID...]          assemble series bundles (content/bundles/)
   python build.py mailing ID              make the mailing pack content/mailings/ID.yaml
   python build.py web [--changes]         build the web shop folder / list what to upload
+  python build.py web --mark-published    after uploading: remember what was uploaded
   python build.py preview [SLUG]          live preview of the typeset pages on 127.0.0.1
 
 Editions: output/web/<slug>.pdf (tagged, RGB), output/print/<slug>.pdf (PDF/X-4, bleed,
@@ -48,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="rebuild everything, ignoring the build cache")
     parser.add_argument("--changes", action="store_true",
                         help="web: list files that differ from the last published catalogue")
+    parser.add_argument("--mark-published", action="store_true",
+                        help="web: record output/web as uploaded (what --changes compares with)")
     parser.add_argument("--port", type=int, default=8000, help="preview: port (default 8000)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-q", "--quiet", action="store_true", help="only print problems")
@@ -124,6 +127,11 @@ def _after_briefings(project: Project, args, results: list[Result], say) -> bool
     """The stages that follow a full build; returns True if any of them failed."""
     failed = False
     # bundles (press.assemble) and the web shop package (press.shop) hook in here
+    from . import shop  # last: the web shop folder packages what the stages above built
+
+    shop_problems = shop.after_build(project, args, results, say, blocked=failed)
+    _report(project, shop_problems, [])
+    failed = bool(shop_problems.errors) or failed
     return failed
 
 
