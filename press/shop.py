@@ -25,7 +25,6 @@ import hashlib
 import html.parser
 import io
 import json
-import logging
 import re
 import shutil
 import time
@@ -36,8 +35,6 @@ from . import layout, markdown, output, typeset, yamlsafe
 from .errors import ContentError, Problem, Problems, UsageError
 from .load import Project, load_all, read_text
 from .model import Briefing, Page, Series
-
-log = logging.getLogger(__name__)
 
 THUMB_WIDTHS = {"cover": 600, "cover@2x": 1200}
 DEFAULT_SAMPLE_PAGES = 3  # cover, contents (inside cover), first content page
@@ -117,6 +114,7 @@ class Report:
     made: int = 0  # thumbnails and samples made in this run
     reused: int = 0  # ... taken from the cache because their inputs had not changed
     unlisted: list[str] = field(default_factory=list)  # files in the folder but in no product
+    stale: list[str] = field(default_factory=list)  # editions older than their source file
     seconds: float = 0.0
 
 
@@ -423,7 +421,7 @@ def build(project: Project, say=lambda *a: None) -> Report:
     started = time.perf_counter()
     items = products(project)
     current = project.output / "web"
-    problems = []
+    problems, stale = [], []
     for product in items:
         path = current / product.name("full")
         if not path.is_file():
@@ -433,13 +431,12 @@ def build(project: Project, say=lambda *a: None) -> Report:
                                     f"no web edition output/web/{product.name('full')}",
                                     f"build it first: {command}"))
         elif path.stat().st_mtime < product.source.stat().st_mtime:
-            log.warning("%s: output/web/%s is older than its source", product.source,
-                        product.name("full"))
+            stale.append(product.name("full"))
     if problems:
         raise ContentError(problems)
     output.clean_partials(current)
     cache = _Cache(project)
-    report = Report(current)
+    report = Report(current, stale=stale)
     with output.staged_folder(current) as stage:
         stage.chmod(0o755)
         _copy_current(current, stage, items)
@@ -693,12 +690,20 @@ def command(project: Project, args, say) -> int:
 def _say_report(project: Project, report: Report, say) -> None:
     size = sum(f.bytes for e in report.entries for f in e.files)
     kinds = [e.product.kind for e in report.entries]
-    say(f"web: output/web ready: {kinds.count('briefing')} briefings, {kinds.count('bundle')} "
-        f"bundles, {sum(len(e.files) for e in report.entries)} files ({human_size(size)}) in "
+    say(f"web: output/web ready: {_count(kinds.count('briefing'), 'briefing')}, "
+        f"{_count(kinds.count('bundle'), 'bundle')}, "
+        f"{sum(len(e.files) for e in report.entries)} files ({human_size(size)}) in "
         f"{report.seconds:.1f} s; {report.made} thumbnails/samples made, {report.reused} "
         "unchanged")
     for name in report.unlisted:
         say(f"web: note: output/web/{name} is in the folder but in no catalogue entry")
+    for name in report.stale:
+        say(f"web: note: output/web/{name} is older than its source file: rebuild it "
+            "before uploading")
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 def _say_changes(project: Project, say, full: bool) -> int:
