@@ -1,0 +1,909 @@
+"""Assemble stage: built briefings of one series → a bundle PDF per edition (web and print).
+
+A bundle (``content/bundles/<id>.yaml``) is a cover and contents page, the briefings' own
+already-built pages in order, and a back cover. The bundle's own pages are laid out with
+``layouts/bundle.html`` and written by the typeset stage (so the web part is tagged PDF/UA and
+the print part PDF/X with bleed); the briefings' pages are copied in with pypdf, never
+re-rendered unless their PDFs are missing or older than their sources.
+
+pypdf drops the structure tree when it merges documents, so for the web edition this module
+merges the trees itself: every part's top-level structure elements are cloned under one
+``Document`` element (each briefing inside its own ``Part``), their ``/Pg`` references land on
+the copied pages (pypdf's clone map), and the ``/StructParents`` of every page and the
+``/StructParent`` of every annotation are renumbered into one rebuilt ``/ParentTree``.
+
+Page labels: the bundle's front matter is numbered i, ii, ...; from the first briefing on, the
+pages are numbered 1, 2, 3 ... through to the back cover, the numbers the contents page shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
+from pypdf.generic import (
+    ArrayObject,
+    BooleanObject,
+    ByteStringObject,
+    DictionaryObject,
+    Fit,
+    IndirectObject,
+    NameObject,
+    NullObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
+
+from . import layout, output, pipeline, typeset, yamlsafe
+from .errors import ContentError, Problem, Problems, did_you_mean
+from .load import PUBLISHED_RE, Project, isbn13_ok, load_all, read_text
+from .model import Author, Briefing, Page, Series
+
+LOG = logging.getLogger(__name__)
+EDITIONS = ("web", "print")
+FIELDS = ("title", "subtitle", "series", "briefings", "published", "isbn", "price")
+REQUIRED = ("title", "series", "briefings", "published")
+# What a briefing's PDFs are made from: if any is newer than the PDFs, the briefing is rebuilt.
+BRIEFING_LAYOUTS = ("briefing.css", "palette.yaml", "_cover.html", "_back.html")
+
+
+# -- model ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bundle:
+    """One bundle definition, validated against the loaded series and briefings."""
+
+    id: str
+    path: Path
+    title: str
+    series: Series
+    briefings: tuple[Briefing, ...]
+    published: str
+    lines: tuple[int, ...]  # line of each entry of ``briefings`` in the bundle file
+    subtitle: str = ""
+    isbn: str = ""
+    price: float | None = None
+
+    @property
+    def published_label(self) -> str:
+        year, month = (int(p) for p in self.published.split("-")[:2])
+        return dt.date(year, month, 1).strftime("%B %Y")
+
+
+@dataclass(frozen=True)
+class PartFile:
+    """One briefing's built PDF and which of its pages go into the bundle."""
+
+    path: Path
+    pages: tuple[int, ...]
+
+    @classmethod
+    def of(cls, project: Project, slug: str, edition: str) -> PartFile:
+        """All pages, except in print the blank pages that padded the briefing to a booklet
+        (recorded by the preflight report): in a bundle they would only be empty sheets."""
+        paths = pipeline.output_paths(project, slug)
+        count = len(PdfReader(paths[edition]).pages)
+        padding = 0
+        if edition == "print":
+            try:
+                report = json.loads(paths["preflight"].read_text(encoding="utf-8"))
+                padding = int(report.get("padding_pages", 0))
+            except (OSError, ValueError, TypeError):
+                padding = 0  # no report: keep every page
+        padding = max(0, min(padding, count - 2))
+        dropped = set(range(count - 1 - padding, count - 1))
+        return cls(paths[edition], tuple(i for i in range(count) if i not in dropped))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where everything goes in one edition of a bundle (page indexes from 0)."""
+
+    front: int  # pages of front matter (cover, contents)
+    counts: tuple[int, ...]  # pages of each briefing
+    pads: tuple[int, ...]  # blank pages inserted before each briefing (print: recto starts)
+    pad_end: int  # blank pages before the back cover
+
+    @property
+    def starts(self) -> tuple[int, ...]:
+        starts, position = [], self.front
+        for count, pad in zip(self.counts, self.pads):
+            starts.append(position + pad)
+            position += pad + count
+        return tuple(starts)
+
+    @property
+    def total(self) -> int:
+        return self.front + sum(self.counts) + sum(self.pads) + self.pad_end + 1
+
+    def label(self, index: int) -> int:
+        """The page number a reader sees (1 = the first briefing's cover)."""
+        return index - self.front + 1
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """What assembling one bundle produced."""
+
+    bundle: Bundle
+    outputs: dict
+    pages: dict
+    sizes: dict  # edition -> (bundle bytes, briefing PDFs' bytes, own pages' bytes)
+    rebuilt: tuple[str, ...]  # briefings that had to be (re)built first
+
+
+def plan(front: int, counts, edition: str, booklet: bool) -> Plan:
+    """In print every briefing starts on a right-hand page and the back cover is a left-hand
+    page (a multiple of 4 pages for a saddle-stitched booklet); the web edition has no blanks."""
+    pads, position = [], front
+    for count in counts:
+        pad = 1 if edition == "print" and position % 2 else 0
+        pads.append(pad)
+        position += pad + count
+    pad_end = 0
+    if edition == "print":
+        pad_end = (-(position + 1)) % (4 if booklet else 2)
+    return Plan(front, tuple(counts), tuple(pads), pad_end)
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+def bundle_paths(project: Project) -> list[Path]:
+    return sorted(project.bundles_dir.glob("*.yaml"))
+
+
+def output_paths(project: Project, bundle_id: str) -> dict[str, Path]:
+    return {edition: project.output / edition / "bundles" / f"{bundle_id}.pdf"
+            for edition in EDITIONS}
+
+
+def load_bundle(project: Project, path: Path, series: dict[str, Series],
+                briefings: dict[str, Briefing]) -> Bundle:
+    """Read and check one bundle file; every problem found is raised together."""
+    data, lines = yamlsafe.load(read_text(path), path)
+    problems = Problems()
+
+    def fail(key_path, message, hint=""):
+        problems.items.append(yamlsafe.problem(path, lines, tuple(key_path), message, hint))
+
+    if not isinstance(data, dict):
+        raise ContentError.at(path, 1, "a bundle file must be a mapping of 'field: value' lines",
+                              "see docs/publishing.md, Bundles")
+    for key in data:
+        if key not in FIELDS:
+            fail((key,), f"unknown field '{key}'", did_you_mean(key, FIELDS))
+    for key in REQUIRED:
+        if data.get(key) in (None, ""):
+            fail((), f"missing required field '{key}'")
+    texts = {}
+    for key in ("title", "subtitle", "series", "published", "isbn"):
+        value = data.get(key)
+        if value is None:
+            texts[key] = ""
+        elif isinstance(value, (dict, list, bool)):
+            fail((key,), f"'{key}' must be text")
+        else:
+            texts[key] = str(value).strip()
+    the_series = series.get(texts.get("series", ""))
+    if texts.get("series") and the_series is None:
+        fail(("series",), f"unknown series '{texts['series']}'",
+             did_you_mean(texts["series"], series) or "add a file in content/series/")
+    published = texts.get("published", "")
+    match = PUBLISHED_RE.match(published) if published else None
+    if published and not match:
+        fail(("published",), f"'published' must be YYYY-MM or YYYY-MM-DD, not '{published}'")
+    elif match:
+        try:
+            dt.date(int(match[1]), int(match[2]), int(match[3] or 1))
+        except ValueError:
+            fail(("published",), f"'published' is not a real date: '{published}'")
+    if texts.get("isbn") and not isbn13_ok(texts["isbn"]):
+        fail(("isbn",), f"'isbn' {texts['isbn']} is not a valid ISBN-13",
+             "13 digits starting 978 or 979; the last digit is a checksum")
+    price = data.get("price")
+    if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float))
+                              or price < 0):
+        fail(("price",), f"'price' must be a number of pounds, e.g. 20.00, not {price!r}")
+    chosen, entry_lines = _briefings(project, path, data.get("briefings"), lines, the_series,
+                                     briefings, fail)
+    if problems.errors:
+        raise ContentError(problems.errors)
+    return Bundle(
+        id=path.stem, path=path, title=texts["title"], subtitle=texts.get("subtitle", ""),
+        series=the_series, briefings=tuple(chosen), published=published,
+        lines=tuple(entry_lines), isbn=texts.get("isbn", ""),
+        price=round(float(price), 2) if price is not None else None)
+
+
+def _briefings(project, path, items, lines, the_series, briefings, fail):
+    """The ``briefings`` list: known, final, from this series, each listed once."""
+    if items is None:
+        return [], []
+    if not isinstance(items, list):
+        fail(("briefings",), "'briefings' must be a list of briefing slugs",
+             "write each slug on a line starting '- '")
+        return [], []
+    if not items:
+        fail(("briefings",), "'briefings' is empty", "list at least one briefing slug")
+        return [], []
+    chosen, entry_lines, seen = [], [], {}
+    for index, item in enumerate(items):
+        line = yamlsafe.line_of(lines, "briefings", index)
+        slug = str(item).strip() if isinstance(item, (str, int)) else ""
+        if not slug:
+            fail(("briefings", index), "each entry of 'briefings' must be a briefing slug")
+            continue
+        if slug in seen:
+            fail(("briefings", index), f"briefing '{slug}' is listed twice",
+                 f"first on line {seen[slug]}")
+            continue
+        seen[slug] = line
+        briefing = briefings.get(slug)
+        if briefing is None:
+            if (project.briefings_dir / f"{slug}.md").is_file():
+                fail(("briefings", index), f"briefing '{slug}' has errors, so it cannot be "
+                     "bundled", f"fix content/briefings/{slug}.md first")
+            else:
+                known = [p.stem for p in project.briefing_paths()]
+                fail(("briefings", index), f"no briefing '{slug}'",
+                     did_you_mean(slug, known))
+            continue
+        if briefing.is_draft:
+            fail(("briefings", index), f"briefing '{slug}' is a draft",
+                 "only final briefings can be bundled: set 'status: final' when it is ready")
+            continue
+        if the_series is not None and briefing.series.id != the_series.id:
+            fail(("briefings", index), f"briefing '{slug}' belongs to series "
+                 f"'{briefing.series.id}', not '{the_series.id}'",
+                 "a bundle collects briefings of one series")
+            continue
+        chosen.append(briefing)
+        entry_lines.append(line)
+    return chosen, entry_lines
+
+
+# -- inputs: the briefings' own PDFs -------------------------------------------------------------
+
+def briefing_inputs(project: Project, briefing: Briefing) -> list[Path]:
+    """The files a briefing's PDFs are made from (a simple, local staleness check)."""
+    inputs = [briefing.path, briefing.series.path,
+              project.layouts / f"{briefing.layout}.html"]
+    inputs += [project.layouts / name for name in BRIEFING_LAYOUTS]
+    if project.assets.is_dir():
+        inputs += [p for p in project.assets.rglob("*") if p.is_file()]
+    return [p for p in inputs if p.exists()]
+
+
+def up_to_date(project: Project, briefing: Briefing) -> bool:
+    paths = pipeline.output_paths(project, briefing.slug)
+    try:
+        built = min(paths[e].stat().st_mtime for e in EDITIONS)
+    except FileNotFoundError:
+        return False
+    return all(p.stat().st_mtime <= built for p in briefing_inputs(project, briefing))
+
+
+def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
+    """The bundle's briefing PDFs; missing or outdated ones are built first (and remembered in
+    ``results`` so a briefing shared by several bundles is built once)."""
+    problems, rebuilt = [], []
+    for briefing, line in zip(bundle.briefings, bundle.lines):
+        result = results.get(briefing.slug)
+        # a build in this run that made (or found up to date) both editions is trusted;
+        # otherwise the PDFs must be newer than everything they are made from
+        fresh = result is not None and all(e in result.outputs for e in EDITIONS)
+        if (result is None or result.ok) and not fresh and not up_to_date(project, briefing):
+            LOG.info("building %s for bundle %s", briefing.slug, bundle.id)
+            result = pipeline.build_briefing(project, briefing,
+                                             pipeline.Options(editions=EDITIONS))
+            results[briefing.slug] = result
+            rebuilt.append(briefing.slug)
+        if result is not None and not result.ok:
+            first = result.problems[0].format(project.root) if result.problems else ""
+            problems.append(Problem(bundle.path, line, f"briefing '{briefing.slug}' failed to "
+                                    f"build, so the bundle cannot be assembled: {first}",
+                                    "fix the briefing; the previous bundle is kept"))
+    if problems:
+        raise ContentError(problems)
+    return rebuilt
+
+
+# -- layout: the bundle's own pages --------------------------------------------------------------
+
+def _authors(bundle: Bundle) -> list[Author]:
+    seen: dict[str, Author] = {}
+    for briefing in bundle.briefings:
+        for author in briefing.authors:
+            seen.setdefault(author.name, author)
+    return list(seen.values())
+
+
+def description(bundle: Bundle) -> str:
+    codes = [b.indicator.code for b in bundle.briefings]
+    listed = codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + " and " + codes[-1]
+    words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    count = "one briefing" if len(codes) == 1 else (
+        f"{words[len(codes) - 1] if len(codes) <= len(words) else len(codes)} briefings")
+    return (f"{bundle.subtitle + '. ' if bundle.subtitle else ''}The {count} of the "
+            f"{bundle.series.name} series on {listed}, collected in one volume.")
+
+
+def anchor(bundle: Bundle, briefing: Briefing) -> str:
+    """The contents entry's link target; re-pointed at the briefing's cover when merging."""
+    return f"bundle-{bundle.id}--{briefing.slug}"
+
+
+def page(project: Project, bundle: Bundle, the_plan: Plan) -> Page:
+    env = layout.environment(project.layouts)
+    series = bundle.series
+    parts = [{"briefing": b, "anchor": anchor(bundle, b), "page": the_plan.label(start)}
+             for b, start in zip(bundle.briefings, the_plan.starts)]
+    keywords = list(dict.fromkeys(k for b in bundle.briefings for k in b.keywords))
+    authors = _authors(bundle)
+    html = env.get_template("bundle.html").render(
+        bundle=bundle, series=series, parts=parts,
+        authors=[a.name for a in authors], author_entries=authors,
+        description=description(bundle), keywords=keywords,
+        published_label=bundle.published_label,
+        created=_iso(bundle.published),
+        css_url=layout.file_url(project.layouts / "briefing.css"),
+        bundle_css_url=layout.file_url(project.layouts / "bundle.css"),
+        asset=lambda rel: layout.file_url(project.assets / rel),
+        qr=layout.qr_svg(series.purchase_url),
+        ean13=layout.ean13_svg(bundle.isbn) if bundle.isbn else None,
+        isbn_digits=re.sub(r"\D", "", bundle.isbn),
+        about_paragraphs=[p.strip() for p in series.about.split("\n\n") if p.strip()])
+    return Page(html=html, base_url=layout.file_url(bundle.path.parent) + "/",
+                name=str(bundle.path), metadata={"bundle": bundle.id})
+
+
+def _iso(published: str) -> str:
+    parts = published.split("-")
+    return "-".join(parts + ["01"] * (3 - len(parts)))
+
+
+def own_pages(project: Project, bundle: Bundle, edition: str,
+              counts: tuple[int, ...]) -> tuple[bytes, Plan]:
+    """Lay out and write the bundle's cover, contents and back cover for one edition.
+
+    The contents page lists start pages, which depend on how many pages the front matter
+    takes; it is laid out again in the rare case the first guess (2 pages) was wrong.
+    """
+    booklet = bundle.series.booklet
+    front = 2
+    for _ in range(3):
+        the_plan = plan(front, counts, edition, booklet)
+        laid_out = typeset.render(page(project, bundle, the_plan), project.root)
+        actual = laid_out.page_count - 1  # everything but the back cover
+        if actual == front:
+            break
+        front = actual
+    else:
+        raise ContentError.at(bundle.path, None, "the contents pages do not settle on a page "
+                              "count", "shorten the titles")
+    ident = f"{bundle.series.id}/bundles/{bundle.id}"
+    if edition == "web":
+        return typeset.write_web(laid_out, None, ident), the_plan
+    palette = typeset.Palette.load(project.layouts / "palette.yaml")
+    css_url = layout.file_url(project.layouts / "briefing.css")
+    blanks = typeset.blank_pages(sum(the_plan.pads) + the_plan.pad_end, project.root, css_url)
+    return typeset.write_print(laid_out, None, ident, palette, blanks), the_plan
+
+
+# -- merge ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Segment:
+    """A run of pages copied from one source PDF."""
+
+    reader: PdfReader
+    pages: list[int]
+    kind: str  # "front", "briefing", "blank", "back"
+    briefing: Briefing | None = None
+    first: int = 0  # index of its first page in the bundle
+
+
+def merge(bundle: Bundle, edition: str, own: bytes, the_plan: Plan,
+          parts: list[PartFile]) -> bytes:
+    """Copy the bundle's own pages and the briefings' pages into one PDF."""
+    own_reader = PdfReader(io.BytesIO(own))
+    readers = [PdfReader(part.path) for part in parts]
+    for briefing, reader, part in zip(bundle.briefings, readers, parts):
+        if max(part.pages) >= len(reader.pages):  # the plan was made from these very files
+            raise ContentError.at(bundle.path, None, f"{briefing.slug}: its PDF changed while "
+                                  "the bundle was being assembled", "run the build again")
+    segments = _segments(bundle, the_plan, own_reader, readers, parts)
+    writer = PdfWriter()
+    tagged = edition == "web"
+    placed = _copy_pages(writer, segments)
+    _named_destinations(writer, bundle, segments)
+    _outline(writer, bundle, segments)
+    _page_labels(writer, the_plan)
+    _catalog(writer, own_reader, tagged, edition)
+    if tagged:
+        _merge_structure(writer, bundle, segments, placed)
+    _store_once(writer)
+    writer._ID = ArrayObject([ByteStringObject(typeset.identifier(
+        bundle.series.id, "bundle", bundle.id, edition))] * 2)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return pack_object_streams(buffer.getvalue())
+
+
+def _store_once(writer: PdfWriter, rounds: int = 6) -> None:
+    """Merge identical objects (fonts, logos, colour profiles shared by several parts).
+
+    One pass only merges objects whose references are already equal; a logo's form object
+    becomes equal to its twin only after their resources were merged, so repeat until stable.
+    """
+    for _ in range(rounds):
+        before = sum(1 for obj in writer._objects if obj is not None)
+        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+        if sum(1 for obj in writer._objects if obj is not None) == before:
+            break
+
+
+def pack_object_streams(data: bytes, per_stream: int = 200) -> bytes:
+    """Rewrite a PDF with its non-stream objects in compressed object streams (PDF 1.5+).
+
+    pypdf writes every object uncompressed; a merged web bundle has thousands of small
+    structure elements, which object streams shrink about tenfold. Object numbers are kept,
+    so no reference changes; streams (page contents, fonts, images) are copied as they are.
+    """
+    reader = PdfReader(io.BytesIO(data))
+    numbers = sorted(n for n in reader.xref.get(0, {}) if n > 0)
+    out = io.BytesIO()
+    out.write(data[: data.index(b"\n") + 1] + b"%\xe2\xe3\xcf\xd3\n")
+    where: dict[int, tuple[int, int, int]] = {}
+    packed = []
+    for number in numbers:
+        obj = reader.get_object(number)
+        if isinstance(obj, StreamObject):
+            where[number] = (1, out.tell(), 0)
+            out.write(f"{number} 0 obj\n".encode())
+            obj.write_to_stream(out)
+            out.write(b"\nendobj\n")
+        elif obj is not None:
+            packed.append((number, obj))
+    next_number = max(numbers, default=0) + 1
+    for start in range(0, len(packed), per_stream):
+        chunk = packed[start: start + per_stream]
+        header, body = [], io.BytesIO()
+        for index, (number, obj) in enumerate(chunk):
+            header.append(f"{number} {body.tell()}")
+            obj.write_to_stream(body)
+            body.write(b"\n")
+            where[number] = (2, next_number, index)
+        first = (" ".join(header) + "\n").encode()
+        payload = zlib.compress(first + body.getvalue(), 9)
+        where[next_number] = (1, out.tell(), 0)
+        out.write(f"{next_number} 0 obj\n<< /Type /ObjStm /N {len(chunk)} /First {len(first)} "
+                  f"/Filter /FlateDecode /Length {len(payload)} >>\nstream\n".encode())
+        out.write(payload + b"\nendstream\nendobj\n")
+        next_number += 1
+    xref_number = next_number
+    where[xref_number] = (1, out.tell(), 0)
+    rows = bytearray()
+    for number in range(xref_number + 1):
+        kind, field2, field3 = where.get(number, (0, 0, 0 if number else 65535))
+        rows += bytes([kind]) + field2.to_bytes(4, "big") + field3.to_bytes(2, "big")
+    payload = zlib.compress(bytes(rows), 9)
+    trailer = reader.trailer
+    extra = ""
+    for key in ("/Root", "/Info"):
+        if key in trailer:
+            extra += f" {key} {trailer.raw_get(key).idnum} 0 R"
+    if "/ID" in trailer:
+        ids = trailer["/ID"]
+        extra += " /ID [" + " ".join(f"<{bytes(i.original_bytes if hasattr(i, 'original_bytes') else i).hex()}>" for i in ids) + "]"
+    out.write(f"{xref_number} 0 obj\n<< /Type /XRef /Size {xref_number + 1} /W [1 4 2]{extra} "
+              f"/Filter /FlateDecode /Length {len(payload)} >>\nstream\n".encode())
+    out.write(payload + b"\nendstream\nendobj\n")
+    out.write(f"startxref\n{where[xref_number][1]}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def _segments(bundle, the_plan, own_reader, readers, parts) -> list[_Segment]:
+    own_count = len(own_reader.pages)
+    blanks = iter(range(the_plan.front, own_count - 1))
+    segments = [_Segment(own_reader, list(range(the_plan.front)), "front")]
+    for briefing, reader, part, pad in zip(bundle.briefings, readers, parts, the_plan.pads):
+        if pad:
+            segments.append(_Segment(own_reader, [next(blanks) for _ in range(pad)], "blank"))
+        segments.append(_Segment(reader, list(part.pages), "briefing", briefing))
+    if the_plan.pad_end:
+        segments.append(_Segment(own_reader, [next(blanks) for _ in range(the_plan.pad_end)],
+                                 "blank"))
+    segments.append(_Segment(own_reader, [own_count - 1], "back"))
+    return segments
+
+
+def _copy_pages(writer: PdfWriter, segments) -> list[tuple[_Segment, int, DictionaryObject]]:
+    """Add every page; returns (segment, source page index, new page) in bundle order."""
+    placed = []
+    for segment in segments:
+        segment.first = len(writer.pages)
+        for index in segment.pages:
+            new = writer.add_page(segment.reader.pages[index])
+            placed.append((segment, index, new))
+    return placed
+
+
+def _page_map(segment: _Segment, writer: PdfWriter) -> dict[int, int]:
+    """Source page object number → bundle page index, for the pages a segment copied."""
+    return {segment.reader.pages[i].indirect_reference.idnum: segment.first + n
+            for n, i in enumerate(segment.pages)}
+
+
+def _name_tree(node) -> list[tuple[str, object]]:
+    """Flatten a name tree (``/Names`` pairs and ``/Kids``)."""
+    node = node.get_object()
+    items = []
+    names = node.get("/Names")
+    if names is not None:
+        names = names.get_object()
+        items += [(str(names[i]), names[i + 1]) for i in range(0, len(names) - 1, 2)]
+    for kid in node.get("/Kids", []) or []:
+        items += _name_tree(kid)
+    return items
+
+
+def _number_tree(node) -> list[tuple[int, object]]:
+    node = node.get_object()
+    items = []
+    nums = node.get("/Nums")
+    if nums is not None:
+        nums = nums.get_object()
+        items += [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
+    for kid in node.get("/Kids", []) or []:
+        items += _number_tree(kid)
+    return items
+
+
+def _named_destinations(writer: PdfWriter, bundle: Bundle, segments) -> None:
+    """Copy each part's named destinations (ids are prefixed by slug, so they cannot clash;
+    a clash would send links into the wrong briefing, so it is refused)."""
+    owner: dict[str, str] = {}
+    entries = []
+    contents_targets = {anchor(bundle, s.briefing): s for s in segments if s.briefing}
+    for segment in segments:
+        names = segment.reader.trailer["/Root"].get("/Names")
+        if names is None or "/Dests" not in names.get_object():
+            continue
+        pages = _page_map(segment, writer)
+        for name, dest in _name_tree(names.get_object()["/Dests"]):
+            if name in contents_targets:
+                continue  # re-pointed below
+            dest = dest.get_object()
+            if isinstance(dest, DictionaryObject):
+                dest = dest["/D"].get_object()
+            target = dest[0]
+            if not isinstance(target, IndirectObject) or target.idnum not in pages:
+                continue  # a destination on a page this segment did not copy
+            who = segment.briefing.slug if segment.briefing else "bundle"
+            if name in owner and owner[name] != who:
+                raise ContentError.at(bundle.path, None, f"link target '{name}' is defined by "
+                                      f"both {owner[name]} and {who}",
+                                      "element ids must be unique per briefing")
+            owner[name] = who
+            new = ArrayObject([writer.pages[pages[target.idnum]].indirect_reference]
+                              + [v for v in dest[1:]])
+            entries.append((name, new))
+    for name, segment in contents_targets.items():
+        top = float(writer.pages[segment.first].mediabox.top)
+        entries.append((name, ArrayObject([writer.pages[segment.first].indirect_reference,
+                                           NameObject("/XYZ"), NullObject(),
+                                           NumberObject(int(top)), NullObject()])))
+    names_array = ArrayObject()
+    for name, dest in sorted(entries, key=lambda item: item[0]):
+        names_array += [TextStringObject(name), writer._add_object(dest)]
+    dests = DictionaryObject({NameObject("/Names"): names_array})
+    writer._root_object[NameObject("/Names")] = DictionaryObject(
+        {NameObject("/Dests"): writer._add_object(dests)})
+
+
+def _outline(writer: PdfWriter, bundle: Bundle, segments) -> None:
+    """Bookmarks: the cover and contents, then one per briefing with its own nested under it."""
+    front = next(s for s in segments if s.kind == "front")
+    writer.add_outline_item(title=bundle.title, page_number=front.first)
+    if len(front.pages) > 1:
+        writer.add_outline_item(title="Contents", page_number=front.first + 1)
+    for segment in segments:
+        if segment.kind != "briefing":
+            continue
+        briefing = segment.briefing
+        parent = writer.add_outline_item(
+            title=f"{briefing.indicator.code}: {briefing.title}", page_number=segment.first,
+            is_open=False)
+        items = segment.reader.outline
+        # A briefing's outline is usually one entry (its title on the cover) holding the rest:
+        # the bundle entry already names the briefing, so nest that entry's children directly.
+        if len(items) == 2 and not isinstance(items[0], list) and isinstance(items[1], list):
+            items = items[1]
+        _copy_outline(writer, segment, items, parent)
+
+
+def _copy_outline(writer, segment, items, parent) -> None:
+    last = None
+    for item in items:
+        if isinstance(item, list):
+            if last is not None:
+                _copy_outline(writer, segment, item, last)
+            continue
+        index = segment.reader.get_destination_page_number(item)
+        if index not in segment.pages:
+            continue
+        left, top = item.get("/Left"), item.get("/Top")
+        fit = Fit.xyz(left=float(left) if left is not None else None,
+                      top=float(top) if top is not None else None)
+        last = writer.add_outline_item(title=str(item.title),
+                                       page_number=segment.first + segment.pages.index(index),
+                                       parent=parent, fit=fit, is_open=False)
+
+
+def _page_labels(writer: PdfWriter, the_plan: Plan) -> None:
+    writer.set_page_label(0, the_plan.front - 1, style="/r", start=1)
+    writer.set_page_label(the_plan.front, len(writer.pages) - 1, style="/D", start=1)
+
+
+def _catalog(writer: PdfWriter, own: PdfReader, tagged: bool, edition: str) -> None:
+    """Catalog and document information come from the bundle's own pages, which WeasyPrint
+    wrote with the bundle's metadata (XMP with PDF/UA or PDF/X identification, /Info)."""
+    source = own.trailer["/Root"]
+    root = writer._root_object
+    for key in ("/Lang", "/Metadata", "/OutputIntents", "/ViewerPreferences"):
+        if key in source:
+            root[NameObject(key)] = source.raw_get(key).clone(writer)
+    root[NameObject("/PageMode")] = NameObject("/UseOutlines")
+    if tagged:
+        root[NameObject("/MarkInfo")] = DictionaryObject(
+            {NameObject("/Marked"): BooleanObject(True)})
+        prefs = root.get("/ViewerPreferences")
+        prefs = prefs.get_object() if prefs is not None else DictionaryObject()
+        prefs[NameObject("/DisplayDocTitle")] = BooleanObject(True)
+        root[NameObject("/ViewerPreferences")] = prefs
+    info = own.metadata or {}
+    writer.add_metadata({key: value for key, value in info.items()
+                         if not isinstance(value, NameObject)})
+    for key, value in info.items():  # e.g. /Trapped /False (PDF/X): a name, not a string
+        if isinstance(value, NameObject):
+            writer._info[NameObject(key)] = NameObject(value)
+
+
+def _merge_structure(writer: PdfWriter, bundle: Bundle, segments, placed) -> None:
+    """One structure tree for the bundle: Document → front matter, a Part per briefing, back.
+
+    Structure elements are cloned after the pages, so pypdf's clone map turns their ``/Pg``
+    and ``/Obj`` references into the copied pages and annotations. Each source's own
+    structure root and Document element are entered in that map as the bundle's Part (or
+    Document), so every ``/P`` that pointed at them — including WeasyPrint's detached
+    NonStruct elements, reachable only through the ParentTree — lands in the new tree instead
+    of dragging a second tree along. Then every page's ``/StructParents`` and every
+    annotation's ``/StructParent`` gets a new key in one rebuilt ``/ParentTree``.
+    """
+    tree_root = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
+    tree_ref = writer._add_object(tree_root)
+    document = DictionaryObject({NameObject("/Type"): NameObject("/StructElem"),
+                                 NameObject("/S"): NameObject("/Document"),
+                                 NameObject("/P"): tree_ref})
+    document_ref = writer._add_object(document)
+    kids = ArrayObject()
+    role_map = DictionaryObject()
+    for segment in segments:
+        if segment.kind == "blank":
+            continue
+        struct_ref = segment.reader.trailer["/Root"].raw_get("/StructTreeRoot") \
+            if "/StructTreeRoot" in segment.reader.trailer["/Root"] else None
+        if not isinstance(struct_ref, IndirectObject):
+            raise ContentError.at(bundle.path, None, f"{_name(segment)}: the web PDF is not "
+                                  "tagged, so the bundle cannot be", "rebuild it with --force")
+        struct = struct_ref.get_object()
+        for key, value in (struct.get("/RoleMap") or {}).items():
+            role_map[NameObject(key)] = value
+        source_document, tops = _top_elements(struct)
+        if segment.kind == "briefing":
+            parent = DictionaryObject({
+                NameObject("/Type"): NameObject("/StructElem"), NameObject("/S"):
+                NameObject("/Part"), NameObject("/P"): document_ref,
+                NameObject("/T"): TextStringObject(
+                    f"{segment.briefing.indicator.code}: {segment.briefing.title}")})
+            parent_ref = writer._add_object(parent)
+            kids.append(parent_ref)
+        else:
+            parent, parent_ref = document, document_ref
+            wanted = {segment.reader.pages[i].indirect_reference.idnum for i in segment.pages}
+            tops = [element for element in tops if _first_page(element) in wanted]
+        clone_map = writer._id_translated.setdefault(id(segment.reader),
+                                                     {"PreventGC": segment.reader})
+        clone_map[struct_ref.idnum] = tree_ref.idnum
+        if source_document is not None:
+            clone_map[source_document.idnum] = parent_ref.idnum
+        cloned = ArrayObject(element.clone(writer).indirect_reference for element in tops
+                             if isinstance(element, IndirectObject))
+        if segment.kind == "briefing":
+            parent[NameObject("/K")] = cloned
+        else:
+            kids.extend(cloned)
+    document[NameObject("/K")] = kids
+    parent_tree = ArrayObject()
+    key = 0
+    numbers: dict[int, dict] = {}
+    for segment, index, new_page in placed:
+        if segment.kind == "blank":
+            continue
+        if id(segment.reader) not in numbers:
+            struct = segment.reader.trailer["/Root"]["/StructTreeRoot"].get_object()
+            numbers[id(segment.reader)] = dict(_number_tree(struct["/ParentTree"]))
+        nums = numbers[id(segment.reader)]
+        source_page = segment.reader.pages[index]
+        if "/StructParents" in source_page:
+            value = nums.get(int(source_page["/StructParents"]))
+            if value is not None:
+                parent_tree += [NumberObject(key), value.clone(writer)]
+                new_page[NameObject("/StructParents")] = NumberObject(key)
+                key += 1
+        for annot in new_page.get("/Annots", []) or []:
+            annot = annot.get_object()
+            if "/StructParent" in annot:
+                value = nums.get(int(annot["/StructParent"]))
+                if value is None:
+                    del annot["/StructParent"]
+                    continue
+                parent_tree += [NumberObject(key), value.clone(writer)]
+                annot[NameObject("/StructParent")] = NumberObject(key)
+                key += 1
+    tree_root[NameObject("/K")] = ArrayObject([document_ref])
+    tree_root[NameObject("/ParentTree")] = writer._add_object(
+        DictionaryObject({NameObject("/Nums"): parent_tree}))
+    tree_root[NameObject("/ParentTreeNextKey")] = NumberObject(key)
+    if role_map:
+        tree_root[NameObject("/RoleMap")] = role_map
+    writer._root_object[NameObject("/StructTreeRoot")] = tree_ref
+
+
+def _name(segment) -> str:
+    return segment.briefing.slug if segment.briefing else "the bundle's own pages"
+
+
+def _top_elements(struct) -> tuple[IndirectObject | None, list]:
+    """The source's Document element (if it has one) and the elements directly under it."""
+    kids = struct.get("/K")
+    kids = kids.get_object() if kids is not None else ArrayObject()
+    if not isinstance(kids, ArrayObject):
+        kids = ArrayObject([struct.raw_get("/K")])
+    if len(kids) == 1 and kids[0].get_object().get("/S") == "/Document":
+        document = kids[0]
+        inner = document.get_object().get("/K")
+        inner = inner.get_object() if inner is not None else ArrayObject()
+        if not isinstance(inner, ArrayObject):
+            inner = ArrayObject([document.get_object().raw_get("/K")])
+        return (document if isinstance(document, IndirectObject) else None), list(inner)
+    return None, list(kids)
+
+
+def _first_page(element) -> int | None:
+    """Object number of the first page an element's content is on."""
+    element = element.get_object()
+    if not isinstance(element, DictionaryObject):
+        return None
+    page = element.raw_get("/Pg") if "/Pg" in element else None
+    if isinstance(page, IndirectObject):
+        return page.idnum
+    kids = element.get("/K")
+    kids = kids.get_object() if kids is not None else None
+    for kid in kids if isinstance(kids, ArrayObject) else [kids]:
+        if isinstance(kid, (IndirectObject, DictionaryObject)):
+            found = _first_page(kid)
+            if found is not None:
+                return found
+    return None
+
+
+# -- the stage -----------------------------------------------------------------------------------
+
+def assemble(project: Project, bundle: Bundle, results: dict | None = None) -> Assembled:
+    """Build (or reuse) the briefings, lay out the bundle's pages, merge, write atomically.
+
+    Both editions are made in memory first and written only if both succeeded, so a failure
+    leaves the previous good bundle in place.
+    """
+    results = {} if results is None else results
+    rebuilt = ensure_built(project, bundle, results)
+    made, pages, sizes = {}, {}, {}
+    for edition in EDITIONS:
+        parts = [PartFile.of(project, b.slug, edition) for b in bundle.briefings]
+        own, the_plan = own_pages(project, bundle, edition, tuple(len(p.pages) for p in parts))
+        try:
+            data = merge(bundle, edition, own, the_plan, parts)
+        except PyPdfError as exc:
+            raise ContentError.at(bundle.path, None, f"cannot merge the {edition} PDFs: {exc}",
+                                  "rebuild the briefings with --force") from None
+        made[edition] = data
+        pages[edition] = the_plan.total
+        sizes[edition] = (len(data), sum(p.path.stat().st_size for p in parts),
+                          len(own))
+    paths = output_paths(project, bundle.id)
+    for edition, data in made.items():
+        output.write_bytes(paths[edition], data)
+    return Assembled(bundle, paths, pages, sizes, tuple(rebuilt))
+
+
+def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
+                 results: dict | None = None) -> list[Assembled]:
+    """Every bundle (or those named); each failure is a problem, the others still build."""
+    results = {} if results is None else results
+    series, briefings = load_all(project, Problems())  # briefing problems: the briefing's own
+    by_slug = {b.slug: b for b in briefings}
+    paths = bundle_paths(project)
+    if ids:
+        known = {p.stem: p for p in paths}
+        for bundle_id in ids:
+            if bundle_id not in known:
+                problems.error(project.bundles_dir / f"{bundle_id}.yaml", None,
+                               f"no bundle '{bundle_id}'", did_you_mean(bundle_id, known))
+        paths = [known[i] for i in ids if i in known]
+    done = []
+    for path in paths:
+        try:
+            bundle = load_bundle(project, path, series, by_slug)
+            done.append(assemble(project, bundle, results))
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    return done
+
+
+def report(project: Project, done: list[Assembled], say) -> None:
+    for item in done:
+        for slug in item.rebuilt:
+            say(f"note: rebuilt {slug} for bundle {item.bundle.id}")
+        for edition in EDITIONS:
+            size, briefings, own = item.sizes[edition]
+            say(f"{edition:>6}: {item.outputs[edition].relative_to(project.root)} "
+                f"({item.pages[edition]} pages, {size // 1024} KB: {size / briefings:.2f} × its "
+                f"briefings, {size / (briefings + own):.2f} × all its parts)")
+
+
+def after_build(project: Project, results: list, say) -> bool:
+    """After a full build: assemble every bundle from the briefings just built."""
+    if not bundle_paths(project):
+        return False
+    problems = Problems()
+    done = assemble_all(project, None, problems, {r.slug: r for r in results})
+    report(project, done, say)
+    _print_problems(project, problems)
+    return bool(problems.errors)
+
+
+def command(project: Project, args, say) -> int:
+    """``build.py bundle [ID...]``."""
+    problems = Problems()
+    done = assemble_all(project, list(args.slugs) or None, problems)
+    report(project, done, say)
+    if not done and not problems.items and not bundle_paths(project):
+        say("no bundles in content/bundles/")
+    _print_problems(project, problems)
+    say(f"assembled {len(done)} bundle{'s' if len(done) != 1 else ''}"
+        + (" — with errors" if problems.errors else ""))
+    return 1 if problems.errors else 0
+
+
+def _print_problems(project: Project, problems: Problems) -> None:
+    import sys
+    for problem in problems.items:
+        sys.stderr.write(problem.format(project.root) + "\n")
+    errors = len(problems.errors)
+    if errors:
+        sys.stderr.write(f"{errors} error{'s' if errors != 1 else ''}\n")
+
+
+__all__ = ["Bundle", "Plan", "assemble", "assemble_all", "command", "after_build",
+           "load_bundle", "merge", "plan"]

@@ -1,0 +1,393 @@
+"""Bundles: built briefings assembled with pypdf into one web and one print PDF per bundle."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, IndirectObject
+
+from press import assemble, typeset
+from press.cli import main
+from press.load import Project
+
+from conftest import run
+
+BUNDLE = "performance-pointers-2008-09"
+NI62 = "ni-062-placement-stability"
+NI112 = "ni-112-under-18-conceptions"
+FRONT = 2  # cover + contents
+
+
+def bundle_pdf(root, edition):
+    return root / "output" / edition / "bundles" / f"{BUNDLE}.pdf"
+
+
+def part_pages(root, edition):
+    """Pages each briefing brings into the bundle (print: without its booklet padding)."""
+    return [len(assemble.PartFile.of(Project.at(root), slug, edition).pages)
+            for slug in (NI62, NI112)]
+
+
+def part_ranges(root, edition):
+    """(first, last) page index of each briefing inside the bundle."""
+    counts = part_pages(root, edition)
+    the_plan = assemble.plan(FRONT, counts, edition, booklet=True)
+    return [(start, start + count - 1) for start, count in zip(the_plan.starts, counts)]
+
+
+# -- pages, padding, labels ------------------------------------------------------------------------
+
+def test_full_build_assembles_the_sample_bundle(built_project):
+    for edition in ("web", "print"):
+        reader = PdfReader(bundle_pdf(built_project, edition))
+        counts = part_pages(built_project, edition)
+        if edition == "web":  # cover, contents, the briefings as they are, back cover
+            assert counts == [17, 11]
+            assert len(reader.pages) == FRONT + sum(counts) + 1 == 31
+        else:  # the briefings' booklet padding is left out, a blank starts NI 112 recto
+            assert counts == [17, 11]
+            assert len(reader.pages) == FRONT + 17 + 1 + 11 + 1 == 32  # a multiple of 4
+            for first, _ in part_ranges(built_project, edition):
+                assert first % 2 == 0  # index 0 is page 1: even index = right-hand page
+
+
+@pytest.mark.parametrize("front, counts, edition, booklet, pads, pad_end", [
+    (2, (20, 12), "print", True, (0, 0), 1),  # the sample: booklets are already even
+    (2, (17, 11), "print", False, (0, 1), 0),  # odd briefings: a blank before the second
+    (3, (5, 4), "print", False, (1, 1), 1),  # odd front matter and parts; back on a verso
+    (2, (17, 11), "web", True, (0, 0), 0),  # the web edition has no blanks
+])
+def test_plan_starts_every_briefing_on_a_right_hand_page(front, counts, edition, booklet,
+                                                          pads, pad_end):
+    the_plan = assemble.plan(front, counts, edition, booklet)
+    assert (the_plan.pads, the_plan.pad_end) == (pads, pad_end)
+    if edition == "print":
+        assert all(start % 2 == 0 for start in the_plan.starts)
+        assert the_plan.total % (4 if booklet else 2) == 0
+
+
+def test_page_labels_roman_front_matter_then_arabic(built_project):
+    for edition in ("web", "print"):
+        reader = PdfReader(bundle_pdf(built_project, edition))
+        labels = reader.page_labels
+        assert labels[:FRONT + 1] == ["i", "ii", "1"]
+        assert labels[FRONT:] == [str(n) for n in range(1, len(labels) - FRONT + 1)]
+        # the contents page promises the page each briefing starts on, in those labels
+        contents = reader.pages[1].extract_text()
+        for first, _ in part_ranges(built_project, edition):
+            assert f"page {labels[first]}" in contents
+
+
+def test_blank_pages_keep_the_boxes_and_the_back_cover_is_last(built_project):
+    """NI 62 has 17 pages: a blank follows it so that NI 112 starts on a right-hand page."""
+    reader = PdfReader(bundle_pdf(built_project, "print"))
+    texts = run("pdftotext", bundle_pdf(built_project, "print"), "-").split("\f")
+    blank = reader.pages[FRONT + 17]
+    assert not texts[FRONT + 17].strip() and "/Annots" not in blank
+    boxes = {name: [float(v) for v in blank[name]] for name in ("/MediaBox", "/TrimBox",
+                                                                  "/BleedBox")}
+    for page in reader.pages:
+        assert {name: [float(v) for v in page[name]] for name in boxes} == boxes
+    assert "NI 112" in texts[FRONT + 17 + 1]  # its cover, on a right-hand page
+    assert reader.page_labels[FRONT + 17 + 1] == "19" and "page 19" in texts[1]
+    backs = [n for n, text in enumerate(texts) if "Price £" in text]
+    assert backs == [FRONT + 16, FRONT + 17 + 1 + 10, len(reader.pages) - 1]
+    assert "Price £20.00" in texts[-2]  # the bundle's own back cover (texts[-1]: after \f)
+
+
+# -- bookmarks, links ------------------------------------------------------------------------------
+
+def outline_tree(reader, items):
+    tree = []
+    for item in items:
+        if isinstance(item, list):
+            tree[-1][2].extend(outline_tree(reader, item))
+        else:
+            tree.append((str(item.title), reader.get_destination_page_number(item), []))
+    return tree
+
+
+def test_bookmarks_one_per_briefing_with_its_own_nested(built_project):
+    reader = PdfReader(bundle_pdf(built_project, "web"))
+    tree = outline_tree(reader, reader.outline)
+    assert [(title, page) for title, page, _ in tree] == [
+        ("Performance Pointers 2008–09: the collected briefings", 0), ("Contents", 1),
+        ("NI 62: Placement stability for looked after children", 2),
+        ("NI 112: Reducing under-18 conceptions", 19)]
+    for (title, page, children), slug, (first, last) in zip(
+            tree[2:], (NI62, NI112), part_ranges(built_project, "web")):
+        own = PdfReader(built_project / "output" / "web" / f"{slug}.pdf")
+        (_, _, own_children), = outline_tree(own, own.outline)  # the cover title holds all
+        assert [(t, p + first) for t, p, _ in own_children] == [(t, p) for t, p, _ in children]
+        assert "Introduction" in [t for t, _, _ in children]
+        assert all(first <= p <= last for _, p, _ in children)
+        nested = [c for _, _, sub in children for c in sub]
+        assert nested, "level-3 headings stay nested under their section"
+
+
+def link_targets(reader):
+    """(page index of the link, page index it lands on) for every internal link."""
+    pages = {page.indirect_reference.idnum: n for n, page in enumerate(reader.pages)}
+    names = reader.named_destinations
+    found = []
+    for number, page in enumerate(reader.pages):
+        for annot in page.get("/Annots", []) or []:
+            annot = annot.get_object()
+            dest = annot.get("/Dest")
+            if dest is None and annot.get("/A", {}).get("/S") == "/GoTo":
+                dest = annot["/A"]["/D"]
+            if dest is None:
+                continue
+            if isinstance(dest, ArrayObject):
+                found.append((number, pages[dest[0].idnum]))
+            else:
+                assert str(dest) in names, f"link to a missing destination {dest}"
+                found.append((number, reader.get_destination_page_number(names[str(dest)])))
+    return found
+
+
+@pytest.mark.parametrize("edition", ["web", "print"])
+def test_every_internal_link_lands_in_its_own_briefing(built_project, edition):
+    reader = PdfReader(bundle_pdf(built_project, edition))
+    ranges = part_ranges(built_project, edition)
+    links = link_targets(reader)
+    inside = [(s, t) for s, t in links if any(a <= s <= b for a, b in ranges)]
+    assert len(inside) > 40  # contents, citations, cross-references of both briefings
+    for source, target in inside:
+        (first, last), = [r for r in ranges if r[0] <= source <= r[1]]
+        assert first <= target <= last, f"link on page {source + 1} leaves its briefing"
+    contents = {t for s, t in links if s == 1}  # the bundle's contents page
+    assert contents == {first for first, _ in ranges}
+
+
+# -- metadata, tags, print -------------------------------------------------------------------------
+
+def test_metadata(built_project):
+    for edition in ("web", "print"):
+        info = run("pdfinfo", bundle_pdf(built_project, edition))
+        assert "Title:           Performance Pointers 2008–09: the collected briefings" in info
+        assert "Author:          Sarah Judd, Tom Hallam" in info
+        assert re.search(r"Subject:\s+.*NI 62 and NI 112", info)
+        assert re.search(r"Keywords:\s+looked after children.*teenage pregnancy", info)
+        assert "CreationDate:    Wed Apr  1 00:00:00 2009" in info
+        reader = PdfReader(bundle_pdf(built_project, edition))
+        root = reader.trailer["/Root"]
+        assert root["/Lang"] == "en-GB" and root["/PageMode"] == "/UseOutlines"
+        xmp = root["/Metadata"].get_object().get_data().decode()
+        assert "the collected briefings" in xmp
+        if edition == "web":
+            assert 'pdfuaid:part="1"' in xmp
+            assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
+        else:
+            assert "PDF/X-4" in xmp and reader.metadata["/Trapped"] == "/False"
+            assert root["/OutputIntents"][0]["/S"] == "/GTS_PDFX"
+
+
+def structure(reader):
+    """Top-level structure elements and, for each, the pages its marked content is on."""
+    pages = {page.indirect_reference.idnum: n for n, page in enumerate(reader.pages)}
+    tree = reader.trailer["/Root"]["/StructTreeRoot"]
+    (document,) = tree["/K"]
+    seen = set()
+
+    def walk(ref, element, found):
+        if isinstance(ref, IndirectObject):
+            assert ref.idnum not in seen, "an element is in the tree twice"
+            seen.add(ref.idnum)
+        kids = element.get("/K")
+        kids = kids if isinstance(kids, ArrayObject) else [] if kids is None else [kids]
+        for kid in kids:
+            if isinstance(kid, int):
+                found.append(pages[element.raw_get("/Pg").idnum])
+                continue
+            child = kid.get_object()
+            if child.get("/Type") in ("/OBJR", "/MCR"):
+                found.append(pages[(child if "/Pg" in child else element).raw_get("/Pg").idnum])
+            else:
+                assert child.raw_get("/P").idnum == (ref.idnum if ref is not None else None)
+                walk(kid, child, found)
+        return found
+
+    top = []
+    for kid in document.get_object()["/K"]:
+        element = kid.get_object()
+        top.append((str(element["/S"]), str(element.get("/T", "")), walk(kid, element, [])))
+    return top
+
+
+def test_web_bundle_is_one_tagged_document(built_project):
+    pdf = bundle_pdf(built_project, "web")
+    assert "Tagged:          yes" in run("pdfinfo", pdf)
+    reader = PdfReader(pdf)
+    root = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712
+    top = structure(reader)
+    parts = [(t, pages) for s, t, pages in top if s == "/Part"]
+    assert [t for t, _ in parts] == ["NI 62: Placement stability for looked after children",
+                                     "NI 112: Reducing under-18 conceptions"]
+    for (_, pages), (first, last) in zip(parts, part_ranges(built_project, "web")):
+        assert pages and min(pages) == first and max(pages) == last
+    # front matter first, back cover last, and content never goes back a part
+    firsts = [min(pages) for _, _, pages in top if pages]
+    assert firsts == sorted(firsts) and firsts[0] == 0 and firsts[-1] == len(reader.pages) - 1
+    # every page and every annotation has its entry in the one rebuilt ParentTree
+    tree = root["/StructTreeRoot"]
+    nums = tree["/ParentTree"]["/Nums"]
+    keys = [int(nums[i]) for i in range(0, len(nums), 2)]
+    assert len(keys) == len(set(keys)) == int(tree["/ParentTreeNextKey"])
+    used = []
+    for page in reader.pages:
+        used.append(int(page["/StructParents"]))
+        for annot in page.get("/Annots", []) or []:
+            used.append(int(annot.get_object()["/StructParent"]))
+    assert sorted(used) == sorted(keys)
+    # one structure tree only: the briefings' own roots were not dragged along
+    raw = pdf.read_bytes()
+    check = run("qpdf", "--check", pdf)
+    assert "No syntax or stream encoding errors" in check and "WARNING" not in check
+    assert len(re.findall(rb"/StructTreeRoot", run_qdf(pdf))) == 2  # catalog entry + type
+    assert raw.startswith(b"%PDF-1.7")
+
+
+def run_qdf(pdf) -> bytes:
+    import subprocess
+    return subprocess.run(["qpdf", "--qdf", "--object-streams=disable", str(pdf), "-"],
+                          capture_output=True, check=False).stdout
+
+
+def test_reading_order_follows_the_parts(built_project):
+    text = run("pdftotext", "-layout", bundle_pdf(built_project, "web"), "-")
+    positions = [text.index("In this collection")]
+    for slug in (NI62, NI112):
+        own = run("pdftotext", "-layout", built_project / "output" / "web" / f"{slug}.pdf", "-")
+        first_line = next(line.strip() for line in own.splitlines() if line.strip())
+        last_words = own.strip().splitlines()[-1].strip()
+        start = text.index(first_line, positions[-1])
+        assert text.index(last_words, start) > start
+        positions.append(start)
+    assert positions == sorted(positions)
+    assert text.rindex("Extra copies") > positions[-1]  # the bundle's back cover is last
+
+
+def test_print_bundle_keeps_bleed_and_one_output_intent(built_project):
+    pdf = bundle_pdf(built_project, "print")
+    check = run("qpdf", "--check", pdf)
+    assert "No syntax or stream encoding errors" in check and "WARNING" not in check
+    reader = PdfReader(pdf)
+    for page in reader.pages:
+        trim = [float(v) for v in page["/TrimBox"]]
+        bleed = [float(v) for v in page["/BleedBox"]]
+        assert bleed[0] == pytest.approx(trim[0] - 8.50, abs=0.01)
+        assert float(page["/MediaBox"][0]) < bleed[0]
+    profiles = re.findall(rb"/N 4\b", run_qdf(pdf))
+    assert len(profiles) == 1, "the CMYK profile of every part is stored once"
+
+
+def test_bundle_is_smaller_than_its_parts(built_project):
+    sizes = {}
+    for edition in ("web", "print"):
+        parts = sum((built_project / "output" / edition / f"{slug}.pdf").stat().st_size
+                    for slug in (NI62, NI112))
+        sizes[edition] = bundle_pdf(built_project, edition).stat().st_size / parts
+    # print: colour profiles, fonts' shared objects and logos are stored once
+    assert sizes["print"] <= 0.8
+    # web: nothing large is shared (font subsets differ per briefing), yet the bundle, with
+    # its own cover, contents and back cover, stays within 20 % of the two briefings
+    assert sizes["web"] <= 1.2
+
+
+# -- incremental -----------------------------------------------------------------------------------
+
+def test_assembling_does_not_re_render_up_to_date_briefings(copy_built, monkeypatch):
+    root = copy_built()
+    rendered = []
+    real_render = typeset.render
+    monkeypatch.setattr(typeset, "render",
+                        lambda page, project_root: rendered.append(Path(page.name).stem)
+                        or real_render(page, project_root))
+    before = {slug: (root / "output" / "web" / f"{slug}.pdf").stat().st_mtime_ns
+              for slug in (NI62, NI112)}
+    assert main(["bundle", BUNDLE, "--project", str(root), "-q"]) == 0
+    assert rendered == [BUNDLE, BUNDLE]  # only the bundle's own pages, web and print
+    assert before == {slug: (root / "output" / "web" / f"{slug}.pdf").stat().st_mtime_ns
+                      for slug in (NI62, NI112)}
+    # an edited briefing is out of date: it is rebuilt (rendered once), the other is not
+    source = root / "content" / "briefings" / f"{NI112}.md"
+    source.write_text(source.read_text().replace("Reducing under-18", "Cutting under-18"))
+    rendered.clear()
+    assert main(["bundle", BUNDLE, "--project", str(root), "-q"]) == 0
+    assert sorted(rendered) == sorted([NI112, BUNDLE, BUNDLE])
+    reader = PdfReader(bundle_pdf(root, "web"))
+    assert "Cutting under-18 conceptions" in reader.pages[FRONT + 17].extract_text()
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+BAD = {
+    "unknown": ("briefings:\n  - ni-062-placement-stability\n  - ni-999-nothing\n", 8,
+                "no briefing 'ni-999-nothing'"),
+    "draft": ("briefings:\n  - ni-058-emotional-health\n", 7,
+              "briefing 'ni-058-emotional-health' is a draft"),
+    "empty": ("briefings: []\n", 6, "'briefings' is empty"),
+    "twice": ("briefings:\n  - ni-062-placement-stability\n  - ni-062-placement-stability\n",
+              8, "briefing 'ni-062-placement-stability' is listed twice (first on line 7)"),
+    "other": ("briefings:\n  - ot-001-elsewhere\n", 7,
+              "briefing 'ot-001-elsewhere' belongs to series 'other-series', not "
+              "'performance-pointers'"),
+    "broken": ("briefings:\n  - ni-062-placement-stability\n  - ni-099-broken\n", 8,
+               "briefing 'ni-099-broken' failed to build"),
+}
+HEAD = ("title: Bad bundle\nseries: performance-pointers\npublished: \"2009-04\"\nisbn: "
+        "978-1-904984-40-5\nprice: 9\n")
+
+
+def test_bad_bundles_are_reported_with_file_and_line_and_keep_the_previous(copy_built,
+                                                                             capsys):
+    root = copy_built()
+    content = root / "content"
+    other = content / "series" / "other-series.yaml"
+    shutil.copy(content / "series" / "performance-pointers.yaml", other)
+    source = (content / "briefings" / f"{NI112}.md").read_text()
+    (content / "briefings" / "ot-001-elsewhere.md").write_text(
+        source.replace("series: performance-pointers", "series: other-series"))
+    (content / "briefings" / "ni-099-broken.md").write_text(
+        source.replace("number: 2", "number: 99") + "\nSee [@nobody2020].\n")
+    previous = bundle_pdf(root, "web").read_bytes()
+    for name, (entries, _, _) in BAD.items():
+        (content / "bundles" / f"bad-{name}.yaml").write_text(HEAD + entries)
+        target = root / "output" / "web" / "bundles" / f"bad-{name}.pdf"
+        target.write_bytes(previous)  # stands for an earlier good build of this bundle
+    good = bundle_pdf(root, "web")
+    good.unlink()
+    assert main(["bundle", "--project", str(root)]) == 1
+    err = capsys.readouterr().err
+    for name, (_, line, message) in BAD.items():
+        assert f"content/bundles/bad-{name}.yaml:{line}: {message}" in err, err
+        assert (root / "output" / "web" / "bundles" / f"bad-{name}.pdf").read_bytes() == previous
+    assert "unknown citation 'nobody2020'" in err
+    assert f"{len(BAD)} errors" in err
+    assert "Traceback" not in err
+    assert good.is_file()  # the good bundle still built
+    reader = PdfReader(good)
+    assert len(reader.pages) == 31
+
+
+def test_bundle_file_errors_are_located(project):
+    root = Project.at(project)
+    path = root.bundles_dir / "typo.yaml"
+    path.write_text("title: T\nseries: performance-pointer\npublished: 2009-13\n"
+                    "isbn: 978-1-904984-40-6\nbriefing: [a]\n")
+    from press.errors import ContentError
+    with pytest.raises(ContentError) as caught:
+        assemble.load_bundle(root, path, {}, {})
+    text = "\n".join(p.format(project) for p in caught.value.problems)
+    assert "content/bundles/typo.yaml:5: unknown field 'briefing' (did you mean 'briefings'?)" \
+        in text
+    assert "content/bundles/typo.yaml:2: unknown series 'performance-pointer'" in text
+    assert "typo.yaml:3: 'published' is not a real date: '2009-13'" in text
+    assert "typo.yaml:4: 'isbn' 978-1-904984-40-6 is not a valid ISBN-13" in text
+    assert "missing required field 'briefings'" in text
