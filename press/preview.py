@@ -143,11 +143,11 @@ STYLE_KEYS = ("color", "background_color", "opacity", "visibility", "transform",
               "border_bottom_color", "border_left_width", "border_left_color")
 
 
-def fingerprints(laid_out: typeset.Typeset) -> tuple[str, ...]:
-    """A hash per laid-out page (boxes, text, main style values, files used), to guess which
-    pages changed without drawing them."""
+def fingerprints(laid_out: typeset.Typeset, templates: Iterable[Path] = ()) -> tuple[str, ...]:
+    """A hash per laid-out page (boxes, text, main style values, files used), to tell which
+    pages changed without drawing them. ``templates``: files read outside WeasyPrint."""
     files = hashlib.blake2b(digest_size=12)
-    for path in sorted(laid_out.served):
+    for path in sorted({*laid_out.served, *templates}):
         try:
             stat = path.stat()
             files.update(f"{path}:{stat.st_mtime_ns}:{stat.st_size}".encode())
@@ -399,7 +399,7 @@ class Preview:
         pdf_name = f"{slug}.pdf"
         try:
             result = typeset_briefing(self.project, path)
-            prints = fingerprints(result.laid_out)
+            prints = fingerprints(result.laid_out, self.project.layouts.glob("*"))
             with self._lock:
                 before = self._prints.get(slug)
             if before is not None and previous.pages:
@@ -698,14 +698,15 @@ class PreviewServer:
             self.preview.request(self.preview.views)
         return self
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop serving and watching; wait up to ``timeout`` for a build in progress."""
         if self.watcher:
             self.watcher.close()
         self.preview.stop()
         self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=timeout)
 
     def __enter__(self) -> PreviewServer:
         return self.start()
@@ -743,7 +744,7 @@ def command(project: Project, args, say) -> int:
     except KeyboardInterrupt:
         say("\nstopping the preview")
     finally:
-        server.close()
+        server.close(timeout=0.5)  # a build in progress is abandoned; its writes are atomic
     return 0
 
 
