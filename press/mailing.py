@@ -54,8 +54,9 @@ MM_PER_PT = 25.4 / 72
 
 # The envelope window in sheet coordinates (mm from the sheet's left and top edges): the UK
 # DL window (90 × 35 mm, 20 mm from the left and 15 mm from the bottom of a 220 × 110 mm
-# envelope) over an A4 letter folded in thirds (99 mm panels) lies 110 − 15 − 35 − 11 = 49 mm
-# from the top of the sheet; C5 window envelopes use the same window size and left offset.
+# envelope) over an A4 letter folded in thirds (99 mm panels), settled to the bottom of the
+# envelope, lies 110 − 15 − 35 − 11 = 49 mm from the top of the sheet. For other envelopes
+# (C5), compare the supplier's window with this area.
 # layouts/letter.css sets the address 5 mm inside the sides and 3 mm inside top and bottom.
 WINDOW_MM = (20.0, 50.0, 90.0, 35.0)  # x, y, width, height
 WINDOW_MIN_CLEARANCE_MM = 2.0  # the address may come no closer to the window's edge

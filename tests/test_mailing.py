@@ -21,9 +21,9 @@ from press.load import Project
 RECIPIENTS = """\
 agency,link_officer,address_1,address_2,address_3,town,postcode,copies,email
 Northfield Borough Council Children's Services,Wendy Ferris,Civic Centre,Station Road,,NORTHFIELD,XF11 2FF,,
-Bramble & Vale Children's Trust,Siân Llewellyn,Performance Team,"Town Hall, 4 Market Street",,Bramblevale,xb3 4dq,3,sian.llewellyn@bramblevale.example.gov.uk
+Bramble & Vale Children's Trust,Siân Llewellyn,Performance Team,"Town Hall, 4 Market Street",,Bramblevale,xb3 4dq,3,sian.llewellyn@bramblevale.example
 Ickleham City Council Children and Young People's Services,Ruth Thackeray,Planning and Performance Unit,"Council Offices, 111 Queensway",,ICKLEHAM,XC5 9NT,,
-Gorsefield Borough Council Children's Services,Darren Chaudhry,County Hall,,,GORSEFIELD,XS27 4GB,,darren.chaudhry@gorsefield.example.gov.uk
+Gorsefield Borough Council Children's Services,Darren Chaudhry,County Hall,,,GORSEFIELD,XS27 4GB,,darren.chaudhry@gorsefield.example
 Ynys Fach County Borough Council,Obinna Okafor,Canolfan Ddinesig,Heol y Castell,,YNYS FACH,XY1 1AB,2,
 """
 
@@ -169,8 +169,10 @@ def test_print_files_job_sheet_and_manifest_agree(small_pack):
 
 def test_letters_are_print_ready(small_pack):
     _, pack = small_pack
-    info = run("pdfinfo", pack / "letters.pdf")
-    assert "PDF/X-4" in run("pdfinfo", "-meta", pack / "letters.pdf") or "pdfx" in info.lower()
+    assert "<pdfx:GTS_PDFXVersion>PDF/X-4<" in run("pdfinfo", "-meta", pack / "letters.pdf")
+    content = pypdf.PdfReader(pack / "letters.pdf").pages[0].get_contents().get_data()
+    assert not re.search(rb"[\d.]+ [\d.]+ [\d.]+ (rg|RG)\b", content)  # CMYK only
+    assert re.search(rb"[\d.]+ [\d.]+ [\d.]+ [\d.]+ k\b", content)
     fonts = run("pdffonts", pack / "letters.pdf")
     assert "Lato" in fonts and "Helvetica" not in fonts and "DejaVu" not in fonts
     outline = pypdf.PdfReader(pack / "letters.pdf").outline
