@@ -839,7 +839,9 @@ def _index_fragment(preview: Preview, views: list[View]) -> str:
             state = f'<span class="good">OK</span> {len(view.pages)} pages'
         else:
             state = '<span class="muted">waiting…</span>'
-        when = f"{_clock(view.built_at)} ({view.seconds:.1f} s)" if view.built_at else "–"
+        when = _clock(view.built_at)
+        if view.built_at and not view.problems:
+            when += f" <small>in {view.seconds:.1f} s</small>"
         rows.append(
             f'<tr data-slug="{_esc(view.slug)}"><td><a href="/b/{_esc(view.slug)}/">'
             f'{_esc(view.title or view.slug)}</a><small>{_esc(view.slug)}.md</small></td>'
@@ -945,12 +947,14 @@ code { font: 13px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; word-break: b
   overflow: hidden; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
 .list th, .list td { padding: 10px 14px; text-align: left; vertical-align: top;
   border-bottom: 1px solid var(--line); }
-.list th { font-size: 12px; text-transform: uppercase; letter-spacing: .05em;
+.list th { font-size: 12px; text-transform: uppercase; letter-spacing: .05em; white-space: nowrap;
   color: var(--muted); background: #f6f8f9; }
 .list td a { font-weight: 600; text-decoration: none; }
 .list small { display: block; color: var(--muted); font-size: 12px; }
+.list td:first-child { width: 46%; }
+.list td:nth-child(2), .list td:nth-child(3) { white-space: nowrap; }
 .list tr:last-child td { border-bottom: 0; }
-.state code { display: block; margin-top: 4px; color: var(--bad); }
+.state code { display: block; margin-top: 4px; color: var(--bad); font-size: 12px; }
 .good { color: #1a7f37; font-weight: 700; }
 .bad { color: var(--bad); font-weight: 700; }
 .muted { color: var(--muted); }
