@@ -337,8 +337,12 @@ class Preview:
     def run_builder(self) -> None:
         while not self.stopping.is_set():
             slug = self.next_pending(timeout=0.5)
-            if slug is not None:
-                self.build(slug)
+            if slug is None:
+                continue
+            try:
+                self.build(slug)  # content errors are handled inside; this is for bugs
+            except Exception:  # noqa: BLE001 -- the builder must outlive any one build
+                log.exception("preview: unexpected error building %s", slug)
 
     # - events -
 
@@ -389,6 +393,7 @@ class Preview:
                 with self._lock:
                     self.views.pop(slug, None)
                     self.deps.pop(slug, None)
+                    self._prints.pop(slug, None)
                     self._announce({"slug": slug, "state": "removed"})
                 self.report(f"{slug}: file removed")
                 return None
@@ -595,7 +600,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if not head:
                 self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:
             pass  # the browser went away (closed tab, reload): nothing to do
 
     def _events(self, slug: str) -> None:
@@ -615,8 +620,8 @@ class Handler(BaseHTTPRequestHandler):
                 chunk = "".join(f"data: {json.dumps(e)}\n\n" for e in events) or ": alive\n\n"
                 self.wfile.write(chunk.encode())
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except OSError:
+            pass  # the tab was closed or reloaded
 
     def log_message(self, format, *args):  # noqa: A002 (http.server's signature)
         log.debug("%s %s", self.address_string(), format % args)
@@ -867,6 +872,11 @@ SCRIPT = """
     busy = true;
     try {
       const response = await fetch(location.pathname + "?fragment=1", {cache: "no-store"});
+      if (response.status === 404) {
+        live.innerHTML = '<div class="sheet"><p class="meta">This briefing is no longer in ' +
+          'the preview: was its file renamed or removed? <a href="/">All briefings</a></p></div>';
+        return;
+      }
       if (!response.ok) return;
       const template = document.createElement("template");
       template.innerHTML = await response.text();
