@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from . import output
 from .errors import PressError, Problems, UsageError
 from .load import Project, load_all
 from .pipeline import EDITIONS, Options, Result, build
@@ -104,6 +105,7 @@ def _run(args) -> int:
     editions = EDITIONS if args.edition == "all" else (args.edition,)
     options = Options(editions=editions, drafts_of_final=args.drafts)
     progress = Progress(enabled=False if args.quiet else None, say=say)
+    output.clean_partials(project.output)  # leftovers of a build that was killed
     try:
         results = build(project, args.slugs or None, options, problems, jobs=args.jobs,
                         force=args.force, progress=progress)

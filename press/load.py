@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,20 @@ class Project:
 
 
 # -- reading text ------------------------------------------------------------------------------
+
+def inside(project: Project, path: Path) -> bool:
+    """True if ``path`` (after resolving symlinks) is a regular file inside the project."""
+    real = path.resolve()
+    return real.is_relative_to(project.root) and real.is_file()
+
+
+def _outside_error(project: Project, path: Path) -> ContentError:
+    if not path.resolve().exists():
+        return ContentError.at(path, None, f"{path.name} is a broken link",
+                               "remove it or make it a real file")
+    return ContentError.at(path, None, f"{path.name} is a link to a file outside the project",
+                           "copy the file into the project instead of linking to it")
+
 
 def read_text(path: Path) -> str:
     """Read a UTF-8 source file (BOM and CRLF accepted); errors name the line and byte offset."""
@@ -149,7 +164,8 @@ def _positive_int(value, name):
 
 
 def _price(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+            or not math.isfinite(value) or value > 1_000_000:
         raise _Invalid(f"'{name}' must be a number of pounds, e.g. 12.50, not {value!r}")
     return round(float(value), 2)
 
@@ -218,6 +234,8 @@ def load_series(project: Project, problems: Problems) -> dict[str, Series]:
     result = {}
     for path in sorted(project.series_dir.glob("*.yaml")):
         try:
+            if not inside(project, path):
+                raise _outside_error(project, path)
             data, lines = yamlsafe.load(read_text(path), path)
         except ContentError as exc:
             problems.extend(exc.problems)
@@ -285,6 +303,8 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
                   problems: Problems) -> Briefing | None:
     """One briefing file, or None with its problems added to ``problems``."""
     try:
+        if not inside(project, path):
+            raise _outside_error(project, path)
         text = read_text(path)
         yaml_text, body, body_line = split_front_matter(text, path)
         data, lines = yamlsafe.load(yaml_text, path, line_offset=1)
@@ -295,18 +315,21 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         problems.error(path, 2, "front matter is empty", "see docs/authoring.md for the fields")
         return None
     slug = path.stem
+    check = _Checker(path, lines, problems)
     if not SLUG_RE.match(slug):
+        check.ok = False
         problems.error(path, None, f"file name '{path.name}' is not a valid slug",
                        "use lower-case letters, digits and hyphens, e.g. ni-062-topic.md")
-    check = _Checker(path, lines, problems)
     data = check.top(data, BRIEFING_FIELDS, BRIEFING_REQUIRED, "front matter")
     if not data:
         return None
 
     def text(key):
-        if key not in data or data[key] is None:
-            return ""
-        return check(_text, data[key], key) or ""
+        value = data.get(key)
+        if value is None or (key not in BRIEFING_REQUIRED and isinstance(value, str)
+                             and not value.strip()):
+            return ""  # an optional field left empty is the same as leaving it out
+        return check(_text, value, key) or ""
 
     fields = {key: text(key) for key in ("title", "subtitle", "summary", "audience")}
     series_id = text("series")
@@ -320,7 +343,9 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         ind = check(_fields, data["indicator"], "indicator", allowed=("code", "title"),
                     required=("code", "title"))
         if ind:
-            indicator = Indicator(code=str(ind["code"]).strip(), title=str(ind["title"]).strip())
+            code = check(_text, ind["code"], "indicator", "code")
+            title = check(_text, ind["title"], "indicator", "title")
+            indicator = Indicator(code=code or "", title=title or "")
     published = check(_published, data.get("published"), "published") if "published" in data \
         else None
     status = data.get("status")
@@ -334,14 +359,16 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         author = check(_fields, item, "authors", i, allowed=("name", "role", "email"),
                        required=("name",))
         if author:
-            authors.append(Author(**{k: str(v).strip() for k, v in author.items()}))
+            values = {k: check(_text, v, "authors", i, k) for k, v in author.items()
+                      if v is not None}
+            authors.append(Author(**{k: v or "" for k, v in values.items()}))
     if "authors" in data and not authors and check.ok:
         check.fail(("authors",), "'authors' must not be empty")
     keywords = check(_text_list, data["keywords"], "keywords") if data.get("keywords") else ()
     isbn = check(_isbn, data["isbn"], "isbn") if data.get("isbn") else ""
     price = check(_price, data["price"], "price") if data.get("price") is not None else None
     layout = text("layout") or "briefing"
-    if layout and not (project.layouts / f"{layout}.html").is_file():
+    if layout and (not SLUG_RE.match(layout) or not (project.layouts / f"{layout}.html").is_file()):
         known = [p.stem for p in project.layouts.glob("*.html") if not p.stem.startswith("_")]
         check.fail(("layout",), f"unknown layout '{layout}'", did_you_mean(layout, known))
     sample_pages = check(_positive_int, data["sample_pages"], "sample_pages") \

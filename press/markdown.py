@@ -18,7 +18,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
-from . import cite
+from . import cite, limits, resources
 from .errors import ContentError, Problems, did_you_mean
 from .model import Body, Briefing, Heading
 
@@ -26,14 +26,26 @@ BOX_TYPES = {"key-messages": "Key messages", "pointer": "Performance pointer",
              "practice": "Promising practice", "note": "Note"}
 MAX_NESTING = 12  # blockquotes/lists/boxes deeper than this are almost surely a mistake
 MAX_WORD = 80  # characters; longer "words" are broken so they cannot overflow the page
-IMAGE_RE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+MAX_DEPTH = 40  # elements inside the body; WeasyPrint recurses per level (about 200 is fatal)
+MAX_TABLE_ROWS = 500  # about a dozen pages; 2,000 rows take a minute to lay out
+# Every pattern here must run in linear time: a regular expression cannot be interrupted by
+# the time limit, so a backtracking one would hang the build on a crafted line.
+IMAGE_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+LINK_RE = re.compile(r"(?<!!)\[[^\[\]]*\]\(\s*<?([^)\s>]*)|^\s{0,3}\[(?!\^)[^\[\]]+\]:\s*<?([^\s>]+)")
+HTML_URL_RE = re.compile(r"<\s*(img|a)\b[^<>]*?\s(src|href)\s*=\s*(?:\"([^\"<>]*)\"|'([^'<>]*)'|([^\s<>]+))",
+                         re.I)
+TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+             "source", "track", "wbr"}
+TABLE_RULE_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|?\s*$")
+LINK_SCHEMES = ("http", "https", "mailto")
 HEADING1_RE = re.compile(r"^#(?!#)\s")
 BOX_RE = re.compile(r"^!!!\s*([^\s\"]*)")
 UNSAFE_HTML_RE = re.compile(
     r"<\s*(script|style|iframe|object|embed|link|form|input|textarea|button|select|meta|base|"
     r"svg|math|frame|frameset|applet|audio|video|source|template)\b"
     r"|\s(on[a-z]+)\s*=|\s(style)\s*=|\srel\s*=\s*[\"']?(attachment)", re.I)
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
+IMAGE_SUFFIXES = resources.IMAGE_SUFFIXES
 
 ALLOWED_TAGS = {
     "a", "abbr", "aside", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div",
@@ -56,12 +68,38 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     lines = briefing.body.split("\n")
     refs = {r.id: r for r in briefing.references}
     cited = _scan(briefing, lines, refs, project_root, problems)
+    _check_html_depth(briefing, lines, problems)
+    _check_tables(briefing, lines, problems)
     for ref in briefing.references:
         if ref.id not in cited:
             problems.warn(briefing.path, ref.line, f"reference '{ref.id}' is never cited",
                           f"cite it with [@{ref.id}] or remove it")
     problems.raise_if_errors()
 
+    try:
+        with limits.time_limit("markdown"):
+            html, state = _to_html(briefing, briefing.body, refs)
+            if _depth(html) > MAX_DEPTH:
+                raise ContentError.at(
+                    briefing.path, _deepest_line(briefing, refs), "content is nested too deeply",
+                    f"keep lists, quotes, emphasis and HTML under {MAX_DEPTH} levels")
+            html = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                             url_schemes=set(LINK_SCHEMES), link_rel=None,
+                             clean_content_tags={"script", "style", "template", "textarea"},
+                             strip_comments=True)
+    except limits.TimeLimitExceeded as exc:
+        raise ContentError.at(briefing.path, briefing.body_line,
+                              f"converting the Markdown did not finish within {exc.seconds:g} s",
+                              "look for very long runs of brackets, asterisks or HTML tags"
+                              ) from None
+    prefix = f"{briefing.slug}--"
+    references = cite.reference_list_html(briefing.references, lambda i: f"{prefix}ref-{i}")
+    return Body(html=html, headings=tuple(state.headings), references_html=references,
+                warnings=tuple(problems.warnings), images=tuple(state.images))
+
+
+def _to_html(briefing: Briefing, text: str, refs) -> tuple[str, _State]:
+    """Python-Markdown with our extensions; a fresh converter per call (footnotes, ids)."""
     prefix = f"{briefing.slug}--"
     state = _State(briefing, prefix, refs)
     converter = md.Markdown(
@@ -76,20 +114,43 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
         },
         output_format="html")
     try:
-        html = converter.convert(briefing.body)
+        html = converter.convert(text)
     except RecursionError:
         raise ContentError.at(briefing.path, briefing.body_line,
                               "content is nested too deeply to lay out",
                               f"keep lists, quotes and boxes under {MAX_NESTING} levels") from None
     if state.error:
         raise state.error
-    html = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto"}, link_rel=None,
-                     clean_content_tags={"script", "style", "template", "textarea"},
-                     strip_comments=True)
-    references = cite.reference_list_html(briefing.references, lambda i: f"{prefix}ref-{i}")
-    return Body(html=html, headings=tuple(state.headings), references_html=references,
-                warnings=tuple(problems.warnings), images=tuple(state.images))
+    return html, state
+
+
+def _depth(html: str) -> int:
+    """Deepest element nesting in ``html`` (a linear scan; unclosed tags count as open)."""
+    depth = deepest = 0
+    for match in TAG_RE.finditer(html):
+        name = match.group(2).lower()
+        if name in VOID_TAGS or match.group(0).endswith("/>"):
+            continue
+        if match.group(1):
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def _deepest_line(briefing: Briefing, refs) -> int:
+    """The first line whose inclusion makes the converted body too deep (binary search)."""
+    lines = briefing.body.split("\n")
+    low, high = 0, len(lines)  # the first `high` lines are too deep, the first `low` are not
+    while high - low > 1:
+        middle = (low + high) // 2
+        html, _ = _to_html(briefing, "\n".join(lines[:middle]), refs)
+        if _depth(html) > MAX_DEPTH:
+            high = middle
+        else:
+            low = middle
+    return briefing.body_line + high - 1
 
 
 def _slug(value: str, sep: str) -> str:
@@ -104,6 +165,7 @@ def _scan(briefing, lines, refs, project_root, problems) -> set[str]:
     path = briefing.path
     for offset, line in enumerate(lines):
         number = briefing.body_line + offset
+        line = _without_code(line)
         if HEADING1_RE.match(line):
             problems.error(path, number, "level-1 heading ('# ...') in the body",
                            "the title comes from the front matter; use '##' for sections")
@@ -131,11 +193,85 @@ def _scan(briefing, lines, refs, project_root, problems) -> set[str]:
                 problems.error(path, number, f"image '{src}' has no alt text",
                                "describe the image: ![what it shows](path)")
             _check_image(path, number, src, project_root, problems)
+        for match in HTML_URL_RE.finditer(line):
+            tag, url = match.group(1).lower(), next(g for g in match.groups()[2:] if g is not None)
+            if tag == "img":
+                _check_image(path, number, unquote(url), project_root, problems)
+            else:
+                _check_link(path, number, url, problems)
+        for match in LINK_RE.finditer(line):
+            _check_link(path, number, match.group(1) or match.group(2) or "", problems)
         for match in UNSAFE_HTML_RE.finditer(line):
             what = next(g for g in match.groups() if g)
             problems.warn(path, number, f"removed unsafe HTML '{what}'",
                           "raw HTML is limited to simple formatting")
     return cited
+
+
+def _without_code(line: str) -> str:
+    """``line`` with inline code spans blanked out (their text is shown, never interpreted)."""
+    if "`" not in line:
+        return line
+    runs = [m for m in re.finditer(r"`+", line)]
+    out, pos, i = [], 0, 0
+    while i < len(runs):
+        opening = runs[i]
+        closing = next((j for j in range(i + 1, len(runs))
+                        if len(runs[j].group(0)) == len(opening.group(0))), None)
+        if closing is None:
+            i += 1
+            continue
+        out.append(line[pos:opening.start()])
+        out.append(" " * (runs[closing].end() - opening.start()))
+        pos, i = runs[closing].end(), closing + 1
+    out.append(line[pos:])
+    return "".join(out)
+
+
+def _check_link(path, number, url, problems) -> None:
+    """Links may go to the web, to an email address or to a heading: never to a local file."""
+    url = url.strip()
+    if not url or url.startswith("#"):
+        return
+    scheme = urlsplit(url).scheme.lower() if ":" in url else ""
+    if scheme in LINK_SCHEMES and not url.startswith("//"):
+        return
+    shown = url if len(url) <= 60 else url[:57] + "..."
+    problems.error(path, number, f"link '{shown}' is not a web address",
+                   "link to a web page (https://...), an email address (mailto:...) or a "
+                   "heading (#...); files on this computer are not part of the PDF")
+
+
+def _check_html_depth(briefing, lines, problems) -> None:
+    """Raw HTML nested absurdly deep (checked before nh3, which is slow on deep trees)."""
+    depth = 0
+    for offset, line in enumerate(lines):
+        for match in TAG_RE.finditer(line):
+            name = match.group(2).lower()
+            if name in VOID_TAGS or match.group(0).endswith("/>"):
+                continue
+            depth = max(depth - 1, 0) if match.group(1) else depth + 1
+            if depth > MAX_DEPTH:
+                problems.error(briefing.path, briefing.body_line + offset,
+                               f"HTML is nested more than {MAX_DEPTH} levels deep",
+                               "use Markdown for structure; raw HTML is for small touches")
+                return
+
+
+def _check_tables(briefing, lines, problems) -> None:
+    """A table longer than a dozen pages is data, not a briefing (and slow to lay out)."""
+    for offset, line in enumerate(lines):
+        if offset == 0 or not TABLE_RULE_RE.match(line) or "|" not in lines[offset - 1]:
+            continue
+        rows = 0
+        for row in lines[offset + 1:]:
+            if "|" not in row or not row.strip():
+                break
+            rows += 1
+        if rows > MAX_TABLE_ROWS:
+            problems.error(briefing.path, briefing.body_line + offset - 1,
+                           f"table has {rows} rows, over the {MAX_TABLE_ROWS}-row limit",
+                           "summarise it, or publish the full data as a spreadsheet")
 
 
 def _check_image(path, number, src, project_root, problems) -> None:
@@ -155,6 +291,11 @@ def _check_image(path, number, src, project_root, problems) -> None:
     elif target.suffix.lower() not in IMAGE_SUFFIXES:
         problems.error(path, number, f"image '{src}' has an unsupported format",
                        f"use one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+    else:
+        try:
+            resources.check_image(target, target.read_bytes())
+        except resources.RefusedResource as exc:
+            problems.error(path, number, str(exc), "export it again as PNG, JPEG or SVG")
 
 
 class _State:

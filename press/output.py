@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +25,8 @@ def write_bytes(path: Path, data: bytes) -> None:
     if path.suffix == ".pdf":
         check_pdf(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part",
+                               dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -43,7 +46,7 @@ def write_text(path: Path, text: str) -> None:
 def staged_folder(final: Path):
     """Build a folder under a temporary name; swap it in only if the block succeeds."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".staging",
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".staging",
                                     dir=final.parent))
     try:
         yield staging
@@ -58,8 +61,46 @@ def staged_folder(final: Path):
     shutil.rmtree(old, ignore_errors=True)
 
 
+_OWNER_RE = re.compile(r"^\..+\.(\d+)\.[^.]+\.(part|staging)$")
+UNOWNED_AGE = 60  # seconds: a leftover without a process id in its name is surely abandoned
+
+
+def _abandoned(path: Path) -> bool:
+    """True if the process that made ``path`` (named ``.name.<pid>.XXXX.part``) is gone."""
+    match = _OWNER_RE.match(path.name)
+    if not match:
+        try:
+            return time.time() - path.lstat().st_mtime > UNOWNED_AGE
+        except FileNotFoundError:
+            return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
 def clean_partials(folder: Path) -> None:
-    """Remove leftovers of interrupted writes (``.name.XXXX.part``)."""
-    if folder.is_dir():
-        for leftover in folder.rglob(".*.part"):
+    """Remove leftovers of interrupted writes (``.name.<pid>.XXXX.part``, ``.staging`` folders).
+
+    Only leftovers whose writer has died are removed, so a build running beside another (the
+    preview server, a second terminal) never pulls a file from under it. A folder swap killed
+    half-way (``.name.old`` present, ``name`` missing) is rolled back.
+    """
+    if not folder.is_dir():
+        return
+    for leftover in sorted(folder.rglob(".*.part")):
+        if leftover.is_file() and _abandoned(leftover):
             leftover.unlink(missing_ok=True)
+    for leftover in sorted(folder.rglob(".*.staging")):
+        if leftover.is_dir() and _abandoned(leftover):
+            shutil.rmtree(leftover, ignore_errors=True)
+    for old in sorted(folder.rglob(".*.old")):
+        final = old.with_name(old.name[1:].removesuffix(".old"))
+        if old.is_dir() and not final.exists():
+            os.replace(old, final)

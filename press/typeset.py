@@ -24,6 +24,7 @@ import yaml
 from tinycss2.color5 import parse_color
 from weasyprint.text.fonts import FontConfiguration
 
+from . import limits
 from .errors import ContentError, Problem
 from .model import Page
 from .resources import ProjectFetcher
@@ -85,9 +86,17 @@ def _failures(source: str, capture: _Capture, fetcher: ProjectFetcher) -> list[P
 def render(page: Page, project_root: Path) -> Typeset:
     """Lay out ``page``; WeasyPrint's error records and refused resources fail the briefing."""
     fetcher = ProjectFetcher(project_root)
-    with _captured() as capture:
-        html = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher)
-        document = html.render(font_config=FontConfiguration(), pdf_tags=True)
+    try:
+        with _captured() as capture, limits.time_limit("layout"):
+            html = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher)
+            document = html.render(font_config=FontConfiguration(), pdf_tags=True)
+    except limits.TimeLimitExceeded as exc:
+        raise ContentError.at(page.name, None, f"layout did not finish within {exc.seconds:g} s",
+                              "split very long tables or lists, or raise "
+                              "PRESS_TIME_LIMIT_LAYOUT") from None
+    except RecursionError:  # the markdown stage limits nesting; this is the safety net
+        raise ContentError.at(page.name, None, "content is nested too deeply to lay out",
+                              "flatten nested lists, quotes and HTML") from None
     problems = _failures(page.name, capture, fetcher)
     if problems:
         raise ContentError(problems)

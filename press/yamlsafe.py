@@ -22,6 +22,12 @@ class _StrictLoader(yaml.SafeLoader):
         if anchor is not None:
             raise yaml.MarkedYAMLError(
                 None, None, "anchors (&name) are not allowed", event.start_mark)
+        tag = getattr(event, "tag", None)
+        implicit = getattr(event, "implicit", True)
+        if tag is not None and not (any(implicit) if isinstance(implicit, tuple) else implicit):
+            raise yaml.MarkedYAMLError(
+                None, None, f"tags ({tag.replace('tag:yaml.org,2002:', '!!')}) are not allowed",
+                event.start_mark)
         return super().compose_node(parent, index)
 
 
