@@ -7,7 +7,8 @@ briefing and every bundle:
 * ``<name>-cover.png`` (600 px wide) and ``<name>-cover@2x.png`` (1200 px), rasterised with
   pdfium; PNGs carry no timestamps or text chunks, so unchanged covers keep their checksum;
 * ``<name>-sample.pdf``: the first pages (cover, contents, first content page by default) and
-  a last page saying where to buy the full product;
+  a last page saying where to buy the full product, laid out again with WeasyPrint in one
+  document so that the sample is tagged PDF/UA-1 like the full edition;
 * ``catalogue.json``, ``catalogue.csv`` and ``index.html`` describing every product and file.
 
 The folder is built in a staging folder that starts as a copy of the current pipeline outputs
@@ -287,45 +288,55 @@ def briefing_sample(project: Project, product: Product, full_pages: int) -> tupl
     return data, shown
 
 
-def bundle_sample(project: Project, product: Product, pdf: bytes) -> tuple[bytes, int]:
-    """A bundle's sample: its first pages copied with pypdf, then the note page.
+def bundle_sample(project: Project, product: Product, pdf: bytes,
+                  folder: Path) -> tuple[bytes, int]:
+    """A bundle's sample, tagged like a briefing's: the bundle's own front matter (laid out as
+    the bundles stage lays it out), then the first pages of its briefings, then the note.
 
-    A bundle is merged from already-built PDFs, so there is no layout to cut from; pypdf keeps
-    the pages but not the structure tree, so a bundle sample is not a tagged PDF.
+    The bundle PDF is merged by pypdf, so there is no layout to cut from; laying the same
+    pages out again gives the same pages (checked against the bundle's page count here, and
+    by text in the tests) in one WeasyPrint document, which writes one structure tree.
     """
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, ByteStringObject
+    from pypdf import PdfReader
 
-    reader = PdfReader(io.BytesIO(pdf))
-    total = len(reader.pages)
+    from . import assemble
+
+    total = len(PdfReader(io.BytesIO(pdf)).pages)
+    briefings = {b.slug: b for b in product.parts}
+    bundle = assemble.load_bundle(project, product.source, {product.series.id: product.series},
+                                  briefings)
+    counts = tuple(_pdf_pages((folder / f"{b.slug}.pdf").read_bytes(), f"{b.slug}.pdf")
+                   for b in bundle.briefings)
+    front = 2  # cover and contents; the contents may run longer
+    for _ in range(3):
+        the_plan = assemble.plan(front, counts, "web", bundle.series.booklet)
+        own = typeset.render(assemble.page(project, bundle, the_plan), project.root)
+        if own.page_count - 1 == front:
+            break
+        front = own.page_count - 1
+    if the_plan.total != total or own.page_count - 1 != front:
+        raise ContentError.at(product.source, None,
+                              f"the web edition output/web/{product.name('full')} has {total} "
+                              f"pages but the bundle now lays out as {the_plan.total}",
+                              f"rebuild it first: python build.py bundle {product.id}")
     shown = min(product.sample_pages, total)
-    contents = [_ContentsItem(f"{b.indicator.code}: {b.title}", False) for b in product.parts]
+    pages = own.document.pages[:min(shown, front)]
+    laid_out = [own]  # keep every document (and its fonts) alive until the sample is written
+    for briefing in bundle.briefings:
+        if len(pages) >= shown:
+            break
+        body = markdown.convert(briefing, project.root)
+        laid_out.append(typeset.render(layout.page(project, briefing, body), project.root))
+        pages += laid_out[-1].document.pages[:shown - len(pages)]
+    if len(pages) < shown:
+        pages.append(own.document.pages[-1])  # the back cover
+    contents = [_ContentsItem(f"{b.indicator.code}: {b.title}", start < shown)
+                for b, start in zip(bundle.briefings, the_plan.starts)]
     note = _note_page(project, product, shown, total, contents)
+    sample = own.document.copy(pages + note.document.pages)
+    sample.metadata = _sample_metadata(own.document.metadata, product)
     ident = f"{product.series.id}/bundles/{product.id}/sample"
-    note_pdf = typeset.write_web(note, None, ident)
-    writer = PdfWriter()
-    for page in reader.pages[:shown]:
-        writer.add_page(page)
-    writer.add_page(PdfReader(io.BytesIO(note_pdf)).pages[0])
-    info = reader.metadata or {}
-    metadata = _sample_metadata(_Meta(info.get("/Title"), []), product)
-    keywords = [k.strip() for k in str(info.get("/Keywords") or "").split(",") if k.strip()]
-    writer.add_metadata({"/Title": metadata.title, "/Subject": metadata.description,
-                         "/Keywords": ", ".join([*keywords, "sample"]),
-                         "/Author": ", ".join(product.authors), "/Creator": "briefing press",
-                         "/Producer": "briefing press (pypdf)"})
-    writer.compress_identical_objects()
-    identifier = ByteStringObject(typeset.identifier(ident))
-    writer._ID = ArrayObject([identifier, identifier])  # fixed, so rebuilds are identical
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue(), shown
-
-
-@dataclass
-class _Meta:
-    title: str | None
-    keywords: list
+    return typeset.write_web(typeset.Typeset(sample), None, ident), shown
 
 
 # -- the cache of derived files ----------------------------------------------------------------
@@ -484,7 +495,7 @@ def _package(project: Project, product: Product, stage: Path, cache: _Cache,
         if product.kind == "briefing":
             data, _ = briefing_sample(project, product, pages)
         else:
-            data, _ = bundle_sample(project, product, pdf)
+            data, _ = bundle_sample(project, product, pdf, stage)
         cache.put(key, ".pdf", data)
         report.made += 1
     else:

@@ -188,6 +188,7 @@ def test_bundle_sample(shop_root):
         assert "Read the full bundle" in _text(sample, 3)
         assert sample.metadata.title.endswith("(sample)")
         assert "sample" in sample.metadata["/Keywords"]
+        assert "Tagged:          yes" in run("pdfinfo", web / _file(bundle, "sample")["name"])
 
 
 def test_sample_pages_from_the_series_and_the_briefing(shop_copy):
