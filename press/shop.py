@@ -430,6 +430,8 @@ def build(project: Project, say=lambda *a: None) -> Report:
     the build with the previous folder untouched.
     """
     started = time.perf_counter()
+    # leftovers of a killed build: staging folders, a half-done swap (rolled back), partials
+    output.clean_partials(project.output)
     items = products(project)
     current = project.output / "web"
     problems, stale = [], []
@@ -445,7 +447,6 @@ def build(project: Project, say=lambda *a: None) -> Report:
             stale.append(product.name("full"))
     if problems:
         raise ContentError(problems)
-    output.clean_partials(current)
     cache = _Cache(project)
     report = Report(current, stale=stale)
     with output.staged_folder(current) as stage:

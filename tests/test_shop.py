@@ -244,6 +244,19 @@ def test_failed_build_leaves_the_previous_folder(shop_copy, monkeypatch):
     assert shop.listing(web) == before
 
 
+def test_build_recovers_from_a_killed_swap(shop_copy):
+    root = shop_copy()
+    out = root / "output"
+    before = shop.listing(out / "web")
+    (out / "web").rename(out / ".web.old")  # killed between the two renames of the swap
+    leftover = out / ".web.99999999.x1y2.staging"  # and a staging folder of a dead build
+    leftover.mkdir()
+    (leftover / "half.pdf").write_bytes(b"%PDF-1.7")
+    shop.build(Project.at(root))
+    assert shop.listing(out / "web") == before
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
 def test_truncated_edition_is_refused(shop_copy):
     root = shop_copy()
     path = root / "output" / "web" / f"{FINALS[0]}.pdf"
