@@ -368,3 +368,10 @@ def test_a_bug_while_building_is_shown_not_fatal(project, monkeypatch):
     view = state.build(SLUG)
     assert view.problems and "internal error ZeroDivisionError: boom" in view.problems[0]
     assert view.problems[0].startswith(f"content/briefings/{SLUG}.md: ")
+
+
+@pytest.mark.slow
+def test_time_rebuild_for_the_bench(project):
+    seconds = preview.time_rebuild(Project.at(project), SLUG,
+                                   lambda text: text.replace("NI 58 is the average", "NI 58 is the"))
+    assert 0 < seconds < 60
