@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.etree import ElementTree
 
 import pypdfium2 as pdfium
@@ -528,9 +528,9 @@ def respond(preview: Preview, target: str) -> Response:
         body = _index_fragment(preview, views)
         return _html(body if fragment else _shell("Briefing preview", body, ""))
     if parts[0] == "b" and len(parts) == 2 and url.path.endswith("/"):
-        view = preview.view(parts[1])
+        view = preview.view(unquote(parts[1]))
         if view is None:
-            return _text(HTTPStatus.NOT_FOUND, f"404 no briefing '{parts[1]}' in this preview")
+            return _text(HTTPStatus.NOT_FOUND, "404 no such briefing in this preview")
         body = _briefing_fragment(view)
         title = f"{view.title or view.slug} · preview"
         return _html(body if fragment else _shell(title, body, view.slug))
@@ -809,9 +809,9 @@ def _warnings(view: View) -> str:
 
 
 def _briefing_fragment(view: View) -> str:
-    base = f"/files/{view.slug}"
+    base = f"/files/{quote(view.slug)}"
     if view.pdf:
-        pdf = (f'<a class="button" href="{base}/{_esc(view.pdf)}?v={view.version}">'
+        pdf = (f'<a class="button" href="{base}/{quote(view.pdf)}?v={view.version}">'
                'Open PDF</a>')
     else:
         pdf = ""
@@ -862,7 +862,7 @@ def _index_fragment(preview: Preview, views: list[View]) -> str:
         if view.built_at and not view.problems:
             when += f" <small>in {view.seconds:.1f} s</small>"
         rows.append(
-            f'<tr data-slug="{_esc(view.slug)}"><td><a href="/b/{_esc(view.slug)}/">'
+            f'<tr data-slug="{_esc(view.slug)}"><td><a href="/b/{_esc(quote(view.slug))}/">'
             f'{_esc(view.title or view.slug)}</a><small>{_esc(view.slug)}.md</small></td>'
             f'<td>{_status(view)}</td><td>{when}</td><td class="state">{state}</td></tr>')
     if not rows:

@@ -375,3 +375,11 @@ def test_time_rebuild_for_the_bench(project):
     seconds = preview.time_rebuild(Project.at(project), SLUG,
                                    lambda text: text.replace("NI 58 is the average", "NI 58 is the"))
     assert 0 < seconds < 60
+
+
+def test_odd_file_names_are_quoted_in_links(shown):
+    """A file named 'my <notes>.md' is not a valid slug, but the preview still links it."""
+    shown.views["my <notes>"] = View("my <notes>", problems=("x.md: not a valid slug",))
+    index = respond(shown, "/").body.decode()
+    assert 'href="/b/my%20%3Cnotes%3E/"' in index and "my &lt;notes&gt;" in index
+    assert respond(shown, "/b/my%20%3Cnotes%3E/").status == 200
