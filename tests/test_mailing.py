@@ -365,3 +365,22 @@ def test_april_2009_sample(copy_built):
         name = row["file"].removeprefix("print/")
         assert int(row["pages"]) == len(pypdf.PdfReader(pack / row["file"]).pages)
         assert int(row["quantity"]) == sum(int(m[name]) for m in manifest)
+
+
+def test_a_long_letter_runs_on_and_the_next_starts_a_new_sheet(copy_built):
+    root = copy_built()
+    long_letter = LETTER + "\n".join(f"\nParagraph {n}: " + "More news from the series. " * 12
+                                     for n in range(8))
+    two = "\n".join(RECIPIENTS.splitlines()[:3]) + "\n"
+    write_mailing(root, recipients=two, letter=long_letter)
+    assert main(["mailing", "test", "--project", str(root), "-q"]) == 0
+    pack = root / "output/mailings/test"
+    assert [m["letter_pages"] for m in rows(pack / "manifest.csv")] == ["1-2", "3-4"]
+    pages = run("pdftotext", pack / "letters.pdf", "-").split("\f")
+    assert "Dear Wendy Ferris," in pages[0] and "Dear Siân Llewellyn," in pages[2]
+    # a continuation page names its recipient; a first page does not need to
+    assert "Wendy Ferris, Northfield Borough Council" in pages[1].split("\n")[0]
+    assert "Siân Llewellyn, Bramble & Vale" in pages[3].split("\n")[0]
+    assert "Yours sincerely" in pages[1] and "Yours sincerely" not in pages[0]
+    job = {row["file"]: row for row in rows(pack / "job-sheet.csv")}
+    assert job["letters.pdf"]["pages"] == "4"
