@@ -384,3 +384,16 @@ def test_a_long_letter_runs_on_and_the_next_starts_a_new_sheet(copy_built):
     assert "Yours sincerely" in pages[1] and "Yours sincerely" not in pages[0]
     job = {row["file"]: row for row in rows(pack / "job-sheet.csv")}
     assert job["letters.pdf"]["pages"] == "4"
+
+
+def test_an_item_that_fails_to_build_fails_the_mailing(project, capsys):
+    source = project / "content/briefings/ni-112-under-18-conceptions.md"
+    source.write_text(source.read_text(encoding="utf-8") + "\nSee [@nobody2020].\n",
+                      encoding="utf-8")
+    write_mailing(project)
+    assert main(["mailing", "test", "--project", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "content/briefings/ni-112-under-18-conceptions.md:" in err and "nobody2020" in err
+    assert "content/mailings/test.yaml:8: briefing 'ni-112-under-18-conceptions' failed to " \
+        "build" in err
+    assert not (project / "output/mailings").exists()
