@@ -24,7 +24,6 @@ import io
 import json
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import time

@@ -12,6 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from press import preview
@@ -134,6 +136,18 @@ def test_sandboxed(served, path, ok):
     assert (result is not None) == ok
     if ok:
         assert result.is_relative_to(served)
+
+
+SEGMENTS = ["..", ".", "", SLUG, "abc.png", "link.png", "%2e%2e", "%2E.", "..%2f", "%2f",
+            "%252e%252e", "\\..", "~", "/etc/passwd", "secret.txt", "%00", ".abc.png.x1.part"]
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=6))
+def test_sandboxed_never_leaves_the_folder(served, parts):
+    result = sandboxed(served, "/".join(parts))
+    assert result is None or (result.is_relative_to(served.resolve()) and result.is_file())
 
 
 # -- responses, without sockets -----------------------------------------------------------------
@@ -372,8 +386,10 @@ def test_a_bug_while_building_is_shown_not_fatal(project, monkeypatch):
 
 @pytest.mark.slow
 def test_time_rebuild_for_the_bench(project):
-    seconds = preview.time_rebuild(Project.at(project), SLUG,
-                                   lambda text: text.replace("NI 58 is the average", "NI 58 is the"))
+    def edit(text):
+        return text.replace("NI 58 is the average", "NI 58 is the")
+
+    seconds = preview.time_rebuild(Project.at(project), SLUG, edit)
     assert 0 < seconds < 60
 
 
