@@ -32,9 +32,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layout, markdown, output, typeset, yamlsafe
+from . import assemble, layout, markdown, output, typeset
 from .errors import ContentError, Problem, Problems, UsageError
-from .load import Project, load_all, read_text
+from .load import Project, load_all
 from .model import Briefing, Page, Series
 
 THUMB_WIDTHS = {"cover": 600, "cover@2x": 1200}
@@ -70,6 +70,7 @@ class Product:
     sample_pages: int
     briefing: Briefing | None = None  # for briefings: what to re-render the sample from
     parts: tuple[Briefing, ...] = ()  # for bundles: the briefings it collects
+    bundle: assemble.Bundle | None = None  # for bundles: what to re-render the sample from
 
     @property
     def folder(self) -> str:
@@ -128,11 +129,11 @@ def products(project: Project) -> list[Product]:
                     key=lambda b: (b.series.id, b.number, b.slug))
     items = [_briefing_product(b) for b in finals]
     by_slug = {b.slug: b for b in briefings}
-    for path in sorted(project.bundles_dir.glob("*.yaml")) if project.bundles_dir.is_dir() \
-            else []:
-        product = _bundle_product(path, series, by_slug, problems)
-        if product:
-            items.append(product)
+    for path in assemble.bundle_paths(project):
+        try:
+            items.append(_bundle_product(assemble.load_bundle(project, path, series, by_slug)))
+        except ContentError as exc:
+            problems.extend(exc.problems)
     problems.raise_if_errors()
     return items
 
@@ -147,53 +148,20 @@ def _briefing_product(b: Briefing) -> Product:
         sample_pages=b.sample_pages or b.series.sample_pages or DEFAULT_SAMPLE_PAGES)
 
 
-def _bundle_product(path: Path, series: dict[str, Series], by_slug: dict[str, Briefing],
-                    problems: Problems) -> Product | None:
-    """The catalogue fields of ``content/bundles/<id>.yaml`` (the bundles stage validates the
-    rest and builds the PDF; a bundle whose PDF is missing fails later, when it is packaged)."""
-    try:
-        data, lines = yamlsafe.load(read_text(path), path)
-    except ContentError as exc:
-        problems.extend(exc.problems)
-        return None
-
-    def fail(key, message, hint=""):
-        problems.items.append(yamlsafe.problem(path, lines, key, message, hint))
-
-    if not isinstance(data, dict):
-        problems.error(path, 1, "a bundle file must be a mapping of 'field: value' lines")
-        return None
-    for key in ("title", "series", "briefings", "published"):
-        if not data.get(key):
-            fail((), f"missing required field '{key}'")
-    the_series = series.get(str(data.get("series", "")))
-    if data.get("series") and the_series is None:
-        fail(("series",), f"unknown series '{data['series']}'")
-    slugs = data.get("briefings") or []
-    if not isinstance(slugs, list):
-        fail(("briefings",), "'briefings' must be a list of briefing slugs")
-        slugs = []
-    parts = tuple(by_slug[s] for s in slugs if isinstance(s, str) and s in by_slug)
-    price = data.get("price")
-    if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float))):
-        fail(("price",), f"'price' must be a number of pounds, not {price!r}")
-        price = None
-    if the_series is None or not data.get("title") or not data.get("published"):
-        return None
-    authors = tuple(dict.fromkeys(a.name for b in parts for a in b.authors))
-    keywords = tuple(dict.fromkeys(k for b in parts for k in b.keywords))
-    codes = [b.indicator.code for b in parts]
-    summary = (f"{len(parts)} {the_series.name} briefings in one PDF: "
-               + "; ".join(f"{b.indicator.code}, {b.title}" for b in parts) + ".")
+def _bundle_product(bundle: assemble.Bundle) -> Product:
+    """A bundle as the bundles stage loads it (``content/bundles/<id>.yaml``)."""
+    parts = bundle.briefings
     return Product(
-        kind="bundle", id=path.stem, source=path, series=the_series,
-        title=str(data["title"]).strip(), subtitle=str(data.get("subtitle") or "").strip(),
-        number=None, indicator_code=", ".join(codes),
+        kind="bundle", id=bundle.id, source=bundle.path, series=bundle.series,
+        title=bundle.title, subtitle=bundle.subtitle, number=None,
+        indicator_code=", ".join(b.indicator.code for b in parts),
         indicator_title="; ".join(b.indicator.title for b in parts),
-        published=str(data["published"]).strip(), authors=authors, summary=summary,
-        keywords=keywords, price=None if price is None else round(float(price), 2),
-        isbn=str(data.get("isbn") or "").strip(), parts=parts,
-        sample_pages=the_series.sample_pages or DEFAULT_SAMPLE_PAGES)
+        published=bundle.published,
+        authors=tuple(dict.fromkeys(a.name for b in parts for a in b.authors)),
+        summary=assemble.description(bundle),
+        keywords=tuple(dict.fromkeys(k for b in parts for k in b.keywords)),
+        price=bundle.price, isbn=bundle.isbn, parts=parts, bundle=bundle,
+        sample_pages=bundle.series.sample_pages or DEFAULT_SAMPLE_PAGES)
 
 
 # -- thumbnails --------------------------------------------------------------------------------
@@ -299,12 +267,8 @@ def bundle_sample(project: Project, product: Product, pdf: bytes,
     """
     from pypdf import PdfReader
 
-    from . import assemble
-
     total = len(PdfReader(io.BytesIO(pdf)).pages)
-    briefings = {b.slug: b for b in product.parts}
-    bundle = assemble.load_bundle(project, product.source, {product.series.id: product.series},
-                                  briefings)
+    bundle = product.bundle
     counts = tuple(_pdf_pages((folder / f"{b.slug}.pdf").read_bytes(), f"{b.slug}.pdf")
                    for b in bundle.briefings)
     front = 2  # cover and contents; the contents may run longer
