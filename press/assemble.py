@@ -12,8 +12,14 @@ merges the trees itself: every part's top-level structure elements are cloned un
 the copied pages (pypdf's clone map), and the ``/StructParents`` of every page and the
 ``/StructParent`` of every annotation are renumbered into one rebuilt ``/ParentTree``.
 
+In print, the blank pages that padded each briefing to a booklet are left out, and blank pages
+are put in so that every briefing starts on a right-hand page and the back cover ends the book.
+
 Page labels: the bundle's front matter is numbered i, ii, ...; from the first briefing on, the
 pages are numbered 1, 2, 3 ... through to the back cover, the numbers the contents page shows.
+
+pypdf writes every object uncompressed; :func:`pack_object_streams` packs the small ones (the
+thousands of structure elements above all) into compressed object streams afterwards.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ EDITIONS = ("web", "print")
 FIELDS = ("title", "subtitle", "series", "briefings", "published", "isbn", "price")
 REQUIRED = ("title", "series", "briefings", "published")
 # What a briefing's PDFs are made from: if any is newer than the PDFs, the briefing is rebuilt.
-BRIEFING_LAYOUTS = ("briefing.css", "palette.yaml", "_cover.html", "_back.html")
+BRIEFING_LAYOUTS = ("briefing.css", "palette.yaml")  # and every partial, layouts/_*.html
 
 
 # -- model ---------------------------------------------------------------------------------------
@@ -278,6 +284,7 @@ def briefing_inputs(project: Project, briefing: Briefing) -> list[Path]:
     inputs = [briefing.path, briefing.series.path,
               project.layouts / f"{briefing.layout}.html"]
     inputs += [project.layouts / name for name in BRIEFING_LAYOUTS]
+    inputs += sorted(project.layouts.glob("_*.html"))
     if project.assets.is_dir():
         inputs += [p for p in project.assets.rglob("*") if p.is_file()]
     return [p for p in inputs if p.exists()]
@@ -503,8 +510,8 @@ def pack_object_streams(data: bytes, per_stream: int = 200) -> bytes:
         if key in trailer:
             extra += f" {key} {trailer.raw_get(key).idnum} 0 R"
     if "/ID" in trailer:
-        ids = trailer["/ID"]
-        extra += " /ID [" + " ".join(f"<{bytes(i.original_bytes if hasattr(i, 'original_bytes') else i).hex()}>" for i in ids) + "]"
+        ids = [getattr(i, "original_bytes", i) for i in trailer["/ID"]]
+        extra += " /ID [" + " ".join(f"<{bytes(i).hex()}>" for i in ids) + "]"
     out.write(f"{xref_number} 0 obj\n<< /Type /XRef /Size {xref_number + 1} /W [1 4 2]{extra} "
               f"/Filter /FlateDecode /Length {len(payload)} >>\nstream\n".encode())
     out.write(payload + b"\nendstream\nendobj\n")
@@ -538,7 +545,7 @@ def _copy_pages(writer: PdfWriter, segments) -> list[tuple[_Segment, int, Dictio
     return placed
 
 
-def _page_map(segment: _Segment, writer: PdfWriter) -> dict[int, int]:
+def _page_map(segment: _Segment) -> dict[int, int]:
     """Source page object number → bundle page index, for the pages a segment copied."""
     return {segment.reader.pages[i].indirect_reference.idnum: segment.first + n
             for n, i in enumerate(segment.pages)}
@@ -579,7 +586,7 @@ def _named_destinations(writer: PdfWriter, bundle: Bundle, segments) -> None:
         names = segment.reader.trailer["/Root"].get("/Names")
         if names is None or "/Dests" not in names.get_object():
             continue
-        pages = _page_map(segment, writer)
+        pages = _page_map(segment)
         for name, dest in _name_tree(names.get_object()["/Dests"]):
             if name in contents_targets:
                 continue  # re-pointed below
@@ -820,11 +827,12 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None) -> A
     rebuilt = ensure_built(project, bundle, results)
     made, pages, sizes = {}, {}, {}
     for edition in EDITIONS:
-        parts = [PartFile.of(project, b.slug, edition) for b in bundle.briefings]
-        own, the_plan = own_pages(project, bundle, edition, tuple(len(p.pages) for p in parts))
         try:
+            parts = [PartFile.of(project, b.slug, edition) for b in bundle.briefings]
+            own, the_plan = own_pages(project, bundle, edition,
+                                      tuple(len(p.pages) for p in parts))
             data = merge(bundle, edition, own, the_plan, parts)
-        except PyPdfError as exc:
+        except (PyPdfError, OSError) as exc:  # a damaged or vanished briefing PDF
             raise ContentError.at(bundle.path, None, f"cannot merge the {edition} PDFs: {exc}",
                                   "rebuild the briefings with --force") from None
         made[edition] = data
