@@ -74,7 +74,8 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
         if ref.id not in cited:
             problems.warn(briefing.path, ref.line, f"reference '{ref.id}' is never cited",
                           f"cite it with [@{ref.id}] or remove it")
-    problems.raise_if_errors()
+    if problems.errors:
+        raise ContentError(problems.items)  # the warnings too: they often explain the errors
 
     try:
         with limits.time_limit("markdown"):

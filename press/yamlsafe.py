@@ -54,8 +54,10 @@ def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int
         mark = exc.problem_mark or exc.context_mark
         line = line_offset + (mark.line + 1 if mark else 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ContentError.at(path, line, f"invalid YAML: {problem}",
-                              "check indentation, colons and quoting") from None
+        opened = _unclosed_quote(text, mark.line if mark else 0)
+        hint = (f"the quote opened on line {opened + line_offset} is never closed" if opened
+                else "check indentation, colons and quoting")
+        raise ContentError.at(path, line, f"invalid YAML: {problem}", hint) from None
     except yaml.YAMLError as exc:
         raise ContentError.at(path, line_offset + 1, f"invalid YAML: {exc}") from None
     finally:
@@ -65,6 +67,16 @@ def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int
         return None, lines
     data = _convert(node, loader, (), lines, path, line_offset)
     return data, lines
+
+
+def _unclosed_quote(text: str, last: int) -> int | None:
+    """Line (1-based) of a ``key: "value`` whose quote is not closed on that line, if any."""
+    for number, line in enumerate(text.split("\n")[: last + 1], 1):
+        key, colon, value = line.partition(": ")
+        value = value.strip()
+        if colon and value[:1] in ("'", '"') and (len(value) == 1 or value[-1] != value[0]):
+            return number
+    return None
 
 
 def _convert(node, loader, key_path, lines, path, offset):
