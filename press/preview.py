@@ -880,6 +880,14 @@ SCRIPT = """
   const live = document.getElementById("live");
   const slug = document.body.dataset.slug;
   let busy = false, again = false;
+  // the first page in view and where it is, so a swap can put it back in the same place
+  function place() {
+    for (const page of live.querySelectorAll(".page")) {
+      const top = page.getBoundingClientRect().top;
+      if (page.getBoundingClientRect().bottom > 0) return [page.id, top];
+    }
+    return null;
+  }
   async function refresh() {
     if (busy) { again = true; return; }
     busy = true;
@@ -899,7 +907,10 @@ SCRIPT = """
         loading.src = img.getAttribute("src");
         return loading.decode().catch(() => null);
       }));
+      const kept = place();
       live.replaceChildren(...template.content.childNodes);
+      const same = kept && document.getElementById(kept[0]);
+      if (same) window.scrollBy(0, same.getBoundingClientRect().top - kept[1]);
       window.previewSwappedAt = Date.now();
     } catch (error) {
       document.body.classList.add("offline");
@@ -951,8 +962,10 @@ body.offline .bar .live::after { content: "Preview stopped – reconnecting"; }
 .badge-final { background: #d3ecee; color: var(--brand); }
 .button { flex: none; padding: 7px 14px; border-radius: 6px; background: var(--brand);
   color: #fff; text-decoration: none; font-weight: 600; font-size: 14px; }
-.banner { margin: 0 0 20px; padding: 14px 18px; border: 1px solid #f4b4ae;
-  border-left: 5px solid var(--bad); border-radius: 6px; background: var(--bad-bg); }
+.banner { position: sticky; top: 52px; z-index: 1; max-height: 40vh; overflow: auto;
+  margin: 0 0 20px; padding: 14px 18px; border: 1px solid #f4b4ae;
+  border-left: 5px solid var(--bad); border-radius: 6px; background: var(--bad-bg);
+  box-shadow: 0 4px 14px rgba(0,0,0,.12); }
 .banner h2 { margin: 0 0 6px; font-size: 16px; color: var(--bad); }
 .banner p { margin: 6px 0 0; color: var(--muted); font-size: 14px; }
 .problems { margin: 0; padding-left: 18px; }

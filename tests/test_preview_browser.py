@@ -70,10 +70,14 @@ def test_edit_break_fix_in_the_browser(project, running, browser, tmp_path):
     assert "changed" in page.locator(".meta").inner_text()
     page.screenshot(path=tmp_path / "changed.png")
 
-    # broken YAML: the error with file:line on top, the last good pages still there
+    # broken YAML: the error with file:line on top, the last good pages still there, and the
+    # reader's page stays where it was on screen
+    where = page.locator("#page-3").bounding_box()["y"]
     source.write_text(original.replace("status: draft", "status: [draft"), encoding="utf-8")
     banner = page.wait_for_selector(".banner", timeout=WAIT_MS)
     assert f"content/briefings/{SLUG}.md:15:" in banner.inner_text()
+    assert banner.is_visible() and 0 <= banner.bounding_box()["y"] < 200  # in view, on top
+    assert abs(page.locator("#page-3").bounding_box()["y"] - where) < 5
     assert [img.get_attribute("src") for img in page.locator(".page img").all()] == after
     page.screenshot(path=tmp_path / "broken.png")
 
