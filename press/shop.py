@@ -708,7 +708,9 @@ def after_build(project: Project, args, results, say, blocked: bool = False) -> 
     problems = Problems()
     if getattr(args, "edition", "all") not in ("all", "web"):
         return problems
-    if blocked or any(not r.ok for r in results):
+    content = Problems()
+    load_all(project, content)  # (its errors were reported by the briefings step already)
+    if blocked or content.errors or any(not r.ok for r in results):
         say("web: output/web shop folder not updated because of the errors above")
         return problems
     try:

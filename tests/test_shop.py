@@ -244,6 +244,19 @@ def test_failed_build_leaves_the_previous_folder(shop_copy, monkeypatch):
     assert shop.listing(web) == before
 
 
+def test_full_build_with_errors_leaves_the_shop_alone(shop_copy, capsys):
+    root = shop_copy()
+    before = shop.listing(root / "output" / "web")
+    source = root / "content" / "briefings" / f"{DRAFT}.md"
+    source.write_text(re.sub(r"(?m)^number: .*$", "number: seven",
+                             source.read_text(encoding="utf-8")), encoding="utf-8")
+    assert main(["--project", str(root)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("'number' must be a positive whole number") == 1
+    assert "shop folder not updated because of the errors above" in captured.out
+    assert shop.listing(root / "output" / "web") == before
+
+
 def test_build_recovers_from_a_killed_swap(shop_copy):
     root = shop_copy()
     out = root / "output"
