@@ -647,8 +647,7 @@ class Watcher:
     """
 
     def __init__(self, project: Project, on_change: Callable[[set[Path]], None]):
-        self.roots = [str(project.root / name) for name in WATCHED
-                      if (project.root / name).is_dir()]
+        self.project = project
         self.on_change = on_change
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="preview-watcher", daemon=True)
@@ -658,9 +657,19 @@ class Watcher:
         return self
 
     def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._watch()
+            except (OSError, RuntimeError):  # e.g. a watched folder was removed and recreated
+                log.warning("preview: file watching failed; restarting it", exc_info=True)
+                self._stop.wait(1.0)
+
+    def _watch(self) -> None:
         # rust_timeout=0: wait for changes without a timeout. On a timeout watchfiles clears
         # its change set, which could drop an event arriving at that instant.
-        for changes in watchfiles.watch(*self.roots, step=STEP_MS, stop_event=self._stop,
+        roots = [self.project.root / name for name in WATCHED]
+        for changes in watchfiles.watch(*[r for r in roots if r.is_dir()], step=STEP_MS,
+                                        stop_event=self._stop,
                                         rust_timeout=0, raise_interrupt=False):
             try:
                 self.on_change({Path(path) for _, path in changes})
