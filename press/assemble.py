@@ -122,7 +122,7 @@ class Plan:
     @property
     def starts(self) -> tuple[int, ...]:
         starts, position = [], self.front
-        for count, pad in zip(self.counts, self.pads):
+        for count, pad in zip(self.counts, self.pads, strict=True):
             starts.append(position + pad)
             position += pad + count
         return tuple(starts)
@@ -303,7 +303,7 @@ def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
     """The bundle's briefing PDFs; missing or outdated ones are built first (and remembered in
     ``results`` so a briefing shared by several bundles is built once)."""
     problems, rebuilt = [], []
-    for briefing, line in zip(bundle.briefings, bundle.lines):
+    for briefing, line in zip(bundle.briefings, bundle.lines, strict=True):
         result = results.get(briefing.slug)
         # a build in this run that made (or found up to date) both editions is trusted;
         # otherwise the PDFs must be newer than everything they are made from
@@ -353,7 +353,7 @@ def page(project: Project, bundle: Bundle, the_plan: Plan) -> Page:
     env = layout.environment(project.layouts)
     series = bundle.series
     parts = [{"briefing": b, "anchor": anchor(bundle, b), "page": the_plan.label(start)}
-             for b, start in zip(bundle.briefings, the_plan.starts)]
+             for b, start in zip(bundle.briefings, the_plan.starts, strict=True)]
     keywords = list(dict.fromkeys(k for b in bundle.briefings for k in b.keywords))
     authors = _authors(bundle)
     html = env.get_template("bundle.html").render(
@@ -424,7 +424,7 @@ def merge(bundle: Bundle, edition: str, own: bytes, the_plan: Plan,
     """Copy the bundle's own pages and the briefings' pages into one PDF."""
     own_reader = PdfReader(io.BytesIO(own))
     readers = [PdfReader(part.path) for part in parts]
-    for briefing, reader, part in zip(bundle.briefings, readers, parts):
+    for briefing, reader, part in zip(bundle.briefings, readers, parts, strict=True):
         if max(part.pages) >= len(reader.pages):  # the plan was made from these very files
             raise ContentError.at(bundle.path, None, f"{briefing.slug}: its PDF changed while "
                                   "the bundle was being assembled", "run the build again")
@@ -523,7 +523,8 @@ def _segments(bundle, the_plan, own_reader, readers, parts) -> list[_Segment]:
     own_count = len(own_reader.pages)
     blanks = iter(range(the_plan.front, own_count - 1))
     segments = [_Segment(own_reader, list(range(the_plan.front)), "front")]
-    for briefing, reader, part, pad in zip(bundle.briefings, readers, parts, the_plan.pads):
+    for briefing, reader, part, pad in zip(bundle.briefings, readers, parts, the_plan.pads,
+                                           strict=True):
         if pad:
             segments.append(_Segment(own_reader, [next(blanks) for _ in range(pad)], "blank"))
         segments.append(_Segment(reader, list(part.pages), "briefing", briefing))

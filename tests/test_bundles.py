@@ -7,14 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, IndirectObject
 
 from press import assemble, typeset
 from press.cli import main
 from press.load import Project
-
-from conftest import run
 
 BUNDLE = "performance-pointers-2008-09"
 NI62 = "ni-062-placement-stability"
@@ -36,7 +35,8 @@ def part_ranges(root, edition):
     """(first, last) page index of each briefing inside the bundle."""
     counts = part_pages(root, edition)
     the_plan = assemble.plan(FRONT, counts, edition, booklet=True)
-    return [(start, start + count - 1) for start, count in zip(the_plan.starts, counts)]
+    return [(start, start + count - 1)
+            for start, count in zip(the_plan.starts, counts, strict=True)]
 
 
 # -- pages, padding, labels ------------------------------------------------------------------------
@@ -118,8 +118,8 @@ def test_bookmarks_one_per_briefing_with_its_own_nested(built_project):
         ("Performance Pointers 2008–09: the collected briefings", 0), ("Contents", 1),
         ("NI 62: Placement stability for looked after children", 2),
         ("NI 112: Reducing under-18 conceptions", 19)]
-    for (title, page, children), slug, (first, last) in zip(
-            tree[2:], (NI62, NI112), part_ranges(built_project, "web")):
+    for (_title, _page, children), slug, (first, last) in zip(
+            tree[2:], (NI62, NI112), part_ranges(built_project, "web"), strict=True):
         own = PdfReader(built_project / "output" / "web" / f"{slug}.pdf")
         (_, _, own_children), = outline_tree(own, own.outline)  # the cover title holds all
         assert [(t, p + first) for t, p, _ in own_children] == [(t, p) for t, p, _ in children]
@@ -229,7 +229,8 @@ def test_web_bundle_is_one_tagged_document(built_project):
     parts = [(t, pages) for s, t, pages in top if s == "/Part"]
     assert [t for t, _ in parts] == ["NI 62: Placement stability for looked after children",
                                      "NI 112: Reducing under-18 conceptions"]
-    for (_, pages), (first, last) in zip(parts, part_ranges(built_project, "web")):
+    for (_, pages), (first, last) in zip(parts, part_ranges(built_project, "web"),
+                                         strict=True):
         assert pages and min(pages) == first and max(pages) == last
     # front matter first, back cover last, and content never goes back a part
     firsts = [min(pages) for _, _, pages in top if pages]
@@ -288,7 +289,7 @@ def test_each_part_reads_exactly_like_its_briefing(built_project):
     assert len(starts) == 2
     ends = starts[1:] + [next(n for n in range(starts[-1] + 1, len(bundle))
                               if bundle[n].startswith("  ") and not bundle[n].startswith("   "))]
-    for slug, start, end in zip((NI62, NI112), starts, ends):
+    for slug, start, end in zip((NI62, NI112), starts, ends, strict=True):
         own = struct_text(built_project / "output" / "web" / f"{slug}.pdf")
         assert own[0] == "Document"
         assert [line[2:] for line in bundle[start + 1:end]] == own[1:]
