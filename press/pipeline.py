@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import layout, markdown, output
+from . import output
 from .errors import ContentError, Problem, Problems
 from .load import Project, load_all
 from .model import Briefing
@@ -77,7 +77,9 @@ def build_date() -> str:
 
 def build_briefing(project: Project, briefing: Briefing, options: Options) -> Result:
     """Build every requested edition of one briefing; problems are returned, not raised."""
-    from . import typeset  # imports WeasyPrint (~1 s): only when something is rendered
+    # The stages import WeasyPrint (about a second): only when something is built, so that
+    # an up-to-date build never pays for it.
+    from . import layout, markdown, typeset
     result = Result(briefing.slug, briefing.path)
     paths = output_paths(project, briefing.slug)
     try:
@@ -112,7 +114,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options) -> Re
 
 
 def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
-    from . import preflight, typeset
+    from . import layout, preflight, typeset
     pages = laid_out.page_count
     padding = (-pages) % 4 if briefing.series.booklet else 0
     css_url = layout.file_url(project.layouts / "briefing.css")

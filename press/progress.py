@@ -31,7 +31,7 @@ class Progress:
         self.done = 0
         self.up_to_date = 0
         self.failed: list[str] = []
-        self.current = ""
+        self.running: list[str] = []
         self.started = time.monotonic()
         self._drawn = 0.0
         self._visible = False
@@ -44,7 +44,7 @@ class Progress:
         self._draw(force=True)
 
     def begin(self, name: str) -> None:
-        self.current = name
+        self.running.append(name)
         self._draw()
 
     def finished(self, name: str, ok: bool, message: str = "") -> None:
@@ -52,7 +52,8 @@ class Progress:
         if not ok:
             self.failed.append(name)
             self._line(f"failed: {name}" + (f": {message}" if message else ""))
-        self.current = name
+        if name in self.running:
+            self.running.remove(name)
         self._draw(force=self.done == self.total)
 
     def note(self, text: str) -> None:
@@ -109,5 +110,5 @@ class Progress:
         width = max(10, min(30, columns // 3))
         filled = round(width * self.done / self.total) if self.total else width
         bar = f"{self.label} [" + "#" * filled + "-" * (width - filled) + "]"
-        text = bar + counts + clock + self.current
+        text = bar + counts + clock + ", ".join(self.running)
         return text[: max(0, columns - 1)]

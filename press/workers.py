@@ -22,7 +22,8 @@ from pathlib import Path
 from .errors import Problem, Problems
 from .load import Project, load_briefing, load_series
 
-PRELOAD = ["press.workers", "press.pipeline", "press.typeset", "press.preflight"]
+PRELOAD = ["press.workers", "press.pipeline", "press.load", "press.markdown", "press.layout",
+           "press.typeset", "press.preflight"]
 
 
 def default_jobs() -> int:

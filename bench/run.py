@@ -1,0 +1,542 @@
+"""Benchmark: the build against the raw WeasyPrint floor, measured in the same run.
+
+    .venv/bin/python bench/run.py              # 12 briefings; writes bench/results.json
+    .venv/bin/python bench/run.py --scale 48   # also time per page at 48 briefings
+
+It generates a series of briefings (about 15 pages each, with key-message and pointer boxes,
+tables, SVG and PNG figures, footnotes and citations, all made from the sample briefings' text)
+in a temporary folder, then times, each as a separate ``python`` process as a user would run it:
+
+* the floor: Markdown → HTML → ``HTML(...).write_pdf()`` once per edition, serially, in one
+  process (what WeasyPrint alone costs for the same pages);
+* a cold build of every edition and one bundle, with the default number of jobs;
+* a no-op rebuild; one briefing edited (and its bundle) against a one-shot raw render of it;
+* a 150-letter mailing against one raw render of the same letters;
+* bundle bytes against the sum of its parts; the peak RSS of each process that renders;
+* optionally, time per page at ``--scale`` briefings against 12.
+
+Timings on a shared machine are noisy: ratios compare runs made minutes apart, and the
+machine's load average is recorded with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+CODE = Path(os.environ.get("PRESS_BENCH_CODE", REPO))  # the press package the run measures
+BASES = ("ni-062-placement-stability", "ni-112-under-18-conceptions")
+BUNDLE_ID = "bench-collection"
+MAILING_ID = "bench-mailing"
+TOPICS = ("placement stability", "under-18 conceptions", "school attendance", "youth offending",
+          "care leavers", "early years", "child poverty", "emotional health", "adoption",
+          "family support", "young carers", "domestic abuse")
+
+# -- generating the benchmark series -----------------------------------------------------------
+
+
+def _split(path: Path) -> tuple[dict, str]:
+    text = path.read_text(encoding="utf-8")
+    _, front, body = text.split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+def _sections(body: str, tag: str) -> tuple[list[str], dict[str, str]]:
+    """Level-2 sections of a body and its footnote definitions (ids prefixed with ``tag``)."""
+    body = re.sub(r"\[\^(\d+)\]", lambda m: f"[^{tag}{m.group(1)}]", body)
+    notes, kept = {}, []
+    for line in body.split("\n"):
+        match = re.match(r"^\[\^(\w+)\]:", line)
+        if match:
+            notes[match.group(1)] = line
+        else:
+            kept.append(line)
+    parts = re.split(r"(?m)^(?=## )", "\n".join(kept))
+    return [p.strip() + "\n" for p in parts if p.strip()], notes
+
+
+def _isbn(number: int) -> str:
+    stem = f"978190498{number:03d}"
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(stem))
+    return f"{stem[:3]}-{stem[3]}-{stem[4:10]}-{stem[10:12]}-{(10 - total % 10) % 10}"
+
+
+def _png_figure(path: Path) -> None:
+    """A 300 dpi raster chart (6 × 3.2 in), so image decoding and caching are exercised."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (1800, 960), "white")
+    draw = ImageDraw.Draw(image)
+    for i, value in enumerate((62, 48, 71, 35, 54, 80, 44)):
+        x = 150 + i * 230
+        draw.rectangle([x, 880 - value * 10, x + 150, 880], fill=(0, 101, 110))
+    draw.line([100, 880, 1750, 880], fill=(91, 103, 112), width=6)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, dpi=(300, 300))
+
+
+def generate(root: Path, count: int) -> list[str]:
+    """A project at ``root`` with ``count`` final briefings, one bundle and one mailing."""
+    for folder in ("layouts", "assets"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copytree(REPO / "content" / "series", root / "content" / "series")
+    _png_figure(root / "assets" / "figures" / "bench-chart.png")
+    fronts, pools, notes = [], [], {}
+    for tag, slug in zip("ab", BASES):
+        front, body = _split(REPO / "content" / "briefings" / f"{slug}.md")
+        sections, found = _sections(body, tag)
+        fronts.append(front)
+        pools.append(sections)
+        notes.update(found)
+    references = {r["id"]: r for front in fronts for r in front["references"]}
+    png = ("![Bar chart of an illustrative measure across seven local areas.]"
+           "(../../assets/figures/bench-chart.png)\n"
+           "Figure: An illustrative measure in seven local areas (raster figure, 300 dpi)\n")
+    intro_a, *rest_a = pools[0]
+    intro_b, *rest_b = pools[1]
+    slugs = []
+    folder = root / "content" / "briefings"
+    folder.mkdir(parents=True)
+    for number in range(1, count + 1):
+        topic = TOPICS[(number - 1) % len(TOPICS)]
+        slug = f"ni-{200 + number}-{topic.replace(' ', '-')}"
+        # About 15 pages: one introduction, then a rotating choice of the other sections.
+        chosen = [intro_a if number % 2 else intro_b]
+        pool = rest_a + rest_b
+        start = number % len(pool)
+        picked = (pool[start:] + pool[:start])[:7]
+        chosen += picked
+        chosen.insert(2, png)
+        body = "\n".join(chosen)
+        used = sorted(set(re.findall(r"\[\^(\w+)\]", body)))
+        body += "\n" + "\n".join(notes[n] for n in used if n in notes) + "\n"
+        cited = set(re.findall(r"@(\w+)", body))
+        front = dict(fronts[number % 2])
+        front.update({
+            "title": f"Improving outcomes: {topic} (benchmark {number})",
+            "number": 100 + number,
+            "indicator": {"code": f"NI {200 + number}", "title": f"Benchmark indicator on "
+                                                               f"{topic}"},
+            "isbn": _isbn(number),
+            "references": [r for rid, r in references.items() if rid in cited],
+        })
+        text = "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n"
+        (folder / f"{slug}.md").write_text(text + "\n" + body, encoding="utf-8")
+        slugs.append(slug)
+    bundles = root / "content" / "bundles"
+    bundles.mkdir(parents=True)
+    (bundles / f"{BUNDLE_ID}.yaml").write_text(yaml.safe_dump({
+        "title": "Benchmark collection", "series": "performance-pointers",
+        "published": "2009-04", "briefings": slugs[:4]}, sort_keys=False), encoding="utf-8")
+    _mailing(root, slugs[:2])
+    return slugs
+
+
+def _mailing(root: Path, slugs: list[str]) -> None:
+    """150 recipients (the sample's, repeated with other names), two briefings enclosed."""
+    folder = root / "content" / "mailings"
+    folder.mkdir(parents=True)
+    sample = REPO / "content" / "mailings"
+    shutil.copy(sample / "2009-04-letter.md", folder / "bench-letter.md")
+    with open(sample / "2009-04-recipients.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    # More agencies than the sample has: the same kinds of council in other (invented) towns.
+    towns = [r["town"].title() for r in rows]
+    taken = {r["agency"] for r in rows}
+    for i in range(150):
+        row = dict(rows[i % len(rows)])
+        shift = 1
+        while row["agency"] in taken and i >= len(rows):
+            town = towns[(i + shift * 7) % len(towns)]
+            old = rows[i % len(rows)]
+            row["agency"] = old["agency"].replace(old["town"].title(), town, 1)
+            row["town"] = town.upper()
+            shift += 1
+            if shift > len(towns):  # the agency's name does not contain its town
+                row["agency"] = f"{old['agency']} {i}"
+        taken.add(row["agency"])
+        writer.writerow(row)
+    (folder / "bench-recipients.csv").write_text(out.getvalue(), encoding="utf-8")
+    config = yaml.safe_load((sample / "2009-04.yaml").read_text(encoding="utf-8"))
+    config.update({"letter": "bench-letter.md", "recipients": "bench-recipients.csv",
+                   "items": [{"briefing": s} for s in slugs]})
+    (folder / f"{MAILING_ID}.yaml").write_text(yaml.safe_dump(config, sort_keys=False,
+                                                              allow_unicode=True))
+
+
+# -- the raw floor (runs in its own process: ``run.py _floor ROOT SLUG...``) -------------------
+
+def floor_main(root: Path, slugs: list[str]) -> None:
+    """Markdown → HTML → write_pdf once per edition, serially; prints timings as JSON."""
+    started = time.perf_counter()
+    from weasyprint import HTML
+
+    from press import layout, markdown
+    from press.errors import Problems
+    from press.load import Project, load_all
+
+    project = Project.at(root)
+    imported = time.perf_counter() - started
+    _, briefings = load_all(project, Problems(), slugs or None)
+    out = root / "floor"
+    out.mkdir(exist_ok=True)
+    times, pages = {}, 0
+    for briefing in briefings:
+        start = time.perf_counter()
+        page = layout.page(project, briefing, markdown.convert(briefing, project.root))
+        editions = ("drafts",) if briefing.is_draft else ("web", "print")
+        for edition in editions:
+            document = HTML(string=page.html, base_url=page.base_url).render()
+            pages += len(document.pages)
+            document.write_pdf(out / f"{briefing.slug}.{edition}.pdf")
+        times[briefing.slug] = time.perf_counter() - start
+    print(json.dumps({"import": imported, "briefings": times, "pages": pages,
+                      "total": time.perf_counter() - started}))
+
+
+def letters_floor_main(root: Path) -> None:
+    """One raw render of the mailing's letters (the same HTML ``press.mailing`` lays out)."""
+    started = time.perf_counter()
+    from weasyprint import HTML
+
+    from press import mailing
+    from press.load import Project
+
+    project = Project.at(root)
+    page = mailing.letters_page(project, mailing.load_mailing(project, MAILING_ID))
+    document = HTML(string=page.html, base_url=page.base_url).render()
+    document.write_pdf(root / "letters-floor.pdf")
+    print(json.dumps({"pages": len(document.pages), "total": time.perf_counter() - started}))
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+class Watcher(threading.Thread):
+    """Polls /proc for the peak RSS (VmHWM) of a process and all its descendants."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peaks, self.depth = pid, {}, {}
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            self.poll()
+            self.stop.wait(0.1)
+
+    def poll(self):
+        parents = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry.name}/stat").read_text()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        family, depth = [self.pid], {self.pid: 0}
+        for pid in family:
+            for child, parent in parents.items():
+                if parent == pid and child not in depth:
+                    depth[child] = depth[pid] + 1
+                    family.append(child)
+        for pid in family:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if match:
+                self.peaks[pid] = max(self.peaks.get(pid, 0), int(match.group(1)) // 1024)
+                self.depth[pid] = depth[pid]
+
+
+def timed(command: list[str], cwd: Path | None = None, check: bool = True) -> dict:
+    """Run a command; wall time, its output and the peak RSS of it and its descendants (MB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    watcher = Watcher(process.pid)
+    watcher.start()
+    out, err = process.communicate()
+    wall = time.perf_counter() - start
+    watcher.stop.set()
+    watcher.join()
+    if check and process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{out}\n{err}")
+    # The build process is depth 0, the fork server depth 1, its workers depth 2.
+    workers = [mb for pid, mb in watcher.peaks.items() if watcher.depth[pid] == 2]
+    return {"wall": wall, "stdout": out, "stderr": err, "code": process.returncode,
+            "rss_main": watcher.peaks.get(process.pid, 0),
+            "rss_workers": sorted(workers, reverse=True)}
+
+
+def build_cmd(root: Path, *args: str) -> list[str]:
+    return [PYTHON, str(CODE / "build.py"), "--project", str(root), "-q", *args]
+
+
+def snapshot(target: Path) -> Path:
+    """A copy of the code, so edits made in the repository during the run change nothing
+    (the build cache keys on the package's source: an edit would rebuild everything)."""
+    (target / "press").mkdir(parents=True)
+    for path in (REPO / "press").glob("*.py"):
+        shutil.copy2(path, target / "press" / path.name)
+    shutil.copy2(REPO / "build.py", target / "build.py")
+    return target
+
+
+def cold_build(root: Path, slugs: list[str], jobs: int | None = None) -> dict:
+    """Every edition of every briefing, then the bundle: two commands as a user types them."""
+    jobs_args = ["--jobs", str(jobs)] if jobs else []
+    briefings = timed(build_cmd(root, "briefing", *slugs, *jobs_args))
+    bundle = timed(build_cmd(root, "bundle", BUNDLE_ID)) if _has("assemble") else None
+    return {"briefings": briefings, "bundle": bundle,
+            "wall": briefings["wall"] + (bundle["wall"] if bundle else 0)}
+
+
+def _has(module: str) -> bool:
+    return (REPO / "press" / f"{module}.py").exists()
+
+
+def output_pages(root: Path) -> int:
+    from pypdf import PdfReader
+
+    return sum(len(PdfReader(p).pages) for folder in ("web", "print")
+               for p in (root / "output" / folder).glob("*.pdf"))
+
+
+def load_average() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def figure(name: str, value, goal: str, ok, unit: str = "", detail: str = "") -> dict:
+    return {"figure": name, "value": value, "goal": goal, "ok": ok, "unit": unit,
+            "detail": detail}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--briefings", type=int, default=12)
+    parser.add_argument("--scale", type=int, default=0,
+                        help="also time a cold build of this many briefings (e.g. 48)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results.json")
+    args = parser.parse_args(argv)
+    if args.briefings < 4:
+        parser.error("--briefings must be at least 4 (the bundle holds four)")
+    env_note = {"machine": platform.machine(), "cores": os.cpu_count(),
+                "cpu": _cpu_model(), "python": platform.python_version(),
+                "load_before": load_average()}
+    work = Path(tempfile.mkdtemp(prefix="press-bench-"))
+    figures, timings = [], {}
+    global CODE
+    CODE = snapshot(work / "code")
+    os.environ["PRESS_BENCH_CODE"] = str(CODE)  # for the floor processes
+    try:
+        root = work / "series"
+        slugs = generate(root, args.briefings)
+        log(f"generated {len(slugs)} briefings in {root}")
+
+        raw = timed([PYTHON, __file__, "_floor", str(root)])
+        floor = json.loads(raw["stdout"])
+        timings["floor"] = {"wall": raw["wall"], **floor, "rss_mb": raw["rss_main"]}
+        log(f"floor: {raw['wall']:.1f} s for {floor['pages']} pages "
+            f"({floor['pages'] / raw['wall']:.1f} pages/s)")
+
+        cold = cold_build(root, slugs)
+        pages = output_pages(root)
+        timings["cold"] = _strip(cold)
+        ratio = cold["wall"] / raw["wall"]
+        log(f"cold build: {cold['wall']:.1f} s ({pages} pages written)")
+        figures.append(figure("cold build of all editions + one bundle vs the floor",
+                              round(ratio, 3), "≤ 0.40", ratio <= 0.40,
+                              detail=f"{cold['wall']:.1f} s vs {raw['wall']:.1f} s"))
+        figures.append(_part("briefings", cold, raw["wall"], "≤ 0.40", 0.40))
+
+        noop = cold_build(root, slugs)
+        timings["noop"] = _strip(noop)
+        ratio = noop["wall"] / cold["wall"]
+        log(f"no-op rebuild: {noop['wall']:.2f} s")
+        figures.append(figure("no-op rebuild vs cold build", round(ratio, 3), "≤ 0.05",
+                              ratio <= 0.05, detail=f"{noop['wall']:.2f} s vs "
+                                                    f"{cold['wall']:.1f} s"))
+        figures.append(_part("briefings", noop, cold["briefings"]["wall"], "≤ 0.05", 0.05))
+
+        edited = slugs[1]  # in the bundle
+        source = root / "content" / "briefings" / f"{edited}.md"
+        source.write_text(source.read_text(encoding="utf-8").replace(
+            "## ", "## Revised: ", 1), encoding="utf-8")
+        edit = cold_build(root, slugs)
+        one_raw = timed([PYTHON, __file__, "_floor", str(root), edited])
+        timings["edit"] = _strip(edit)
+        timings["edit_raw"] = {"wall": one_raw["wall"], **json.loads(one_raw["stdout"])}
+        ratio = edit["wall"] / one_raw["wall"]
+        log(f"one briefing edited: {edit['wall']:.1f} s, raw one-shot {one_raw['wall']:.1f} s")
+        figures.append(figure("one briefing edited (+ its bundle) vs a one-shot raw render",
+                              round(ratio, 3), "≤ 1.0", ratio <= 1.0,
+                              detail=f"{edit['wall']:.1f} s vs {one_raw['wall']:.1f} s"))
+        figures.append(_part("briefings", edit, one_raw["wall"], "≤ 1.0", 1.0))
+
+        figures.append(_mailing_figure(root, timings))
+        figures.append(_bundle_figure(root, slugs))
+
+        peaks = cold["briefings"]["rss_workers"] or [cold["briefings"]["rss_main"]]
+        edit_peak = edit["briefings"]["rss_main"]
+        worst = max(peaks + [edit_peak])
+        figures.append(figure("peak RSS per worker", worst, "≤ 400 MB", worst <= 400, "MB",
+                              detail=f"cold-build workers {peaks} MB; one-briefing build "
+                                     f"(in-process) {edit_peak} MB; build process "
+                                     f"{cold['briefings']['rss_main']} MB"))
+
+        if args.scale:
+            figures.append(_scale_figure(work, args.scale, len(slugs), cold, pages, timings))
+        else:
+            figures.append(figure(f"time per page at 48 briefings vs at {len(slugs)}",
+                                  None, "within ±15 %", None,
+                                  detail="not measured (run with --scale 48)"))
+    finally:
+        env_note["load_after"] = load_average()
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print_table(figures, env_note)
+    args.output.write_text(json.dumps({"machine": env_note, "figures": figures,
+                                       "timings": timings, "when": time.strftime(
+                                           "%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                                      indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {args.output}")
+    return 0
+
+
+def _part(stage: str, run: dict, against: float, goal: str, limit: float) -> dict:
+    """The same figure for the briefing stage alone (``build.py briefing``), and the bundle's
+    share, to show which stage the time goes to."""
+    wall = run[stage]["wall"]
+    bundle = run["bundle"]["wall"] if run.get("bundle") else 0.0
+    return figure("  … of which the briefing stage alone", round(wall / against, 3), goal,
+                  wall / against <= limit,
+                  detail=f"{wall:.2f} s vs {against:.1f} s; the bundle command took "
+                         f"{bundle:.1f} s")
+
+
+def _mailing_figure(root: Path, timings: dict) -> dict:
+    name = "150-letter mailing vs one raw render of the same pages"
+    if not _has("mailing"):
+        return figure(name, None, "≤ 1.3", None, detail="not available (no press.mailing)")
+    made = timed(build_cmd(root, "mailing", MAILING_ID), check=False)
+    if made["code"] != 0:
+        return figure(name, None, "≤ 1.3", None,
+                      detail="mailing failed: " + (made["stderr"].strip().splitlines()
+                                                   or ["?"])[-1])
+    raw = timed([PYTHON, __file__, "_letters", str(root)])
+    info = json.loads(raw["stdout"])
+    timings["mailing"] = {"wall": made["wall"], "raw_wall": raw["wall"], **info,
+                          "summary": made["stdout"].strip()}
+    ratio = made["wall"] / raw["wall"]
+    log(f"mailing: {made['wall']:.1f} s vs raw {raw['wall']:.1f} s ({info['pages']} pages)")
+    return figure(name, round(ratio, 3), "≤ 1.3", ratio <= 1.3,
+                  detail=f"{made['wall']:.1f} s vs {raw['wall']:.1f} s for {info['pages']} "
+                         f"letter pages")
+
+
+def _bundle_figure(root: Path, slugs: list[str]) -> dict:
+    name = "bundle bytes vs sum of its parts"
+    if not _has("assemble"):
+        return figure(name, None, "≤ 0.8", None, detail="not available (no press.assemble)")
+    ratios, details = [], []
+    for edition in ("web", "print"):
+        bundle = root / "output" / edition / "bundles" / f"{BUNDLE_ID}.pdf"
+        if not bundle.exists():
+            found = list((root / "output").rglob(f"{BUNDLE_ID}*.pdf"))
+            bundle = next((p for p in found if f"/{edition}/" in p.as_posix()), None)
+        if bundle is None or not bundle.exists():
+            return figure(name, None, "≤ 0.8", None, detail="bundle not found in output/")
+        parts = sum((root / "output" / edition / f"{s}.pdf").stat().st_size for s in slugs[:4])
+        ratios.append(bundle.stat().st_size / parts)
+        details.append(f"{edition} {bundle.stat().st_size // 1024} KB / {parts // 1024} KB")
+    worst = max(ratios)
+    return figure(name, round(worst, 3), "≤ 0.8", worst <= 0.8, detail="; ".join(details))
+
+
+def _scale_figure(work: Path, count: int, base_count: int, base: dict, base_pages: int,
+                  timings: dict) -> dict:
+    root = work / f"series-{count}"
+    slugs = generate(root, count)
+    big = cold_build(root, slugs)
+    pages = output_pages(root)
+    timings[f"cold_{count}"] = {**_strip(big), "pages": pages}
+    per_page = big["briefings"]["wall"] / pages
+    base_per_page = base["briefings"]["wall"] / base_pages
+    change = per_page / base_per_page - 1
+    log(f"{count} briefings: {big['briefings']['wall']:.1f} s for {pages} pages")
+    return figure(f"time per page at {count} briefings vs at {base_count}",
+                  round(change * 100, 1), "within ±15 %", abs(change) <= 0.15, "%",
+                  detail=f"{per_page * 1000:.0f} ms vs {base_per_page * 1000:.0f} ms a page "
+                         "(briefing stage)")
+
+
+def _strip(run: dict) -> dict:
+    """Timings without the captured output, for results.json."""
+    keep = {}
+    for key, value in run.items():
+        if isinstance(value, dict):
+            keep[key] = {k: v for k, v in value.items() if k not in ("stdout", "stderr")}
+        else:
+            keep[key] = value
+    return keep
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def log(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def print_table(figures: list[dict], machine: dict) -> None:
+    print(f"\nbriefing press benchmark — {machine['cores']} cores ({machine['cpu']}), "
+          f"Python {machine['python']}, load {machine['load_before']} → "
+          f"{machine.get('load_after')}\n")
+    print(f"| {'figure':<62} | {'value':>9} | {'goal':<13} | ok  | detail")
+    print(f"|{'-' * 64}|{'-' * 11}|{'-' * 15}|-----|-------")
+    for row in figures:
+        value = "n/a" if row["value"] is None else f"{row['value']}{row['unit']}"
+        ok = {True: "yes", False: "NO", None: "-"}[row["ok"]]
+        print(f"| {row['figure']:<62} | {value:>9} | {row['goal']:<13} | {ok:<3} | "
+              f"{row['detail']}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(CODE))
+    if len(sys.argv) > 2 and sys.argv[1] == "_floor":
+        floor_main(Path(sys.argv[2]), sys.argv[3:])
+    elif len(sys.argv) > 2 and sys.argv[1] == "_letters":
+        letters_floor_main(Path(sys.argv[2]))
+    else:
+        sys.exit(main())
