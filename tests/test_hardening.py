@@ -1,0 +1,364 @@
+"""Hardening: random input never crashes, a killed build never leaves a broken file, and no byte
+of a file outside the project reaches an output."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import REPO, copy_project
+from press import layout, limits, markdown, output
+from press.cli import main
+from press.errors import ContentError, Problems
+from press.load import BRIEFING_FIELDS, Project, load_briefing, load_series
+
+SLUG = "ni-112-under-18-conceptions"
+
+# -- random front matter and Markdown: a Briefing or a ContentError, never a traceback -------
+
+VALID = {"title": "Random", "series": "performance-pointers", "number": 77,
+         "indicator": {"code": "NI 7", "title": "Seven"}, "published": "2009-04",
+         "authors": [{"name": "Ann Author"}], "status": "final", "summary": "Summary."}
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**12),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
+                    st.dates().map(str), st.sampled_from(["{{ 7*7 }}", "{% raw %}", "", " "]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=6)
+keys = st.sampled_from(BRIEFING_FIELDS + ("titel", "extra", "<<", "authors "))
+front_matter = st.builds(lambda changes, drop: {
+    **{k: v for k, v in VALID.items() if k not in drop}, **changes},
+    st.dictionaries(keys, values, max_size=4), st.sets(st.sampled_from(list(VALID)), max_size=2))
+raw_yaml = st.text(alphabet=st.sampled_from(list("ab: -\n\t'\"&*!{}[]|>#%@`,?") + ["\u00e9"]),
+                   max_size=80)
+fragments = st.sampled_from([
+    "## Heading", "### Sub {{ x }}", "# Level one", "- item\n    - nested", "1. one\n2. two",
+    "> quote\n>\n> — Someone", "| a | b |\n|---|---|\n| 1 | 2 |", "Table: caption",
+    "[@nobody]", "[@swann2003, p. 2]", "Text[^1]\n\n[^1]: A note.", '!!! pointer "Title"\n    Box.',
+    "!!! nonsense", "![alt](../../assets/figures/ni112-conception-rate-trend.svg)",
+    "![alt](/etc/hostname)", "![](x.png)", "[link](https://example.com)", "[bad](file:///etc)",
+    "<script>alert(1)</script>", '<img src="../../../x.png" alt="x">', "<div><span>html",
+    "{% include 'briefing.html' %}", "x" * 300, "*" * 60, "[" * 50, "<b>" * 45, "`code`",
+    "\u202e\u200b\ufeff", "\x00", "Figure: caption", "***", "---", "&amp; &#0; &#x110000;",
+])
+bodies = st.lists(st.one_of(fragments, st.text(max_size=40)), max_size=8).map("\n\n".join)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("random") / "project")
+    project = Project.at(root)
+    series = load_series(project, Problems())
+    return project, series
+
+
+def _front_matter(data, raw):
+    if raw is not None:
+        return raw
+    try:
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    except yaml.YAMLError:
+        return "title: unrepresentable\n"
+
+
+def _attempt(project, series, text: str):
+    """Load and convert one random file: a Body, or None with problems; anything else fails."""
+    path = project.briefings_dir / "zz-random.md"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    problems = Problems()
+    briefing = load_briefing(project, path, series, problems)
+    if briefing is None:
+        assert problems.errors, "a briefing that fails to load must say why"
+        assert all(p.message for p in problems.errors)
+        return None, None
+    try:
+        return briefing, markdown.convert(briefing, project.root)
+    except ContentError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        return briefing, None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=front_matter, raw=st.one_of(st.none(), raw_yaml), body=bodies)
+def test_random_input_loads_or_reports(sandbox, data, raw, body):
+    project, series = sandbox
+    _attempt(project, series, f"---\n{_front_matter(data, raw)}---\n\n{body}\n")
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=bodies)
+def test_random_markdown_renders_or_reports(sandbox, body):
+    from press import typeset
+
+    project, series = sandbox
+    text = f"---\n{_front_matter(VALID, None)}---\n\n## Start\n\n{body}\n"
+    briefing, body_html = _attempt(project, series, text)
+    if body_html is None:
+        return
+    try:
+        laid_out = typeset.render(layout.page(project, briefing, body_html), project.root)
+    except ContentError as exc:
+        assert exc.problems
+        return
+    assert laid_out.page_count >= 3
+    assert typeset.write_web(laid_out, None, "random").startswith(b"%PDF-")
+
+
+# -- time limits -------------------------------------------------------------------------------
+
+def test_time_limit_stops_a_runaway_stage_and_restores_the_outer_one():
+    with pytest.raises(limits.TimeLimitExceeded, match="layout did not finish within 0.5 s"):
+        with limits.time_limit("layout", 0.5):
+            with pytest.raises(limits.TimeLimitExceeded, match="markdown"):
+                with limits.time_limit("markdown", 0.05):
+                    while True:
+                        pass
+            while True:  # the outer limit still fires
+                pass
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_time_limit_is_a_no_op_outside_the_main_thread():
+    done = []
+
+    def work():
+        with limits.time_limit("layout", 0.01):
+            time.sleep(0.05)
+        done.append(True)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert done == [True]
+
+
+# -- atomic output: kill -9 at random moments ------------------------------------------------
+
+def _check_outputs(out: Path) -> list[Path]:
+    """Every PDF whole, every JSON parseable; returns the leftover partial files."""
+    from pypdf import PdfReader
+
+    leftovers = []
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        if path.name.startswith(".") and path.name.endswith(".part"):
+            leftovers.append(path)
+            continue
+        assert not path.name.startswith("."), f"stray file {path}"
+        data = path.read_bytes()
+        if path.suffix == ".pdf":
+            assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF"), path
+            assert len(PdfReader(path).pages) >= 4, path
+        elif path.suffix == ".json":
+            import json
+            json.loads(data)
+    return leftovers
+
+
+@pytest.mark.slow
+def test_kill_9_never_leaves_a_truncated_file(copy_built, capsys):
+    root = copy_built()
+    out = root / "output"
+    before = _check_outputs(out)
+    assert not before
+    seed = random.randrange(10**6)
+    rng = random.Random(seed)
+    command = [sys.executable, str(REPO / "build.py"), "--project", str(root), "-q", "-j", "1",
+               "--force", "briefing", SLUG]
+    killed_at = []
+    for _ in range(3):
+        build = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        delay = rng.uniform(1.0, 6.0)
+        try:
+            build.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            build.send_signal(signal.SIGKILL)
+            build.wait()
+            killed_at.append(round(delay, 2))
+        _check_outputs(out)  # after every kill: only whole files (and .part leftovers)
+    # the next build removes what the killed ones left behind
+    assert main(["--project", str(root), "-q", "-j", "1", "briefing", SLUG,
+                 "--edition", "web"]) == 0, capsys.readouterr().err
+    assert _check_outputs(out) == [], f"seed {seed}, killed at {killed_at} s"
+
+
+def test_clean_partials_spares_files_of_running_writers(tmp_path):
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(done.stdout)
+    mine = tmp_path / f".x.pdf.{os.getpid()}.abc123.part"
+    theirs = tmp_path / "web" / f".x.pdf.{dead}.def456.part"
+    theirs.parent.mkdir()
+    for path in (mine, theirs):
+        path.write_bytes(b"%PDF-1.7 half")
+    swapped = tmp_path / ".shop.old"  # a folder swap killed between its two renames
+    swapped.mkdir()
+    output.clean_partials(tmp_path)
+    assert mine.exists() and not theirs.exists()
+    assert (tmp_path / "shop").is_dir() and not swapped.exists()
+
+
+def test_write_bytes_refuses_a_truncated_pdf(tmp_path):
+    target = tmp_path / "a.pdf"
+    output.write_bytes(target, b"%PDF-1.7\nwhole\n%%EOF\n")
+    with pytest.raises(output.IncompleteOutput):
+        output.write_bytes(target, b"%PDF-1.7\nhalf")
+    assert target.read_bytes().endswith(b"%%EOF\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.pdf"]
+
+
+# -- keep going; a failed rebuild keeps the last good output -----------------------------------
+
+@pytest.mark.slow
+def test_failures_are_listed_and_the_last_good_output_stays(copy_built, capsys):
+    root = copy_built()
+    web = root / "output" / "web" / f"{SLUG}.pdf"
+    good = web.read_bytes()
+    source = root / "content" / "briefings" / f"{SLUG}.md"
+    text = source.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    at = lines.index("## Introduction") + 3
+    lines.insert(at - 1, "A claim [@nobody2020].\n")
+    source.write_text("\n".join(lines), encoding="utf-8")
+    broken = root / "content" / "briefings" / "zz-broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    other = root / "output" / "web" / "ni-062-placement-stability.pdf"
+    other.unlink()
+
+    code = main(["--project", str(root), "-q", "-j", "1", "--edition", "web", "briefing",
+                 "ni-062-placement-stability", SLUG, "zz-broken"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"content/briefings/{SLUG}.md:{at}: unknown citation 'nobody2020'" in err
+    assert "content/briefings/zz-broken.md:2: invalid YAML" in err
+    assert re.search(r"^2 errors", err, re.M), err
+    assert other.is_file()  # the good briefing was built despite the others
+    assert web.read_bytes() == good  # the failed one kept its last good edition
+
+
+# -- no byte of a file outside the project reaches an output --------------------------------
+
+@pytest.fixture
+def secrets(tmp_path):
+    """Files outside the project, each carrying a marker that would show if it leaked."""
+    from PIL import Image
+
+    marker = f"SECRET{uuid.uuid4().hex[:12].upper()}"
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_text(marker, encoding="utf-8")
+    (folder / "secret.css").write_text(f'body::after {{ content: "{marker}" }}', encoding="utf-8")
+    (folder / "secret.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="30">'
+        f'<text x="0" y="20">{marker}</text></svg>', encoding="utf-8")
+    Image.frombytes("L", (len(marker), 1), marker.encode()).save(folder / "secret.png")
+    return folder, marker
+
+
+ROUTES = {
+    "absolute": "![Secret]({folder}/secret.png)",
+    "file-url": "![Secret](file://{folder}/secret.svg)",
+    "traversal": "![Secret](../../../outside/secret.png)",
+    "symlink": "![Secret](secret-link.svg)",
+    "html": '<img alt="Secret" src="{folder}/secret.svg">',
+    "html-traversal": '<p><img alt="Secret" src="../../../outside/secret.png"></p>',
+    "svg-inside": "![Secret](../../assets/figures/wrapper.svg)",
+    "attachment": '<a rel="attachment" href="{folder}/secret.txt">file</a>',
+    "link": "[file](file://{folder}/secret.txt)",
+    "style": '<style>@import url("{folder}/secret.css");</style><p style="background: '
+             'url({folder}/secret.png)">x</p>',
+}
+
+
+def _leaks(pdf: Path, marker: str, work: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    found = []
+    if marker.encode() in pdf.read_bytes():
+        found.append("raw bytes")
+    plain = work / (pdf.name + ".qdf")
+    subprocess.run(["qpdf", "--qdf", "--object-streams=disable", "--decode-level=all",
+                    str(pdf), str(plain)], check=False, capture_output=True)
+    if plain.is_file() and marker.encode() in plain.read_bytes():
+        found.append("decoded streams")
+    reader = PdfReader(pdf)
+    if any(marker in (page.extract_text() or "") for page in reader.pages):
+        found.append("text")
+    if reader.attachments:
+        found.append(f"attachments {list(reader.attachments)}")
+    return found
+
+
+@pytest.mark.slow
+def test_no_byte_from_outside_the_project_reaches_an_output(project, secrets, tmp_path,
+                                                           capsys):
+    folder, marker = secrets
+    root = project  # tmp_path/project beside tmp_path/outside: ../../../outside walks out
+    assert root.parent == folder.parent
+    briefings = root / "content" / "briefings"
+    (briefings / "secret-link.svg").symlink_to(folder / "secret.svg")
+    (root / "assets" / "figures" / "wrapper.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="300" height="30"><image xlink:href="file://{folder}/secret.svg" width="300" '
+        'height="30"/></svg>', encoding="utf-8")
+    (briefings / "zz-linked.md").symlink_to(folder / "secret.txt")
+    slugs = []
+    for number, (name, route) in enumerate(ROUTES.items(), 60):
+        slug = f"zz-{name}"
+        front = yaml.safe_dump({**VALID, "number": number, "title": name})
+        text = f"---\n{front}---\n\n## Section\n\nText.\n\n{route.format(folder=folder)}\n"
+        (briefings / f"{slug}.md").write_text(text, encoding="utf-8")
+        slugs.append(slug)
+
+    code = main(["--project", str(root), "-q", "-j", "1", "--edition", "web", "briefing",
+                 "zz-linked", *slugs])
+    err = capsys.readouterr().err
+    assert code == 1
+    sanitised = {"zz-style"}  # removed with a warning; the briefing builds without them
+    for slug in [*slugs, "zz-linked"]:
+        assert f"content/briefings/{slug}.md" in err, f"{slug} was not refused:\n{err}"
+        assert (root / "output" / "web" / f"{slug}.pdf").exists() == (slug in sanitised)
+    assert "outside the project" in err
+    assert "removed unsafe HTML 'style'" in err
+    pdfs = sorted((root / "output").rglob("*.pdf"))
+    assert [p.name for p in pdfs] == ["zz-style.pdf"]
+    for pdf in pdfs:
+        assert _leaks(pdf, marker, tmp_path) == []
+
+
+def test_the_fetcher_refuses_every_route_even_past_the_sanitiser(project, secrets, tmp_path):
+    """A template bug must not open the sandbox: WeasyPrint fed hostile HTML directly."""
+    import weasyprint
+
+    from press.resources import ProjectFetcher
+
+    folder, marker = secrets
+    html = f"""<html><head>
+    <link rel="stylesheet" href="{folder}/secret.css">
+    <link rel="attachment" href="file://{folder}/secret.txt">
+    <style>@import url("file://{folder}/secret.css");
+      p {{ background: url({folder}/secret.png) }}</style></head><body>
+    <p>visible</p><img src="{folder}/secret.svg" alt="x"><img src="//example.com/x.png" alt="y">
+    <img src="../../../outside/secret.png" alt="z"><object data="{folder}/secret.svg"></object>
+    <embed src="{folder}/secret.svg"><a rel="attachment" href="{folder}/secret.txt">a</a>
+    <iframe src="file://{folder}/secret.txt"></iframe></body></html>"""
+    fetcher = ProjectFetcher(project)
+    base_url = (project / "content" / "briefings").as_uri() + "/"
+    pdf = tmp_path / "hostile.pdf"
+    weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(pdf)
+    assert fetcher.served == set() or all(p.is_relative_to(project) for p in fetcher.served)
+    assert len(fetcher.refused) >= 6
+    assert _leaks(pdf, marker, tmp_path) == []
