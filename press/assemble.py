@@ -145,6 +145,7 @@ class Assembled:
     pages: dict
     sizes: dict  # edition -> (bundle bytes, briefing PDFs' bytes, own pages' bytes)
     rebuilt: tuple[str, ...]  # briefings that had to be (re)built first
+    fresh: bool = False  # the bundle was already up to date: nothing was written
 
 
 def plan(front: int, counts, edition: str, booklet: bool) -> Plan:
@@ -818,14 +819,39 @@ def _first_page(element) -> int | None:
 
 # -- the stage -----------------------------------------------------------------------------------
 
-def assemble(project: Project, bundle: Bundle, results: dict | None = None) -> Assembled:
+def bundle_inputs(project: Project, bundle: Bundle) -> list[Path]:
+    """What a bundle's PDFs are made from: if any is newer, the bundle is assembled again."""
+    inputs = [bundle.path, bundle.series.path, Path(__file__)]
+    for briefing in bundle.briefings:
+        paths = pipeline.output_paths(project, briefing.slug)
+        inputs += [briefing.path, paths["web"], paths["print"], paths["preflight"]]
+    inputs += [project.layouts / name for name in ("bundle.html", "bundle.css",
+                                                   "briefing.css", "palette.yaml")]
+    if project.assets.is_dir():
+        inputs += [p for p in project.assets.rglob("*") if p.is_file()]
+    return [p for p in inputs if p.exists()]
+
+
+def bundle_up_to_date(project: Project, bundle: Bundle) -> bool:
+    try:
+        made = min(p.stat().st_mtime for p in output_paths(project, bundle.id).values())
+    except FileNotFoundError:
+        return False
+    return all(p.stat().st_mtime <= made for p in bundle_inputs(project, bundle))
+
+
+def assemble(project: Project, bundle: Bundle, results: dict | None = None,
+             force: bool = False) -> Assembled:
     """Build (or reuse) the briefings, lay out the bundle's pages, merge, write atomically.
 
     Both editions are made in memory first and written only if both succeeded, so a failure
-    leaves the previous good bundle in place.
+    leaves the previous good bundle in place. A bundle newer than everything it is made from
+    is left as it is (``force`` assembles it anyway).
     """
     results = {} if results is None else results
     rebuilt = ensure_built(project, bundle, results)
+    if not force and not rebuilt and bundle_up_to_date(project, bundle):
+        return Assembled(bundle, output_paths(project, bundle.id), {}, {}, (), fresh=True)
     made, pages, sizes = {}, {}, {}
     for edition in EDITIONS:
         try:
@@ -847,7 +873,7 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None) -> A
 
 
 def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
-                 results: dict | None = None) -> list[Assembled]:
+                 results: dict | None = None, force: bool = False) -> list[Assembled]:
     """Every bundle (or those named); each failure is a problem, the others still build."""
     results = {} if results is None else results
     series, briefings = load_all(project, Problems())  # briefing problems: the briefing's own
@@ -864,7 +890,7 @@ def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
     for path in paths:
         try:
             bundle = load_bundle(project, path, series, by_slug)
-            done.append(assemble(project, bundle, results))
+            done.append(assemble(project, bundle, results, force))
         except ContentError as exc:
             problems.extend(exc.problems)
     return done
@@ -874,6 +900,9 @@ def report(project: Project, done: list[Assembled], say) -> None:
     for item in done:
         for slug in item.rebuilt:
             say(f"note: rebuilt {slug} for bundle {item.bundle.id}")
+        if item.fresh:
+            say(f"bundle {item.bundle.id}: up to date")
+            continue
         for edition in EDITIONS:
             size, briefings, own = item.sizes[edition]
             say(f"{edition:>6}: {item.outputs[edition].relative_to(project.root)} "
@@ -881,26 +910,29 @@ def report(project: Project, done: list[Assembled], say) -> None:
                 f"briefings, {size / (briefings + own):.2f} × all its parts)")
 
 
-def after_build(project: Project, results: list, say) -> bool:
+def after_build(project: Project, results: list, say, force: bool = False) -> bool:
     """After a full build: assemble every bundle from the briefings just built."""
     if not bundle_paths(project):
         return False
     problems = Problems()
-    done = assemble_all(project, None, problems, {r.slug: r for r in results})
+    done = assemble_all(project, None, problems, {r.slug: r for r in results}, force)
     report(project, done, say)
     _print_problems(project, problems)
     return bool(problems.errors)
 
 
 def command(project: Project, args, say) -> int:
-    """``build.py bundle [ID...]``."""
+    """``build.py bundle [ID...] [--force]``."""
     problems = Problems()
-    done = assemble_all(project, list(args.slugs) or None, problems)
+    done = assemble_all(project, list(args.slugs) or None, problems,
+                        force=getattr(args, "force", False))
     report(project, done, say)
     if not done and not problems.items and not bundle_paths(project):
         say("no bundles in content/bundles/")
     _print_problems(project, problems)
-    say(f"assembled {len(done)} bundle{'s' if len(done) != 1 else ''}"
+    made = sum(1 for item in done if not item.fresh)
+    say(f"assembled {made} bundle{'s' if made != 1 else ''}"
+        + (f" ({len(done) - made} up to date)" if len(done) > made else "")
         + (" — with errors" if problems.errors else ""))
     return 1 if problems.errors else 0
 

@@ -129,7 +129,7 @@ def _after_briefings(project: Project, args, results: list[Result], say) -> bool
     """The stages that follow a full build; returns True if any of them failed."""
     failed = False
     from . import assemble  # every bundle, from the briefings just built (none re-rendered)
-    failed = assemble.after_build(project, results, say) or failed
+    failed = assemble.after_build(project, results, say, force=args.force) or failed
     # bundles (press.assemble) and the web shop package (press.shop) hook in here
     from . import shop  # last: the web shop folder packages what the stages above built
 
