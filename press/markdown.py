@@ -17,6 +17,7 @@ from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
 
 from . import cite, limits, resources
 from .errors import ContentError, Problems, did_you_mean
@@ -26,6 +27,7 @@ BOX_TYPES = {"key-messages": "Key messages", "pointer": "Performance pointer",
              "practice": "Promising practice", "note": "Note"}
 MAX_NESTING = 12  # blockquotes/lists/boxes deeper than this are almost surely a mistake
 MAX_WORD = 80  # characters; longer "words" are broken so they cannot overflow the page
+PRE_WIDTH = 90  # characters of a code block line that fit the text column
 MAX_DEPTH = 40  # elements inside the body; WeasyPrint recurses per level (about 200 is fatal)
 MAX_TABLE_ROWS = 500  # about a dozen pages; 2,000 rows take a minute to lay out
 # Every pattern here must run in linear time: a regular expression cannot be interrupted by
@@ -516,13 +518,30 @@ class _Structure(Treeprocessor):
             return pattern.sub(lambda m: "\u200b".join(
                 m.group(0)[i:i + 20] for i in range(0, len(m.group(0)), 20)), text)
 
+        in_pre = set()
+        for pre in root.iter("pre"):  # a code block keeps its line breaks: wrap long lines
+            for el in pre.iter():
+                in_pre.add(el)
+                if el.text and len(el.text) >= PRE_WIDTH:
+                    el.text = AtomicString(_wrap_lines(el.text))
         for el in root.iter():
-            if el.tag in ("pre", "code"):
-                continue
-            if el.text and len(el.text) >= MAX_WORD:
-                el.text = fix(el.text)
-            if el.tail and len(el.tail) >= MAX_WORD:
+            if el.text and len(el.text) >= MAX_WORD and el not in in_pre:
+                text = fix(el.text)
+                el.text = AtomicString(text) if isinstance(el.text, AtomicString) else text
+            if el.tail and len(el.tail) >= MAX_WORD and el.tag != "pre":
                 el.tail = fix(el.tail)
+
+
+def _wrap_lines(text: str) -> str:
+    """Lines of a code block longer than the column, wrapped (at spaces where possible)."""
+    out = []
+    for line in text.split("\n"):
+        while len(line) > PRE_WIDTH:
+            cut = line.rfind(" ", PRE_WIDTH // 2, PRE_WIDTH) + 1 or PRE_WIDTH
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+    return "\n".join(out)
 
 
 def _remove(root, target):

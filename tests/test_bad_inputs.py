@@ -90,6 +90,20 @@ def pdf_texts(root: Path) -> dict[Path, str]:
     return texts
 
 
+def words_off_the_page(pdf: Path) -> list[str]:
+    """Words whose box crosses the page edge (pdftotext -bbox)."""
+    from conftest import run as tool
+
+    off, width = [], 0.0
+    for line in tool("pdftotext", "-bbox", pdf, "-").splitlines():
+        if page := re.search(r'<page width="([\d.]+)"', line):
+            width = float(page.group(1))
+        elif word := re.search(r'xMin="([\d.-]+)".*xMax="([\d.-]+)"[^>]*>([^<]*)<', line):
+            if float(word.group(1)) < 0 or float(word.group(2)) > width:
+                off.append(word.group(3)[:40])
+    return off
+
+
 @pytest.mark.parametrize("case", cases(CORPUS))
 def test_bad_input(case: Path, base, tmp_path, monkeypatch, capsys):
     expect = expectations(case.with_suffix(".expect"))
@@ -123,8 +137,10 @@ def test_odd_but_valid_input(case: Path, base, tmp_path, monkeypatch, capsys):
     assert code == 0, output
     assert "error" not in output.lower() and "warning" not in output.lower(), output
     if how == "build":
+        pdf = root / "output" / "web" / f"{case.stem}.pdf"
+        assert words_off_the_page(pdf) == []
         texts = pdf_texts(root)
-        text = texts[root / "output" / "web" / f"{case.stem}.pdf"]
+        text = texts[pdf]
         for wanted in expect.get("text", []):
             assert wanted in text, f"'{wanted}' not in the PDF text:\n{text[:3000]}"
         for absent in expect.get("absent", []):
