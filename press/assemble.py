@@ -49,7 +49,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from . import layout, output, pipeline, typeset, yamlsafe
+from . import layout, output, pipeline, preflight, typeset, yamlsafe
 from .errors import ContentError, Problem, Problems, did_you_mean
 from .load import PUBLISHED_RE, Project, isbn13_ok, load_all, read_text
 from .model import Author, Briefing, Page, Series
@@ -852,7 +852,7 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
     rebuilt = ensure_built(project, bundle, results)
     if not force and not rebuilt and bundle_up_to_date(project, bundle):
         return Assembled(bundle, output_paths(project, bundle.id), {}, {}, (), fresh=True)
-    made, pages, sizes = {}, {}, {}
+    made, pages, sizes, preflight_json = {}, {}, {}, ""
     for edition in EDITIONS:
         try:
             parts = [PartFile.of(project, b.slug, edition) for b in bundle.briefings]
@@ -861,7 +861,14 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
             data = merge(bundle, edition, own, the_plan, parts)
         except (PyPdfError, OSError) as exc:  # a damaged or vanished briefing PDF
             raise ContentError.at(bundle.path, None, f"cannot merge the {edition} PDFs: {exc}",
-                                  "rebuild the briefings with --force") from None
+                                  "rebuild them: build.py briefing SLUG --force") from None
+        if edition == "print":  # the printer's checks, as for a briefing: boxes, fonts, intent
+            report = preflight.check(data, [], booklet=bundle.series.booklet)
+            report["source"] = str(bundle.path.relative_to(project.root))
+            if report["blocking"]:
+                raise ContentError([Problem(bundle.path, None, f"print preflight: {message}")
+                                    for message in report["blocking"]])
+            preflight_json = json.dumps(report, indent=2, sort_keys=True) + "\n"
         made[edition] = data
         pages[edition] = the_plan.total
         sizes[edition] = (len(data), sum(p.path.stat().st_size for p in parts),
@@ -869,6 +876,7 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
     paths = output_paths(project, bundle.id)
     for edition, data in made.items():
         output.write_bytes(paths[edition], data)
+    output.write_text(paths["print"].with_suffix(".preflight.json"), preflight_json)
     return Assembled(bundle, paths, pages, sizes, tuple(rebuilt))
 
 

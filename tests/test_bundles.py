@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -305,6 +306,9 @@ def test_print_bundle_keeps_bleed_and_one_output_intent(built_project):
         bleed = [float(v) for v in page["/BleedBox"]]
         assert bleed[0] == pytest.approx(trim[0] - 8.50, abs=0.01)
         assert float(page["/MediaBox"][0]) < bleed[0]
+    report = json.loads(pdf.with_suffix(".preflight.json").read_text())
+    assert report["blocking"] == [] and report["pages"] == 32
+    assert all(font["embedded"] for font in report["fonts"])
     profiles = re.findall(rb"/N 4\b", run_qdf(pdf))
     assert len(profiles) == 1, "the CMYK profile of every part is stored once"
 
