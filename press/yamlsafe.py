@@ -47,8 +47,9 @@ def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int
                 raise ContentError.at(path, line_offset + number,
                                       "tab used for indentation in YAML",
                                       "indent with spaces")
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -58,10 +59,16 @@ def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int
         hint = (f"the quote opened on line {opened + line_offset} is never closed" if opened
                 else "check indentation, colons and quoting")
         raise ContentError.at(path, line, f"invalid YAML: {problem}", hint) from None
+    except yaml.reader.ReaderError as exc:  # a control character, before any parsing
+        line = line_offset + text[: exc.position].count("\n") + 1
+        raise ContentError.at(path, line, "invalid YAML: control character "
+                              f"U+{exc.character:04X} is not allowed",
+                              "delete it; most editors do not show it") from None
     except yaml.YAMLError as exc:
         raise ContentError.at(path, line_offset + 1, f"invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[tuple, int] = {}
     if node is None:
         return None, lines

@@ -42,7 +42,8 @@ keys = st.sampled_from(BRIEFING_FIELDS + ("titel", "extra", "<<", "authors "))
 front_matter = st.builds(lambda changes, drop: {
     **{k: v for k, v in VALID.items() if k not in drop}, **changes},
     st.dictionaries(keys, values, max_size=4), st.sets(st.sampled_from(list(VALID)), max_size=2))
-raw_yaml = st.text(alphabet=st.sampled_from(list("ab: -\n\t'\"&*!{}[]|>#%@`,?") + ["\u00e9"]),
+raw_yaml = st.text(alphabet=st.sampled_from(list("ab: -\n\t'\"&*!{}[]|>#%@`,?\x00\x02\x85")
+                                            + ["\u00e9", "\ufeff", "\u2028"]),
                    max_size=80)
 fragments = st.sampled_from([
     "## Heading", "### Sub {{ x }}", "# Level one", "- item\n    - nested", "1. one\n2. two",
