@@ -116,7 +116,7 @@ class Report:
     made: int = 0  # thumbnails and samples made in this run
     reused: int = 0  # ... taken from the cache because their inputs had not changed
     unlisted: list[str] = field(default_factory=list)  # files in the folder but in no product
-    stale: list[str] = field(default_factory=list)  # editions older than their source file
+    stale: list[tuple[str, str]] = field(default_factory=list)  # (edition, command) out of date
     seconds: float = 0.0
 
 
@@ -401,14 +401,14 @@ def build(project: Project, say=lambda *a: None) -> Report:
     problems, stale = [], []
     for product in items:
         path = current / product.name("full")
+        command = (f"python build.py bundle {product.id}" if product.kind == "bundle"
+                   else f"python build.py briefing {product.id}")
         if not path.is_file():
-            command = (f"python build.py bundle {product.id}" if product.kind == "bundle"
-                       else f"python build.py briefing {product.id}")
             problems.append(Problem(product.source, None,
                                     f"no web edition output/web/{product.name('full')}",
                                     f"build it first: {command}"))
-        elif path.stat().st_mtime < product.source.stat().st_mtime:
-            stale.append(product.name("full"))
+        elif path.stat().st_mtime < _newest_input(project, product):
+            stale.append((product.name("full"), command))
     if problems:
         raise ContentError(problems)
     cache = _Cache(project)
@@ -428,6 +428,12 @@ def build(project: Project, say=lambda *a: None) -> Report:
     cache.prune()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _newest_input(project: Project, product: Product) -> float:
+    """When the product's source (and, for a bundle, its briefings' editions) last changed."""
+    inputs = [product.source] + [project.output / "web" / f"{b.slug}.pdf" for b in product.parts]
+    return max(p.stat().st_mtime for p in inputs if p.exists())
 
 
 def _package(project: Project, product: Product, stage: Path, cache: _Cache,
@@ -673,9 +679,9 @@ def _say_report(project: Project, report: Report, say) -> None:
         "unchanged")
     for name in report.unlisted:
         say(f"web: note: output/web/{name} is in the folder but in no catalogue entry")
-    for name in report.stale:
-        say(f"web: note: output/web/{name} is older than its source file: rebuild it "
-            "before uploading")
+    for name, command in report.stale:
+        say(f"web: note: output/web/{name} is older than what it is made from: rebuild it "
+            f"before uploading ({command})")
 
 
 def _count(number: int, word: str) -> str:

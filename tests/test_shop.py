@@ -199,7 +199,9 @@ def test_sample_pages_from_the_series_and_the_briefing(shop_copy):
     text = source.read_text(encoding="utf-8")
     source.write_text(text.replace("\nstatus: final\n", "\nstatus: final\nsample_pages: 5\n", 1),
                       encoding="utf-8")
-    shop.build(Project.at(root))
+    report = shop.build(Project.at(root))
+    # (the edited source is now newer than its edition, which the build notes)
+    assert report.stale == [(f"{FINALS[1]}.pdf", f"python build.py briefing {FINALS[1]}")]
     web = root / "output" / "web"
     assert len(PdfReader(web / f"{FINALS[0]}-sample.pdf").pages) == 2 + 1  # the series says 2
     sample = PdfReader(web / f"{FINALS[1]}-sample.pdf")
