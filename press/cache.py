@@ -205,7 +205,8 @@ def record(project: Project, result, keys: dict[str, str], previous: dict | None
     served = dict((previous or {}).get("served", {})) if kept else {}
     for name in result.served:
         path = Path(name)
-        rel = path.relative_to(project.root).as_posix() if path.is_absolute() else name
+        rel = path.relative_to(project.root).as_posix() if path.is_relative_to(project.root) \
+            else name  # (the loader only serves project files; kept absolute otherwise)
         served[rel] = hasher.file(project.root / rel)
     for edition, key in keys.items():
         path = result.outputs.get(edition)
