@@ -399,6 +399,7 @@ class _Structure(Treeprocessor):
                         child.tag = "span"
                         child.tail = (child.tail or "") + " "
                     span.append(child)
+            _one_line(span)
             notes[li.get("id")] = span
         _remove(root, container)
         for sup in list(root.iter("sup")):
@@ -530,6 +531,17 @@ class _Structure(Treeprocessor):
                 el.text = AtomicString(text) if isinstance(el.text, AtomicString) else text
             if el.tail and len(el.tail) >= MAX_WORD and el.tag != "pre":
                 el.tail = fix(el.tail)
+
+
+def _one_line(element) -> None:
+    """Line breaks in a footnote become spaces: WeasyPrint 70 asserts on ' \n' in a footnote."""
+    kept = {el for pre in element.iter("pre") for el in pre.iter()}
+    for el in element.iter():
+        for attr in ("tail",) if el in kept else ("text", "tail"):
+            value = getattr(el, attr)
+            if value and "\n" in value:
+                fixed = re.sub(r"\s*\n\s*", " ", value)
+                setattr(el, attr, AtomicString(fixed) if isinstance(value, AtomicString) else fixed)
 
 
 def _wrap_lines(text: str) -> str:

@@ -48,7 +48,7 @@ raw_yaml = st.text(alphabet=st.sampled_from(list("ab: -\n\t'\"&*!{}[]|>#%@`,?\x0
 fragments = st.sampled_from([
     "## Heading", "### Sub {{ x }}", "# Level one", "- item\n    - nested", "1. one\n2. two",
     "> quote\n>\n> — Someone", "| a | b |\n|---|---|\n| 1 | 2 |", "Table: caption",
-    "[@nobody]", "[@swann2003, p. 2]", "Text[^1]\n\n[^1]: A note.", '!!! pointer "Title"\n    Box.',
+    "[@nobody]", "[@swann2003, p. 2]", "Text[^1]\n\n[^1]: A note \nwith a second line.", '!!! pointer "Title"\n    Box.',
     "!!! nonsense", "![alt](../../assets/figures/ni112-conception-rate-trend.svg)",
     "![alt](/etc/hostname)", "![](x.png)", "[link](https://example.com)", "[bad](file:///etc)",
     "<script>alert(1)</script>", '<img src="../../../x.png" alt="x">', "<div><span>html",
