@@ -32,14 +32,16 @@ MAX_DEPTH = 40  # elements inside the body; WeasyPrint recurses per level (about
 MAX_TABLE_ROWS = 500  # about a dozen pages; 2,000 rows take a minute to lay out
 # Every pattern here must run in linear time: a regular expression cannot be interrupted by
 # the time limit, so a backtracking one would hang the build on a crafted line.
-IMAGE_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
-LINK_RE = re.compile(r"(?<!!)\[[^\[\]]*\]\(\s*<?([^)\s>]*)|^\s{0,3}\[(?!\^)[^\[\]]+\]:\s*<?([^\s>]+)")
-HTML_URL_RE = re.compile(r"<\s*(img|a)\b[^<>]*?\s(src|href)\s*=\s*(?:\"([^\"<>]*)\"|'([^'<>]*)'|([^\s<>]+))",
-                         re.I)
+# (URLs stop at brackets and parentheses so that no attempt runs on into the next one.)
+IMAGE_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(\s*+<?([^()\s<>\[\]]*+)>?"
+                      r"(?:\s+\"[^\"]*\")?\s*\)")
+LINK_RE = re.compile(r"(?<!!)\[[^\[\]]*\]\(\s*<?([^)\s>]*)"
+                     r"|^\s{0,3}\[(?!\^)[^\[\]]+\]:\s*<?([^\s>]+)")
+HTML_URL_RE = re.compile(r"<\s*(img|a)\b[^<>]*?\s(src|href)\s*=\s*"
+                         r"(?:\"([^\"<>]*)\"|'([^'<>]*)'|([^\s<>]+))", re.I)
 TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
              "source", "track", "wbr"}
-TABLE_RULE_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|?\s*$")
 LINK_SCHEMES = ("http", "https", "mailto")
 HEADING1_RE = re.compile(r"^#(?!#)\s")
 BOX_RE = re.compile(r"^!!!\s*([^\s\"]*)")
@@ -264,7 +266,9 @@ def _check_html_depth(briefing, lines, problems) -> None:
 def _check_tables(briefing, lines, problems) -> None:
     """A table longer than a dozen pages is data, not a briefing (and slow to lay out)."""
     for offset, line in enumerate(lines):
-        if offset == 0 or not TABLE_RULE_RE.match(line) or "|" not in lines[offset - 1]:
+        rule = line.strip()
+        if offset == 0 or "|" not in rule or "-" not in rule or set(rule) - set("|-: ") \
+                or "|" not in lines[offset - 1]:
             continue
         rows = 0
         for row in lines[offset + 1:]:
