@@ -149,7 +149,7 @@ def test_sample_looks_like_the_seed(built_project):
     assert "Meltzer, H. et al (2003) The Mental Health" in everything
     assert 10 <= len(texts) <= 18
     for number, page in enumerate(texts[2:-1], start=3):  # running header and folio
-        assert "Performance Pointers" in page and str(number) in page
+        assert "PERFORMANCE POINTERS" in page and str(number) in page
 
 
 def test_qpdf_check_is_clean(built_project):
