@@ -248,6 +248,8 @@ def load_series(project: Project, problems: Problems) -> dict[str, Series]:
 
 def _asset(project: Project, value, name):
     text = _text(value, name)
+    if "\x00" in text:
+        raise _Invalid(f"'{name}' contains a null character")
     target = (project.assets / text).resolve()
     if not target.is_relative_to(project.assets) or not target.is_file():
         raise _Invalid(f"'{name}': no file assets/{text}", "paths are relative to assets/")

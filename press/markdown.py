@@ -287,6 +287,10 @@ def _check_image(path, number, src, project_root, problems) -> None:
         problems.error(path, number, f"image '{src}' is not a project file",
                        "remote and file:// images are not loaded; copy the file into assets/")
         return
+    if "\x00" in src:
+        problems.error(path, number, "image path contains a null character",
+                       "type the path again")
+        return
     target = (path.parent / parts.path).resolve()
     allowed = [project_root / d for d in ("content", "assets")]
     if not any(target.is_relative_to(d.resolve()) for d in allowed):

@@ -75,7 +75,7 @@ class ProjectFetcher(URLFetcher):
         path = Path(unquote(parts.path))
         try:
             real = path.resolve(strict=True)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: a null byte
             raise RefusedResource(f"missing file '{path}'") from None
         if not any(real.is_relative_to(folder) for folder in self.allowed):
             raise RefusedResource(f"refused to load '{path}': it is outside the project's "

@@ -50,7 +50,7 @@ fragments = st.sampled_from([
     "> quote\n>\n> — Someone", "| a | b |\n|---|---|\n| 1 | 2 |", "Table: caption",
     "[@nobody]", "[@swann2003, p. 2]", "Text[^1]\n\n[^1]: A note \nwith a second line.", '!!! pointer "Title"\n    Box.',
     "!!! nonsense", "![alt](../../assets/figures/ni112-conception-rate-trend.svg)",
-    "![alt](/etc/hostname)", "![](x.png)", "[link](https://example.com)", "[bad](file:///etc)",
+    "![alt](/etc/hostname)", "![](x.png)", "![nul](a\x00b.png)", "[link](https://example.com)", "[bad](file:///etc)",
     "<script>alert(1)</script>", '<img src="../../../x.png" alt="x">', "<div><span>html",
     "{% include 'briefing.html' %}", "x" * 300, "*" * 60, "[" * 50, "<b>" * 45, "`code`",
     "\u202e\u200b\ufeff", "\x00", "Figure: caption", "***", "---", "&amp; &#0; &#x110000;",
