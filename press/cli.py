@@ -76,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(str(exc), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl+C: workers stop too; finished briefings stay cached
+        if args.debug:
+            raise
+        print("build.py: interrupted", file=sys.stderr)
+        return 130
 
 
 def _run(args) -> int:
