@@ -117,8 +117,7 @@ def _run(args) -> int:
     finally:
         progress.close()
     for result in results:
-        if not result.cached:
-            _report_result(project, result, say)
+        _report_result(project, result, say)
     _report(project, problems, results)
     failed = problems.errors or any(not r.ok for r in results)
     built = sum(1 for r in results if r.ok)
@@ -156,6 +155,8 @@ def _stage_command(project: Project, args, say) -> int:
 def _report_result(project: Project, result: Result, say) -> None:
     for note in result.notes:
         say(f"note: {note}")
+    if result.cached:
+        return
     for edition, path in sorted(result.outputs.items()):
         say(f"{edition:>6}: {path.relative_to(project.root)} ({result.pages[edition]} pages)")
     if result.preflight:

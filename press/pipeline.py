@@ -86,9 +86,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options) -> Re
         body = markdown.convert(briefing, project.root)
         result.warnings.extend(body.warnings)
         wants_final = [e for e in ("web", "print") if e in options.editions]
-        if briefing.is_draft and wants_final:
-            result.notes.append(f"{briefing.slug}: status is draft, so no print or web edition "
-                                "(set 'status: final' when it is ready)")
+        result.notes.extend(draft_notes(briefing, options))
         if wants_final and not briefing.is_draft:
             page = layout.page(project, briefing, body)
             laid_out = typeset.render(page, project.root)
@@ -178,7 +176,7 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
         if plan[0]:
             plans[briefing.slug] = (briefing, manifest) + plan
         else:
-            results[briefing.slug] = _cached_result(project, briefing, manifest, plan[1])
+            results[briefing.slug] = _cached_result(project, briefing, manifest, plan[1], options)
     if progress is not None:
         progress.start(len(briefings), up_to_date=len(results))
 
@@ -225,12 +223,20 @@ def _plan(project, briefing, options, key_maker, manifest, hasher):
     return stale, {e: keys[e] for e in wanted}
 
 
-def _cached_result(project, briefing, manifest, keys) -> Result:
+def draft_notes(briefing: Briefing, options: Options) -> list[str]:
+    """Say why a draft briefing gets no print or web edition (every build, cached or not)."""
+    if briefing.is_draft and any(e in options.editions for e in ("web", "print")):
+        return [f"{briefing.slug}: status is draft, so no print or web edition "
+                "(set 'status: final' when it is ready)"]
+    return []
+
+
+def _cached_result(project, briefing, manifest, keys, options) -> Result:
     from . import cache
 
     result = Result(briefing.slug, briefing.path, cached=True)
     result.warnings = cache.cached_warnings(project, manifest) if manifest else []
-    result.notes = list(manifest.get("notes", [])) if manifest else []
+    result.notes = draft_notes(briefing, options)
     result.served = sorted(str(project.root / rel) for rel in (manifest or {}).get("served", {}))
     _merge_cached(project, result, manifest, keys, ())
     return result
