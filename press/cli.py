@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("build.py: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 def _run(args) -> int:
