@@ -5,10 +5,10 @@ everything that edition was made from, plus the files the resource loader served
 images, logos, the CSS) with their content hashes and the size and modification time of each
 output file. An edition is up to date only if:
 
-* its key still matches: the briefing's source, its series file, every file under
-  ``layouts/`` (templates, partials, CSS, palette), the press package's own source, the
-  Python and library versions, the content-affecting build options and, for drafts, the git
-  revision printed in the draft footer;
+* its key still matches: the briefing's source, its series file, its layout template with
+  every partial it includes and the palette, the press package's own source (stage
+  modules), the Python and library versions, the content-affecting build options and, for
+  drafts, the git revision printed in the draft footer;
 * every served file still has the hash it had when the edition was built;
 * every output file still exists with the size and mtime the build left it with.
 
@@ -63,17 +63,6 @@ class Hasher:
             except OSError:
                 self._memo[path] = None
         return self._memo[path]
-
-    def tree(self, folder: Path, pattern: str = "*") -> str:
-        """One hash over every (non-hidden) file below ``folder``, names included."""
-        digest = hashlib.sha256()
-        if folder.is_dir():
-            for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
-                relative = path.relative_to(folder)
-                if any(part.startswith(".") for part in relative.parts):
-                    continue  # editor swap files, .part leftovers
-                digest.update(f"{relative.as_posix()}\0{self.file(path)}\0".encode())
-        return digest.hexdigest()
 
 
 def _digest(*parts) -> str:
