@@ -59,7 +59,6 @@ EDITIONS = ("web", "print")
 FIELDS = ("title", "subtitle", "series", "briefings", "published", "isbn", "price")
 REQUIRED = ("title", "series", "briefings", "published")
 # What a briefing's PDFs are made from: if any is newer than the PDFs, the briefing is rebuilt.
-BRIEFING_LAYOUTS = ("briefing.css", "palette.yaml")  # and every partial, layouts/_*.html
 
 
 # -- model ---------------------------------------------------------------------------------------
@@ -280,43 +279,30 @@ def _briefings(project, path, items, lines, the_series, briefings, fail):
 
 # -- inputs: the briefings' own PDFs -------------------------------------------------------------
 
-def briefing_inputs(project: Project, briefing: Briefing) -> list[Path]:
-    """The files a briefing's PDFs are made from (a simple, local staleness check)."""
-    inputs = [briefing.path, briefing.series.path,
-              project.layouts / f"{briefing.layout}.html"]
-    inputs += [project.layouts / name for name in BRIEFING_LAYOUTS]
-    inputs += sorted(project.layouts.glob("_*.html"))
-    if project.assets.is_dir():
-        inputs += [p for p in project.assets.rglob("*") if p.is_file()]
-    return [p for p in inputs if p.exists()]
-
-
-def up_to_date(project: Project, briefing: Briefing) -> bool:
-    paths = pipeline.output_paths(project, briefing.slug)
-    try:
-        built = min(paths[e].stat().st_mtime for e in EDITIONS)
-    except FileNotFoundError:
-        return False
-    return all(p.stat().st_mtime <= built for p in briefing_inputs(project, briefing))
-
-
 def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
-    """The bundle's briefing PDFs; missing or outdated ones are built first (and remembered in
-    ``results`` so a briefing shared by several bundles is built once)."""
-    problems, rebuilt = [], []
+    """Make sure the bundle's briefing PDFs are current; returns the slugs that were rebuilt.
+
+    Goes through the pipeline's cached build, so an unchanged briefing is never laid out again
+    and the next full build does not redo what was built here. ``results`` remembers briefings
+    already built in this run (a briefing shared by several bundles is built once).
+    """
+    todo = [b.slug for b in bundle.briefings
+            if not (results.get(b.slug) and all(e in results[b.slug].outputs for e in EDITIONS))
+            and not (results.get(b.slug) and not results[b.slug].ok)]
+    rebuilt = []
+    if todo:
+        LOG.info("bringing %s up to date for bundle %s", ", ".join(todo), bundle.id)
+        quiet = Problems()
+        for result in pipeline.build(project, todo, pipeline.Options(editions=EDITIONS), quiet):
+            results[result.slug] = result
+            if not result.cached:
+                rebuilt.append(result.slug)
+    problems = []
     for briefing, line in zip(bundle.briefings, bundle.lines, strict=True):
         result = results.get(briefing.slug)
-        # a build in this run that made (or found up to date) both editions is trusted;
-        # otherwise the PDFs must be newer than everything they are made from
-        fresh = result is not None and all(e in result.outputs for e in EDITIONS)
-        if (result is None or result.ok) and not fresh and not up_to_date(project, briefing):
-            LOG.info("building %s for bundle %s", briefing.slug, bundle.id)
-            result = pipeline.build_briefing(project, briefing,
-                                             pipeline.Options(editions=EDITIONS))
-            results[briefing.slug] = result
-            rebuilt.append(briefing.slug)
-        if result is not None and not result.ok:
-            first = result.problems[0].format(project.root) if result.problems else ""
+        if result is None or not result.ok:
+            first = result.problems[0].format(project.root) if result and result.problems \
+                else "it does not load"
             problems.append(Problem(bundle.path, line, f"briefing '{briefing.slug}' failed to "
                                     f"build, so the bundle cannot be assembled: {first}",
                                     "fix the briefing; the previous bundle is kept"))

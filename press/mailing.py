@@ -43,8 +43,8 @@ from weasyprint.text.fonts import FontConfiguration
 from . import layout, output, typeset, yamlsafe
 from .errors import ContentError, Problem, Problems, UsageError, did_you_mean
 from .load import SLUG_RE, Project, load_all, load_series, read_text
-from .model import Briefing, Page, Series
-from .pipeline import Options, build_briefing, output_paths
+from .model import Page, Series
+from .pipeline import Options, build
 from .resources import ProjectFetcher
 
 log = logging.getLogger(__name__)
@@ -835,19 +835,17 @@ def prepare_items(project: Project, mailing: Mailing, say) -> tuple[Item, ...]:
 
 
 def _briefing_pdf(project: Project, item: Item, say) -> Path:
-    target = output_paths(project, item.ref)["print"]
-    source = project.briefings_dir / f"{item.ref}.md"
-    if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
-        return target
-    say(f"mailing: building the print edition of {item.ref}")
+    """The briefing's print edition, brought up to date through the pipeline's cached build."""
     problems = Problems()
-    _, briefings = load_all(project, problems, [item.ref])
+    results = build(project, [item.ref], Options(editions=("print",)), problems)
     problems.raise_if_errors()
-    briefing: Briefing = briefings[0]
-    result = build_briefing(project, briefing, Options(editions=("print",)))
-    if not result.ok:
-        raise ContentError(result.problems)
-    return result.outputs["print"]
+    if not results or not results[0].ok or "print" not in results[0].outputs:
+        raise ContentError(results[0].problems if results and results[0].problems else [
+            Problem(project.briefings_dir / f"{item.ref}.md", None,
+                    f"briefing '{item.ref}' has no print edition", "is it still a draft?")])
+    if not results[0].cached:
+        say(f"mailing: built the print edition of {item.ref}")
+    return results[0].outputs["print"]
 
 
 def _bundle_pdf(project: Project, mailing: Mailing, item: Item, say) -> Path:
