@@ -290,6 +290,20 @@ def _series(project, path, data, lines, problems) -> Series | None:
         booklet=booklet, sample_pages=sample_pages or 0, **values)
 
 
+LAYOUT_MARKER = "{# layout: briefing #}"
+
+
+def briefing_layouts(project: Project) -> list[str]:
+    """Layouts a briefing may name: templates in layouts/ whose first line is LAYOUT_MARKER
+    (the bundle, letter and catalogue templates are not briefing layouts)."""
+    names = []
+    for path in sorted(project.layouts.glob("*.html")):
+        with path.open(encoding="utf-8") as handle:
+            if handle.readline().strip() == LAYOUT_MARKER and SLUG_RE.match(path.stem):
+                names.append(path.stem)
+    return names
+
+
 # -- briefings ---------------------------------------------------------------------------------
 
 BRIEFING_FIELDS = ("title", "subtitle", "series", "number", "indicator", "published",
@@ -370,9 +384,9 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     isbn = check(_isbn, data["isbn"], "isbn") if data.get("isbn") else ""
     price = check(_price, data["price"], "price") if data.get("price") is not None else None
     layout = text("layout") or "briefing"
-    if layout and (not SLUG_RE.match(layout) or not (project.layouts / f"{layout}.html").is_file()):
-        known = [p.stem for p in project.layouts.glob("*.html") if not p.stem.startswith("_")]
-        check.fail(("layout",), f"unknown layout '{layout}'", did_you_mean(layout, known))
+    if layout and layout not in briefing_layouts(project):
+        check.fail(("layout",), f"unknown layout '{layout}'",
+                   did_you_mean(layout, briefing_layouts(project)))
     sample_pages = check(_positive_int, data["sample_pages"], "sample_pages") \
         if data.get("sample_pages") else 0
     references = _references(check, data.get("references") or [])

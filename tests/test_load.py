@@ -84,6 +84,8 @@ def test_sample_content_is_valid(project):
      "ni-099-test.md:14: 'price' must be a number of pounds"),
     ("summary: Short summary.", "summary: Short.\nlayout: brefing",
      "ni-099-test.md:14: unknown layout 'brefing' (did you mean 'briefing'?)"),
+    ("summary: Short summary.", "summary: Short.\nlayout: catalogue",
+     "ni-099-test.md:14: unknown layout 'catalogue'"),
     ("summary: Short summary.\n", "", "ni-099-test.md:2: missing required field 'summary'"),
     ("title: A briefing\n", "title: A briefing\ntitle: Again\n",
      "ni-099-test.md:3: duplicate key 'title' (first given on line 2)"),
