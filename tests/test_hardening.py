@@ -190,7 +190,9 @@ def test_kill_9_never_leaves_a_truncated_file(copy_built, capsys):
             build.wait()
             killed_at.append(round(delay, 2))
         _check_outputs(out)  # after every kill: only whole files (and .part leftovers)
-    # the next build removes what the killed ones left behind
+    # the next build removes what the killed ones left behind (the write window is short, so
+    # also plant a leftover in the form a killed writer leaves: its pid is gone)
+    (out / "web" / f".{SLUG}.pdf.{build.pid}.k1ll3d.part").write_bytes(b"%PDF-1.7 half")
     assert main(["--project", str(root), "-q", "-j", "1", "briefing", SLUG,
                  "--edition", "web"]) == 0, capsys.readouterr().err
     assert _check_outputs(out) == [], f"seed {seed}, killed at {killed_at} s"
