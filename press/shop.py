@@ -252,7 +252,7 @@ def briefing_sample(project: Project, product: Product, full_pages: int) -> tupl
     sample = document.copy(document.pages[:shown] + note.document.pages)
     sample.metadata = _sample_metadata(document.metadata, product)
     ident = f"{briefing.series.id}/{briefing.slug}/sample"
-    data = typeset.write_web(typeset.Typeset(sample), None, ident)
+    data = typeset.write_web(typeset.Typeset(sample), None, ident, excerpt=True)
     return data, shown
 
 
@@ -300,7 +300,7 @@ def bundle_sample(project: Project, product: Product, pdf: bytes,
     sample = own.document.copy(pages + note.document.pages)
     sample.metadata = _sample_metadata(own.document.metadata, product)
     ident = f"{product.series.id}/bundles/{product.id}/sample"
-    return typeset.write_web(typeset.Typeset(sample), None, ident), shown
+    return typeset.write_web(typeset.Typeset(sample), None, ident, excerpt=True), shown
 
 
 # -- the cache of derived files ----------------------------------------------------------------

@@ -44,6 +44,7 @@ class Typeset:
     document: weasyprint.Document
     served: set[Path] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    source: str = ""  # what the problems of a later write are reported against
 
     @property
     def page_count(self) -> int:
@@ -100,7 +101,23 @@ def render(page: Page, project_root: Path) -> Typeset:
     problems = _failures(page.name, capture, fetcher)
     if problems:
         raise ContentError(problems)
-    return Typeset(document, set(fetcher.served), capture.warnings)
+    return Typeset(document, set(fetcher.served), capture.warnings, page.name)
+
+
+def _write(typeset: Typeset, target, excerpt: bool = False, **options) -> bytes | None:
+    """``write_pdf`` with WeasyPrint's error records (e.g. an SVG that fails to draw, or a link
+    to an anchor that does not exist, which WeasyPrint only logs) turned into a failure.
+
+    ``excerpt``: the document is a selection of pages (a shop sample), so links to sections
+    left out are expected to dangle (WeasyPrint drops them).
+    """
+    with _captured() as capture:
+        data = typeset.document.write_pdf(target, **options)
+    errors = [m for m in capture.errors if not (excerpt and m.startswith("No anchor #"))]
+    if errors:
+        raise ContentError([Problem(typeset.source or "document", None, message.split("\n")[0])
+                            for message in dict.fromkeys(errors)])
+    return data
 
 
 def identifier(*parts: str) -> bytes:
@@ -110,17 +127,18 @@ def identifier(*parts: str) -> bytes:
 
 # -- web edition -------------------------------------------------------------------------------
 
-def write_web(typeset: Typeset, target, ident: str, color_profiles=None) -> bytes | None:
-    """Trimmed, RGB, tagged PDF/UA-1 with viewer title; returns bytes if ``target`` is None."""
+def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False) -> bytes | None:
+    """Trimmed, RGB, tagged PDF/UA-1 with viewer title; returns bytes if ``target`` is None.
+
+    ``excerpt``: only some pages of a document (see ``_write``)."""
     document = typeset.document
     saved_profiles = dict(document.color_profiles)
     document.color_profiles.clear()  # no CMYK profile in the web file
     saved = _set_bleed(document, 0)
     try:
-        with _captured():
-            return document.write_pdf(
-                target, pdf_variant="pdf/ua-1", pdf_identifier=identifier(ident, "web"),
-                optimize_images=True, dpi=150, jpeg_quality=82, finisher=_web_finisher)
+        return _write(typeset, target, excerpt, pdf_variant="pdf/ua-1",
+                      pdf_identifier=identifier(ident, "web"), optimize_images=True, dpi=150,
+                      jpeg_quality=82, finisher=_web_finisher)
     finally:
         _restore_bleed(document, saved)
         document.color_profiles.update(saved_profiles)
@@ -210,10 +228,9 @@ def write_print(typeset: Typeset, target, ident: str, palette: Palette,
     outer = (BLEED_MM + SLUG_MM) * CSS_PX_PER_MM
     saved = _set_bleed(document, outer)
     try:
-        with _captured():
-            return document.write_pdf(
-                target, pdf_variant="pdf/x-4", pdf_identifier=identifier(ident, "print"),
-                finisher=partial(_print_finisher, palette=palette, ident=ident))
+        return _write(typeset, target, pdf_variant="pdf/x-4",
+                      pdf_identifier=identifier(ident, "print"),
+                      finisher=partial(_print_finisher, palette=palette, ident=ident))
     finally:
         _restore_bleed(document, saved)
         document.pages = pages

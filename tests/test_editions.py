@@ -271,3 +271,13 @@ def test_check_command_and_exit_codes(project, capsys):
     err = capsys.readouterr().err
     assert f"content/briefings/{NI112}.md:" in err and "'status' must be" in err
     assert "Traceback" not in err
+
+
+def test_write_time_errors_fail_the_briefing(project, capsys):
+    """WeasyPrint only logs a link to a missing anchor while writing; we fail the briefing."""
+    path = project / "content" / "briefings" / f"{DRAFT}.md"
+    path.write_text(path.read_text() + "\nSee [the missing part](#nowhere).\n")
+    assert main(["--project", str(project), "-q", "briefing", DRAFT]) == 1
+    err = capsys.readouterr().err
+    assert f"content/briefings/{DRAFT}.md: No anchor #{DRAFT}--nowhere" in err
+    assert not (project / "output" / "drafts" / f"{DRAFT}.pdf").exists()
