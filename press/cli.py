@@ -1,4 +1,4 @@
-"""Command line: parse arguments, call the pipeline, report. Exit 0 ok, 1 content errors, 2 usage."""
+"""Command line: parse arguments, call the stages, report. Exit 0 ok, 1 content errors, 2 usage."""
 
 from __future__ import annotations
 

@@ -521,7 +521,7 @@ class _Structure(Treeprocessor):
 
     def _long_words(self, root):
         """Insert break opportunities into absurdly long words (URLs, pasted data)."""
-        pattern = re.compile(r"\S{%d,}" % MAX_WORD)
+        pattern = re.compile(rf"\S{{{MAX_WORD},}}")
 
         def fix(text):
             return pattern.sub(lambda m: "\u200b".join(

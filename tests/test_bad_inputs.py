@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, copy_project
+
 from press.cli import main
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import run
+
 from press import cache, pipeline, workers
 from press.errors import Problems
 from press.load import Project

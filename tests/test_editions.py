@@ -7,11 +7,10 @@ import re
 import subprocess
 
 import pytest
+from conftest import run
 from pypdf import PdfReader
 
 from press.cli import main
-
-from conftest import run
 
 NI62 = "ni-062-placement-stability"
 NI112 = "ni-112-under-18-conceptions"

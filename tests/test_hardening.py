@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import REPO, copy_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, copy_project
 from press import layout, limits, markdown, output
 from press.cli import main
 from press.errors import ContentError, Problems

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-
-import re
 
 from press import cite, markdown
 from press.errors import ContentError

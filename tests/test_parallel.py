@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import copy_project
+
 from press import pipeline, workers
 from press.errors import Problems
 from press.load import Project

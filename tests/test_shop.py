@@ -12,6 +12,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from conftest import run
 from PIL import Image
 from pypdf import PdfReader
 
@@ -19,8 +20,6 @@ from press import shop
 from press.cli import main
 from press.errors import ContentError
 from press.load import Project
-
-from conftest import run
 
 FINALS = ("ni-062-placement-stability", "ni-112-under-18-conceptions")
 DRAFT = "ni-058-emotional-health"
