@@ -10,6 +10,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; playwright never downloads a browser here
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def copy_project(target: Path) -> Path:
@@ -56,3 +59,13 @@ def run(*cmd: str | Path) -> str:
     if done.returncode not in (0, 2, 3):  # qpdf: 3 = warnings only
         raise AssertionError(f"{cmd[0]} failed ({done.returncode}): {done.stderr}")
     return done.stdout
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless chromium driven by playwright (one per test module)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

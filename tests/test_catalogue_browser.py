@@ -8,15 +8,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from conftest import CHROMIUM
 
 from press import shop
 from press.cli import main
 from press.load import Project
 
-CHROMIUM = Path("/usr/bin/chromium")
 FAILURES = Path(__file__).resolve().parent / "failures"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,14 +32,6 @@ def folder(built_project, tmp_path_factory) -> Path:
     shop.build(Project.at(root))
     return root / "output" / "web"
 
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _open(browser, folder: Path, width: int):
