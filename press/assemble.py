@@ -51,7 +51,7 @@ from pypdf.generic import (
 
 from . import layout, output, pipeline, preflight, typeset, yamlsafe
 from .errors import ContentError, Problem, Problems, did_you_mean
-from .load import PUBLISHED_RE, Project, isbn13_ok, load_all, read_text
+from .load import PUBLISHED_RE, Project, isbn13_ok, load_all, read_text, select
 from .model import Author, Briefing, Page, Series
 
 LOG = logging.getLogger(__name__)
@@ -872,14 +872,7 @@ def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
     results = {} if results is None else results
     series, briefings = load_all(project, Problems())  # briefing problems: the briefing's own
     by_slug = {b.slug: b for b in briefings}
-    paths = bundle_paths(project)
-    if ids:
-        known = {p.stem: p for p in paths}
-        for bundle_id in ids:
-            if bundle_id not in known:
-                problems.error(project.bundles_dir / f"{bundle_id}.yaml", None,
-                               f"no bundle '{bundle_id}'", did_you_mean(bundle_id, known))
-        paths = [known[i] for i in ids if i in known]
+    paths = select(project.bundles_dir, ".yaml", ids, "bundle", problems)
     done = []
     for path in paths:
         try:

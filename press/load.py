@@ -436,18 +436,26 @@ def _references(check: _Checker, items) -> tuple[Reference, ...]:
     return tuple(refs)
 
 
+def select(folder: Path, suffix: str, names: list[str] | None, what: str,
+           problems: Problems) -> list[Path]:
+    """The ``*suffix`` files in ``folder`` named by ``names`` (all of them, sorted, if none are
+    named), in the order named; a name with no file is a problem with a "did you mean"."""
+    paths = sorted(folder.glob(f"*{suffix}"))
+    if not names:
+        return paths
+    known = {p.stem: p for p in paths}
+    for name in names:
+        if name not in known:
+            problems.error(folder / f"{name}{suffix}", None, f"no {what} '{name}'",
+                           did_you_mean(name, known))
+    return [known[n] for n in names if n in known]
+
+
 def load_all(project: Project, problems: Problems,
              slugs: list[str] | None = None) -> tuple[dict[str, Series], list[Briefing]]:
     """Series and briefings (all, or those named), with cross-file rules checked."""
     series = load_series(project, problems)
-    paths = project.briefing_paths()
-    if slugs:
-        known = {p.stem: p for p in paths}
-        for slug in slugs:
-            if slug not in known:
-                problems.error(project.briefings_dir / f"{slug}.md", None,
-                               f"no briefing '{slug}'", did_you_mean(slug, known))
-        paths = [known[s] for s in slugs if s in known]
+    paths = select(project.briefings_dir, ".md", slugs, "briefing", problems)
     briefings = [b for p in paths if (b := load_briefing(project, p, series, problems))]
     _check_numbers(project, series, briefings if not slugs else None, problems)
     return series, briefings
