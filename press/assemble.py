@@ -49,7 +49,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from . import layout, output, pipeline, preflight, typeset, yamlsafe
+from . import layout, output, pipeline, preflight, yamlsafe
 from .errors import ContentError, Problem, Problems, did_you_mean
 from .load import PUBLISHED_RE, Project, isbn13_ok, load_all, read_text, select
 from .model import Author, Briefing, Page, Series
@@ -372,6 +372,7 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
     The contents page lists start pages, which depend on how many pages the front matter
     takes; it is laid out again in the rare case the first guess (2 pages) was wrong.
     """
+    from . import typeset  # WeasyPrint: imported only when a bundle is assembled
     booklet = bundle.series.booklet
     front = 2
     for _ in range(3):
@@ -409,6 +410,7 @@ class _Segment:
 def merge(bundle: Bundle, edition: str, own: bytes, the_plan: Plan,
           parts: list[PartFile]) -> bytes:
     """Copy the bundle's own pages and the briefings' pages into one PDF."""
+    from . import typeset  # WeasyPrint: imported only when a bundle is assembled
     own_reader = PdfReader(io.BytesIO(own))
     readers = [PdfReader(part.path) for part in parts]
     for briefing, reader, part in zip(bundle.briefings, readers, parts, strict=True):
