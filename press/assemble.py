@@ -24,7 +24,9 @@ thousands of structure elements above all) into compressed object streams afterw
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import io
 import json
 import logging
@@ -367,6 +369,41 @@ def _iso(published: str) -> str:
 
 def own_pages(project: Project, bundle: Bundle, edition: str,
               counts: tuple[int, ...]) -> tuple[bytes, Plan]:
+    """The bundle's own pages for one edition, reused from ``.cache/bundles/`` when nothing
+    they show changed (an edit inside a briefing usually changes neither its page count nor
+    what the contents page says about it), else laid out by :func:`_lay_out_own_pages`."""
+    html = page(project, bundle, plan(2, counts, edition, bundle.series.booklet)).html
+    # file URLs name the project's folder: leave it out, so a moved project keeps its cache
+    digest = hashlib.sha256(html.replace(layout.file_url(project.root), "").encode())
+    digest.update(f"{edition}\0{counts}".encode())
+    sources = [Path(__file__), Path(layout.__file__), Path(__file__).with_name("typeset.py")]
+    files = sorted(p for p in [*project.layouts.rglob("*"), *project.assets.rglob("*")]
+                   if p.is_file())
+    for path in files + sources:
+        name = path.relative_to(project.root) if path.is_relative_to(project.root) else path.name
+        digest.update(f"{name}\0".encode())
+        digest.update(path.read_bytes())
+    folder = project.cache / "bundles"
+    stem = f"{bundle.id}.{edition}"
+    pdf = folder / f"{stem}.{digest.hexdigest()[:20]}.pdf"
+    layout_json = pdf.with_suffix(".json")
+    try:
+        data = pdf.read_bytes()
+        fields = json.loads(layout_json.read_text(encoding="utf-8"))
+        return data, Plan(fields["front"], tuple(fields["counts"]), tuple(fields["pads"]),
+                          fields["pad_end"])
+    except (OSError, ValueError, KeyError):
+        pass
+    data, the_plan = _lay_out_own_pages(project, bundle, edition, counts)
+    for old in folder.glob(f"{stem}.*"):
+        old.unlink(missing_ok=True)
+    output.write_bytes(pdf, data)
+    output.write_text(layout_json, json.dumps(dataclasses.asdict(the_plan)))
+    return data, the_plan
+
+
+def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
+                       counts: tuple[int, ...]) -> tuple[bytes, Plan]:
     """Lay out and write the bundle's cover, contents and back cover for one edition.
 
     The contents page lists start pages, which depend on how many pages the front matter

@@ -340,11 +340,22 @@ def test_assembling_does_not_re_render_up_to_date_briefings(copy_built, monkeypa
     assert main(["bundle", "--project", str(root), "-q"]) == 0
     assert rendered == []  # the full build made the bundle: it is up to date
     assert main(["bundle", BUNDLE, "--force", "--project", str(root), "-q"]) == 0
-    assert rendered == [BUNDLE, BUNDLE]  # only the bundle's own pages, web and print
+    assert rendered == []  # reassembled from the briefings and its cached own pages
     changed = {p.name for p, ns in before.items() if p.stat().st_mtime_ns != ns}
     assert changed == {f"{BUNDLE}.pdf"}  # (web and print) the briefings were not touched
-    # an edited briefing is out of date: it is rebuilt (rendered once), the other is not
+    shutil.rmtree(root / ".cache" / "bundles")
+    assert main(["bundle", BUNDLE, "--force", "--project", str(root), "-q"]) == 0
+    assert rendered == [BUNDLE, BUNDLE]  # without the cache: its own pages, web and print
+    # an edit inside a briefing that changes nothing the contents page shows: the briefing
+    # is rebuilt (rendered once), the bundle's own pages come from the cache
     source = root / "content" / "briefings" / f"{NI112}.md"
+    first_heading = next(line for line in source.read_text().splitlines()
+                         if line.startswith("## "))
+    source.write_text(source.read_text().replace(first_heading, first_heading + " today"))
+    rendered.clear()
+    assert main(["bundle", "--project", str(root), "-q"]) == 0
+    assert rendered == [NI112]
+    # a new title shows on the contents page: the bundle's own pages are laid out again
     source.write_text(source.read_text().replace("Reducing under-18", "Cutting under-18"))
     rendered.clear()
     assert main(["bundle", "--project", str(root), "-q"]) == 0
