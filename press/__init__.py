@@ -1,0 +1,1 @@
+"""briefing press: Markdown research briefings to print-ready, web and draft PDFs."""
