@@ -100,17 +100,7 @@ def _run(args) -> int:
     if args.command in ("bundle", "mailing", "web", "preview"):
         return _stage_command(project, args, say)
     if args.command == "check":
-        _, briefings = load_all(project, problems)
-        from . import markdown  # checking the Markdown needs no rendering
-        for briefing in briefings:
-            try:
-                problems.extend(markdown.convert(briefing, project.root).warnings)
-            except PressError as exc:
-                problems.extend(exc.problems)
-        _report(project, problems, [])
-        if not problems.errors:
-            say(f"check: {len(briefings)} briefings OK")
-        return 1 if problems.errors else 0
+        return _check(project, problems, say)
     editions = EDITIONS if args.edition == "all" else (args.edition,)
     options = Options(editions=editions, drafts_of_final=args.drafts)
     progress = Progress(enabled=False if args.quiet else None, say=say)
@@ -131,6 +121,38 @@ def _run(args) -> int:
     if args.command == "all":
         failed = _after_briefings(project, args, results, say) or failed
     return 1 if failed else 0
+
+
+def _check(project: Project, problems: Problems, say) -> int:
+    """Validate every briefing (front matter and Markdown), bundle and mailing; render nothing."""
+    from . import assemble, mailing, markdown
+
+    series, briefings = load_all(project, problems)
+    for briefing in briefings:
+        try:
+            problems.extend(markdown.convert(briefing, project.root).warnings)
+        except PressError as exc:
+            problems.extend(exc.problems)
+    by_slug = {b.slug: b for b in briefings}
+    bundles = sorted(project.bundles_dir.glob("*.yaml"))
+    mailings = sorted(project.mailings_dir.glob("*.yaml"))
+    for path in bundles:
+        try:
+            assemble.load_bundle(project, path, series, by_slug)
+        except PressError as exc:
+            problems.extend(exc.problems)
+    for path in mailings:
+        try:
+            mailing.load_mailing(project, path.stem)
+        except PressError as exc:
+            problems.extend(exc.problems)
+    _report(project, problems, [])
+    if not problems.errors:
+        counts = [(len(briefings), "briefing"), (len(bundles), "bundle"),
+                  (len(mailings), "mailing")]
+        say("check: " + ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
+            + " OK")
+    return 1 if problems.errors else 0
 
 
 def _after_briefings(project: Project, args, results: list[Result], say) -> bool:

@@ -261,7 +261,7 @@ def test_rebuild_is_byte_identical(built_project, project):
 
 def test_check_command_and_exit_codes(project, capsys):
     assert main(["--project", str(project), "check"]) == 0
-    assert "check: 3 briefings OK" in capsys.readouterr().out
+    assert "check: 3 briefings, 1 bundle, 1 mailing OK" in capsys.readouterr().out
     assert main(["--project", str(project), "briefing"]) == 2
     assert main(["--project", str(project), "nonsense"]) == 2
     bad = project / "content" / "briefings" / f"{NI112}.md"
@@ -270,6 +270,11 @@ def test_check_command_and_exit_codes(project, capsys):
     err = capsys.readouterr().err
     assert f"content/briefings/{NI112}.md:" in err and "'status' must be" in err
     assert "Traceback" not in err
+    bundle = next((project / "content" / "bundles").glob("*.yaml"))
+    bundle.write_text(bundle.read_text().replace("ni-062-placement-stability",
+                                                 "ni-062-placement-stabilty"))
+    assert main(["--project", str(project), "check"]) == 1
+    assert f"content/bundles/{bundle.name}:" in capsys.readouterr().err
 
 
 def test_write_time_errors_fail_the_briefing(project, capsys):
