@@ -40,6 +40,9 @@ def base(tmp_path_factory) -> Path:
     root = copy_project(tmp_path_factory.mktemp("corpus") / "project")
     for path in (root / "content" / "briefings").glob("*.md"):
         path.unlink()
+    # the sample bundle and mailing name the sample briefings just removed
+    for folder in ("bundles", "mailings"):
+        shutil.rmtree(root / "content" / folder, ignore_errors=True)
     return root
 
 
