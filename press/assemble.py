@@ -578,29 +578,25 @@ def _page_map(segment: _Segment) -> dict[int, int]:
             for n, i in enumerate(segment.pages)}
 
 
-def _name_tree(node) -> list[tuple[str, object]]:
-    """Flatten a name tree (``/Names`` pairs and ``/Kids``)."""
+def _tree(node, key: str, convert) -> list[tuple[object, object]]:
+    """Flatten a PDF name tree (``key`` = "/Names") or number tree ("/Nums"), with ``/Kids``."""
     node = node.get_object()
     items = []
-    names = node.get("/Names")
-    if names is not None:
-        names = names.get_object()
-        items += [(str(names[i]), names[i + 1]) for i in range(0, len(names) - 1, 2)]
+    pairs = node.get(key)
+    if pairs is not None:
+        pairs = pairs.get_object()
+        items += [(convert(pairs[i]), pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)]
     for kid in node.get("/Kids", []) or []:
-        items += _name_tree(kid)
+        items += _tree(kid, key, convert)
     return items
+
+
+def _name_tree(node) -> list[tuple[str, object]]:
+    return _tree(node, "/Names", str)
 
 
 def _number_tree(node) -> list[tuple[int, object]]:
-    node = node.get_object()
-    items = []
-    nums = node.get("/Nums")
-    if nums is not None:
-        nums = nums.get_object()
-        items += [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
-    for kid in node.get("/Kids", []) or []:
-        items += _number_tree(kid)
-    return items
+    return _tree(node, "/Nums", int)
 
 
 def _named_destinations(writer: PdfWriter, bundle: Bundle, segments) -> None:
