@@ -169,3 +169,61 @@ def test_series_problems(project):
     _, problems = load(project, ["ni-062-placement-stability"])
     assert any("performance-pointers.yaml" in p and "unknown field 'purchase_ulr' "
                "(did you mean 'purchase_url'?)" in p for p in problems), problems
+
+
+# -- the YAML parser: libyaml for speed, PyYAML's pure-Python parser as the reference ---------
+
+def _outcome(text, fast):
+    from press import yamlsafe
+    from press.errors import ContentError
+
+    saved = yamlsafe._FastLoader
+    if not fast:
+        yamlsafe._FastLoader = None
+    try:
+        return "ok", yamlsafe.load(text, "front.md", line_offset=1)
+    except ContentError as exc:
+        return "error", [(p.line, p.message, p.hint) for p in exc.problems]
+    finally:
+        yamlsafe._FastLoader = saved
+
+
+def test_front_matter_parses_with_libyaml_when_installed(monkeypatch):
+    import yaml
+
+    from press import yamlsafe
+
+    if not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML is built without libyaml")
+    front = GOOD.split("---\n")[1]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the pure-Python parser ran for valid front matter")
+
+    monkeypatch.setattr(yamlsafe, "_StrictLoader", refuse)
+    data, lines = yamlsafe.load(front, "front.md", line_offset=1)
+    assert data["authors"][0]["role"] == "Researcher"
+    assert lines[("authors", 0, "role")] == 11 and lines[("indicator", "code")] == 6
+
+
+def test_libyaml_and_pure_python_parsers_agree_on_damaged_front_matter():
+    """Same data, same lines, same errors (messages and lines) for every mutation tried."""
+    import random
+
+    front = GOOD.split("---\n")[1] + "refs:\n  - {id: a, year: 2009}\n  - 'quoted: text'\n"
+    pieces = [":", "-", "[", "]", "{", "}", "'", '"', "#", "&a ", "*a", "!!str ", "|", ">",
+              "\n", " ", "\t", "\x01", "\x00", "\ufeff", "\ud800", "\x85", "<<", "~", "é"]
+    rnd = random.Random(8)
+    for _ in range(400):
+        chars = list(front)
+        for _ in range(rnd.randint(1, 3)):
+            at = rnd.randrange(len(chars))
+            roll = rnd.random()
+            if roll < 0.4:
+                chars.insert(at, rnd.choice(pieces))
+            elif roll < 0.7:
+                del chars[at]
+            else:
+                chars[at] = rnd.choice(pieces)
+        text = "".join(chars)
+        assert _outcome(text, fast=True) == _outcome(text, fast=False), text
