@@ -457,16 +457,16 @@ def load_all(project: Project, problems: Problems,
     series = load_series(project, problems)
     paths = select(project.briefings_dir, ".md", slugs, "briefing", problems)
     briefings = [b for p in paths if (b := load_briefing(project, p, series, problems))]
-    _check_numbers(project, series, briefings if not slugs else None, problems)
+    _check_numbers(project, series, briefings, problems, complete=not slugs)
     return series, briefings
 
 
-def _check_numbers(project, series, briefings, problems) -> None:
+def _check_numbers(project, series, briefings, problems, complete) -> None:
     """Numbers must be unique within a series (checked over every file, not just those built)."""
-    if briefings is None:
-        quiet = Problems()
-        briefings = [b for p in project.briefing_paths()
-                     if (b := load_briefing(project, p, series, quiet))]
+    if not complete:  # the files not named are loaded quietly, those named only once
+        quiet, named = Problems(), {b.path.name for b in briefings}
+        briefings = briefings + [b for p in project.briefing_paths() if p.name not in named
+                                 if (b := load_briefing(project, p, series, quiet))]
     taken: dict[tuple[str, int], Briefing] = {}
     for briefing in sorted(briefings, key=lambda b: b.slug):
         key = (briefing.series.id, briefing.number)
