@@ -22,6 +22,7 @@ import pydyf
 import weasyprint
 import yaml
 from tinycss2.color5 import parse_color
+from weasyprint.images import RasterImage
 from weasyprint.text.fonts import FontConfiguration
 
 from . import limits
@@ -127,6 +128,9 @@ def identifier(*parts: str) -> bytes:
 
 # -- web edition -------------------------------------------------------------------------------
 
+WEB_DPI = 150  # raster images above this resolution at their placed size are downsampled
+
+
 def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False) -> bytes | None:
     """Trimmed, RGB, tagged PDF/UA-1 with viewer title; returns bytes if ``target`` is None.
 
@@ -136,12 +140,48 @@ def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False) -> by
     document.color_profiles.clear()  # no CMYK profile in the web file
     saved = _set_bleed(document, 0)
     try:
-        return _write(typeset, target, excerpt, pdf_variant="pdf/ua-1",
-                      pdf_identifier=identifier(ident, "web"), optimize_images=True, dpi=150,
-                      jpeg_quality=82, finisher=_web_finisher)
+        with _downsampled(document, WEB_DPI):
+            return _write(typeset, target, excerpt, pdf_variant="pdf/ua-1",
+                          pdf_identifier=identifier(ident, "web"), finisher=_web_finisher)
     finally:
         _restore_bleed(document, saved)
         document.color_profiles.update(saved_profiles)
+
+
+@contextmanager
+def _downsampled(document, dpi: int):
+    """Write ``document``'s raster images at no more than ``dpi`` at their placed size.
+
+    WeasyPrint takes its image options (``dpi``, ``optimize_images``, ``jpeg_quality``) when
+    the document is rendered, not when it is written, so passing them to ``write_pdf`` does
+    nothing; the document is rendered once for both editions, so the web edition sets the
+    resolution on each image for its own write. Downsampling replaces an image's data, which
+    is put back afterwards for the print edition.
+    """
+    images = _raster_images(document)
+    saved = [(image, image._dpi, image.image_data) for image in images]
+    for image in images:
+        image._dpi = dpi
+    try:
+        yield
+    finally:
+        for image, old_dpi, data in saved:
+            image._dpi, image.image_data = old_dpi, data
+
+
+def _raster_images(document) -> list[RasterImage]:
+    """The raster images drawn in ``document``: replaced elements and backgrounds."""
+    found: dict[int, RasterImage] = {}
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            images = [getattr(box, "replacement", None)]
+            background = getattr(box, "background", None)
+            if background is not None:
+                images.extend(layer.image for layer in background.layers)
+            for image in images:
+                if isinstance(image, RasterImage):
+                    found[id(image)] = image
+    return list(found.values())
 
 
 def _web_finisher(document, pdf):
