@@ -30,9 +30,14 @@ import hashlib
 import io
 import json
 import logging
+import os
+import pickle
 import re
+import threading
+import traceback
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
@@ -88,17 +93,23 @@ class Bundle:
 
 @dataclass(frozen=True)
 class PartFile:
-    """One briefing's built PDF and which of its pages go into the bundle."""
+    """One briefing's built PDF, opened, and which of its pages go into the bundle."""
 
     path: Path
     pages: tuple[int, ...]
+    reader: PdfReader | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, project: Project, slug: str, edition: str) -> PartFile:
         """All pages, except in print the blank pages that padded the briefing to a booklet
-        (recorded by the preflight report): in a bundle they would only be empty sheets."""
+        (recorded by the preflight report): in a bundle they would only be empty sheets.
+
+        The file is read once, here; :func:`merge` copies from this same reader, so the
+        plan and the pages merged cannot come from two different versions of the file.
+        """
         paths = pipeline.output_paths(project, slug)
-        count = len(PdfReader(paths[edition]).pages)
+        reader = PdfReader(io.BytesIO(paths[edition].read_bytes()))
+        count = len(reader.pages)
         padding = 0
         if edition == "print":
             try:
@@ -108,7 +119,7 @@ class PartFile:
                 padding = 0  # no report: keep every page
         padding = max(0, min(padding, count - 2))
         dropped = set(range(count - 1 - padding, count - 1))
-        return cls(paths[edition], tuple(i for i in range(count) if i not in dropped))
+        return cls(paths[edition], tuple(i for i in range(count) if i not in dropped), reader)
 
 
 @dataclass(frozen=True)
@@ -394,7 +405,13 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
                           fields["pad_end"])
     except (OSError, ValueError, KeyError):
         pass
-    data, the_plan = _lay_out_own_pages(project, bundle, edition, counts)
+    guess = 2
+    for old in folder.glob(f"{stem}.*.json"):  # the front matter's length last time
+        try:
+            guess = int(json.loads(old.read_text(encoding="utf-8"))["front"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    data, the_plan = _lay_out_own_pages(project, bundle, edition, counts, max(2, guess))
     for old in folder.glob(f"{stem}.*"):
         old.unlink(missing_ok=True)
     output.write_bytes(pdf, data)
@@ -403,18 +420,22 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
 
 
 def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
-                       counts: tuple[int, ...]) -> tuple[bytes, Plan]:
+                       counts: tuple[int, ...], guess: int = 2) -> tuple[bytes, Plan]:
     """Lay out and write the bundle's cover, contents and back cover for one edition.
 
     The contents page lists start pages, which depend on how many pages the front matter
-    takes; it is laid out again in the rare case the first guess (2 pages) was wrong.
+    takes (``guess``: the count last time); it is laid out again if the guess was wrong
+    and the contents would show other numbers.
     """
     from . import typeset  # WeasyPrint: imported only when a bundle is assembled
     booklet = bundle.series.booklet
-    front = 2
+    front, laid_out, rendered = guess, None, None
     for _ in range(3):
         the_plan = plan(front, counts, edition, booklet)
-        laid_out = typeset.render(page(project, bundle, the_plan), project.root)
+        the_page = page(project, bundle, the_plan)
+        if the_page.html != rendered:  # e.g. the web contents shows the same numbers anyway
+            laid_out = typeset.render(the_page, project.root)
+            rendered = the_page.html
         actual = laid_out.page_count - 1  # everything but the back cover
         if actual == front:
             break
@@ -447,15 +468,10 @@ class _Segment:
 def merge(bundle: Bundle, edition: str, own: bytes, the_plan: Plan,
           parts: list[PartFile]) -> bytes:
     """Copy the bundle's own pages and the briefings' pages into one PDF."""
-    from . import typeset  # WeasyPrint: imported only when a bundle is assembled
     own_reader = PdfReader(io.BytesIO(own))
-    readers = [PdfReader(part.path) for part in parts]
-    for briefing, reader, part in zip(bundle.briefings, readers, parts, strict=True):
-        if max(part.pages) >= len(reader.pages):  # the plan was made from these very files
-            raise ContentError.at(bundle.path, None, f"{briefing.slug}: its PDF changed while "
-                                  "the bundle was being assembled", "run the build again")
+    readers = [part.reader or PdfReader(part.path) for part in parts]
     segments = _segments(bundle, the_plan, own_reader, readers, parts)
-    writer = PdfWriter()
+    writer = _PackingWriter()
     tagged = edition == "web"
     placed = _copy_pages(writer, segments)
     _named_destinations(writer, bundle, segments)
@@ -465,84 +481,147 @@ def merge(bundle: Bundle, edition: str, own: bytes, the_plan: Plan,
     if tagged:
         _merge_structure(writer, bundle, segments, placed)
     _store_once(writer)
-    writer._ID = ArrayObject([ByteStringObject(typeset.identifier(
+    writer._ID = ArrayObject([ByteStringObject(output.identifier(
         bundle.series.id, "bundle", bundle.id, edition))] * 2)
     buffer = io.BytesIO()
     writer.write(buffer)
-    return pack_object_streams(buffer.getvalue())
+    return buffer.getvalue()
 
 
-def _store_once(writer: PdfWriter, rounds: int = 6) -> None:
-    """Merge identical objects (fonts, logos, colour profiles shared by several parts).
+def _store_once(writer: PdfWriter) -> None:
+    """Store identical resources once: fonts, logos, images, colour profiles and content
+    streams (crop marks) shared by several parts or pages (``compress_identical_objects``,
+    limited to what pages draw with).
 
-    One pass only merges objects whose references are already equal; a logo's form object
-    becomes equal to its twin only after their resources were merged, so repeat until stable.
+    Two resources are the same when their content is and the resources they refer to are
+    the same in turn (a logo's form XObject equals its twin once their fonts do), so one
+    pass over the few hundred resources does what repeated passes over every object did.
+    Then every reference to a duplicate is pointed at the one kept, and unreferenced
+    objects are dropped.
     """
-    for _ in range(rounds):
-        before = sum(1 for obj in writer._objects if obj is not None)
-        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
-        if sum(1 for obj in writer._objects if obj is not None) == before:
-            break
+    objects = writer._objects
+    resources: set[int] = set()
+    stack = [page.get_object().raw_get(key) for page in writer.pages
+             for key in ("/Resources", "/Contents") if key in page]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, IndirectObject):
+            if value.idnum in resources or objects[value.idnum - 1] is None:
+                continue
+            resources.add(value.idnum)
+            value = objects[value.idnum - 1]
+        if isinstance(value, DictionaryObject):
+            stack.extend(value.values())
+        elif isinstance(value, ArrayObject):
+            stack.extend(value)
+    keys: dict[int, str] = {}
+
+    def canonical(value):
+        if isinstance(value, IndirectObject):
+            return ("R", key(value.idnum)) if value.idnum in resources else ("r", value.idnum)
+        if isinstance(value, DictionaryObject):
+            items = tuple(sorted((str(k), canonical(v)) for k, v in value.items()))
+            return ("S", items, value._data) if isinstance(value, StreamObject) else ("D", items)
+        if isinstance(value, ArrayObject):
+            return ("A", tuple(canonical(v) for v in value))
+        return (type(value).__name__, value)
+
+    def key(number: int) -> str:
+        if number not in keys:
+            keys[number] = f"cycle {number}"  # a reference loop: compare by identity
+            keys[number] = hashlib.sha256(repr(canonical(objects[number - 1])).encode()) \
+                .hexdigest()
+        return keys[number]
+
+    kept: dict[str, int] = {}
+    same: dict[int, IndirectObject] = {}
+    for number in sorted(resources):
+        first = kept.setdefault(key(number), number)
+        if first != number:
+            same[number] = objects[first - 1].indirect_reference
+    referenced = {writer.root_object.indirect_reference.idnum}
+    if writer._info is not None:
+        referenced.add(writer._info.indirect_reference.idnum)
+
+    def repoint(value) -> None:
+        pairs = value.items() if isinstance(value, DictionaryObject) else enumerate(value)
+        for k, v in list(pairs):
+            if isinstance(v, IndirectObject):
+                if v.idnum in same:
+                    value[k] = v = same[v.idnum]
+                referenced.add(v.idnum)
+            elif isinstance(v, (DictionaryObject, ArrayObject)):
+                repoint(v)
+
+    for number, obj in enumerate(objects, start=1):
+        if number in same:
+            objects[number - 1] = None
+        elif isinstance(obj, (DictionaryObject, ArrayObject)):
+            repoint(obj)
+    for number in range(1, len(objects) + 1):
+        if number not in referenced:
+            objects[number - 1] = None
 
 
-def pack_object_streams(data: bytes, per_stream: int = 200) -> bytes:
-    """Rewrite a PDF with its non-stream objects in compressed object streams (PDF 1.5+).
+class _PackingWriter(PdfWriter):
+    """A ``PdfWriter`` that writes its small objects into compressed object streams (PDF 1.5+).
 
-    pypdf writes every object uncompressed; a merged web bundle has thousands of small
-    structure elements, which object streams shrink about tenfold. Object numbers are kept,
-    so no reference changes; streams (page contents, fonts, images) are copied as they are.
+    pypdf writes every object on its own, uncompressed; a merged web bundle has thousands of
+    small structure elements, which object streams shrink about tenfold. Streams (page
+    contents, fonts, images) are written as they are; the cross-reference table becomes a
+    compressed cross-reference stream.
     """
-    reader = PdfReader(io.BytesIO(data))
-    numbers = sorted(n for n in reader.xref.get(0, {}) if n > 0)
-    out = io.BytesIO()
-    out.write(data[: data.index(b"\n") + 1] + b"%\xe2\xe3\xcf\xd3\n")
-    where: dict[int, tuple[int, int, int]] = {}
-    packed = []
-    for number in numbers:
-        obj = reader.get_object(number)
-        if isinstance(obj, StreamObject):
-            where[number] = (1, out.tell(), 0)
-            out.write(f"{number} 0 obj\n".encode())
-            obj.write_to_stream(out)
-            out.write(b"\nendobj\n")
-        elif obj is not None:
-            packed.append((number, obj))
-    next_number = max(numbers, default=0) + 1
-    for start in range(0, len(packed), per_stream):
-        chunk = packed[start: start + per_stream]
-        header, body = [], io.BytesIO()
-        for index, (number, obj) in enumerate(chunk):
-            header.append(f"{number} {body.tell()}")
-            obj.write_to_stream(body)
-            body.write(b"\n")
-            where[number] = (2, next_number, index)
-        first = (" ".join(header) + "\n").encode()
-        payload = zlib.compress(first + body.getvalue(), 9)
-        where[next_number] = (1, out.tell(), 0)
-        out.write(f"{next_number} 0 obj\n<< /Type /ObjStm /N {len(chunk)} /First {len(first)} "
-                  f"/Filter /FlateDecode /Length {len(payload)} >>\nstream\n".encode())
-        out.write(payload + b"\nendstream\nendobj\n")
-        next_number += 1
-    xref_number = next_number
-    where[xref_number] = (1, out.tell(), 0)
-    rows = bytearray()
-    for number in range(xref_number + 1):
-        kind, field2, field3 = where.get(number, (0, 0, 0 if number else 65535))
-        rows += bytes([kind]) + field2.to_bytes(4, "big") + field3.to_bytes(2, "big")
-    payload = zlib.compress(bytes(rows), 9)
-    trailer = reader.trailer
-    extra = ""
-    for key in ("/Root", "/Info"):
-        if key in trailer:
-            extra += f" {key} {trailer.raw_get(key).idnum} 0 R"
-    if "/ID" in trailer:
-        ids = [getattr(i, "original_bytes", i) for i in trailer["/ID"]]
-        extra += " /ID [" + " ".join(f"<{bytes(i).hex()}>" for i in ids) + "]"
-    out.write(f"{xref_number} 0 obj\n<< /Type /XRef /Size {xref_number + 1} /W [1 4 2]{extra} "
-              f"/Filter /FlateDecode /Length {len(payload)} >>\nstream\n".encode())
-    out.write(payload + b"\nendstream\nendobj\n")
-    out.write(f"startxref\n{where[xref_number][1]}\n%%EOF\n".encode())
-    return out.getvalue()
+
+    per_stream = 200
+
+    def write_stream(self, stream) -> None:
+        self._resolve_links()
+        stream.write(b"%PDF-" + max(self.pdf_header[5:], "1.5").encode()
+                     + b"\n%\xe2\xe3\xcf\xd3\n")
+        where: dict[int, tuple[int, int, int]] = {}
+        packed = []
+        for number, obj in enumerate(self._objects, start=1):
+            if isinstance(obj, StreamObject):
+                where[number] = (1, stream.tell(), 0)
+                stream.write(f"{number} 0 obj\n".encode())
+                obj.write_to_stream(stream)
+                stream.write(b"\nendobj\n")
+            elif obj is not None:
+                packed.append((number, obj))
+        next_number = len(self._objects) + 1
+        for start in range(0, len(packed), self.per_stream):
+            chunk = packed[start: start + self.per_stream]
+            header, body = [], io.BytesIO()
+            for index, (number, obj) in enumerate(chunk):
+                header.append(f"{number} {body.tell()}")
+                obj.write_to_stream(body)
+                body.write(b"\n")
+                where[number] = (2, next_number, index)
+            first = (" ".join(header) + "\n").encode()
+            payload = zlib.compress(first + body.getvalue(), 9)
+            where[next_number] = (1, stream.tell(), 0)
+            stream.write(f"{next_number} 0 obj\n<< /Type /ObjStm /N {len(chunk)} /First "
+                         f"{len(first)} /Filter /FlateDecode /Length {len(payload)} >>\n"
+                         "stream\n".encode())
+            stream.write(payload + b"\nendstream\nendobj\n")
+            next_number += 1
+        xref_number = next_number
+        where[xref_number] = (1, stream.tell(), 0)
+        rows = bytearray()
+        for number in range(xref_number + 1):
+            kind, field2, field3 = where.get(number, (0, 0, 0 if number else 65535))
+            rows += bytes([kind]) + field2.to_bytes(4, "big") + field3.to_bytes(2, "big")
+        payload = zlib.compress(bytes(rows), 9)
+        extra = f" /Root {self.root_object.indirect_reference.idnum} 0 R"
+        if self._info is not None:
+            extra += f" /Info {self._info.indirect_reference.idnum} 0 R"
+        if self._ID is not None:
+            extra += " /ID [" + " ".join(f"<{bytes(i).hex()}>" for i in self._ID) + "]"
+        stream.write(f"{xref_number} 0 obj\n<< /Type /XRef /Size {xref_number + 1} "
+                     f"/W [1 4 2]{extra} /Filter /FlateDecode /Length {len(payload)} >>\n"
+                     "stream\n".encode())
+        stream.write(payload + b"\nendstream\nendobj\n")
+        stream.write(f"startxref\n{where[xref_number][1]}\n%%EOF\n".encode())
 
 
 def _segments(bundle, the_plan, own_reader, readers, parts) -> list[_Segment]:
@@ -865,40 +944,97 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
              force: bool = False) -> Assembled:
     """Build (or reuse) the briefings, lay out the bundle's pages, merge, write atomically.
 
-    Both editions are made in memory first and written only if both succeeded, so a failure
-    leaves the previous good bundle in place. A bundle newer than everything it is made from
-    is left as it is (``force`` assembles it anyway).
+    Both editions are made in memory first (at the same time, in two processes, where the
+    machine allows) and written only if both succeeded, so a failure leaves the previous
+    good bundle in place. A bundle newer than everything it is made from is left as it is
+    (``force`` assembles it anyway).
     """
     results = {} if results is None else results
     rebuilt = ensure_built(project, bundle, results)
     if not force and not rebuilt and bundle_up_to_date(project, bundle):
         return Assembled(bundle, output_paths(project, bundle.id), {}, {}, (), fresh=True)
-    made, pages, sizes, preflight_json = {}, {}, {}, ""
-    for edition in EDITIONS:
-        try:
-            parts = [PartFile.of(project, b.slug, edition) for b in bundle.briefings]
-            own, the_plan = own_pages(project, bundle, edition,
-                                      tuple(len(p.pages) for p in parts))
-            data = merge(bundle, edition, own, the_plan, parts)
-        except (PyPdfError, OSError) as exc:  # a damaged or vanished briefing PDF
-            raise ContentError.at(bundle.path, None, f"cannot merge the {edition} PDFs: {exc}",
-                                  "rebuild them: build.py briefing SLUG --force") from None
-        if edition == "print":  # the printer's checks, as for a briefing: boxes, fonts, intent
-            report = preflight.check(data, [], booklet=bundle.series.booklet)
-            report["source"] = str(bundle.path.relative_to(project.root))
-            if report["blocking"]:
-                raise ContentError([Problem(bundle.path, None, f"print preflight: {message}")
-                                    for message in report["blocking"]])
-            preflight_json = json.dumps(report, indent=2, sort_keys=True) + "\n"
-        made[edition] = data
-        pages[edition] = the_plan.total
-        sizes[edition] = (len(data), sum(p.path.stat().st_size for p in parts),
-                          len(own))
+    made = _each_edition(partial(_edition, project, bundle), EDITIONS)
     paths = output_paths(project, bundle.id)
-    for edition, data in made.items():
+    for edition, (data, _, _, _) in made.items():
         output.write_bytes(paths[edition], data)
-    output.write_text(paths["print"].with_suffix(".preflight.json"), preflight_json)
-    return Assembled(bundle, paths, pages, sizes, tuple(rebuilt))
+    output.write_text(paths["print"].with_suffix(".preflight.json"), made["print"][3])
+    return Assembled(bundle, paths, {e: m[1] for e, m in made.items()},
+                     {e: m[2] for e, m in made.items()}, tuple(rebuilt))
+
+
+def _edition(project: Project, bundle: Bundle, edition: str) -> tuple[bytes, int, tuple, str]:
+    """One edition of a bundle: (PDF, page count, (bytes, briefings' bytes, own pages'
+    bytes), print preflight report as JSON or "")."""
+    try:
+        parts = [PartFile.of(project, b.slug, edition) for b in bundle.briefings]
+        own, the_plan = own_pages(project, bundle, edition, tuple(len(p.pages) for p in parts))
+        data = merge(bundle, edition, own, the_plan, parts)
+    except (PyPdfError, OSError) as exc:  # a damaged or vanished briefing PDF
+        raise ContentError.at(bundle.path, None, f"cannot merge the {edition} PDFs: {exc}",
+                              "rebuild them: build.py briefing SLUG --force") from None
+    report_json = ""
+    if edition == "print":  # the printer's checks, as for a briefing: boxes, fonts, intent
+        report = preflight.check(data, [], booklet=bundle.series.booklet)
+        report["source"] = str(bundle.path.relative_to(project.root))
+        if report["blocking"]:
+            raise ContentError([Problem(bundle.path, None, f"print preflight: {message}")
+                                for message in report["blocking"]])
+        report_json = json.dumps(report, indent=2, sort_keys=True) + "\n"
+    sizes = (len(data), sum(p.path.stat().st_size for p in parts), len(own))
+    return data, the_plan.total, sizes, report_json
+
+
+def _each_edition(make, editions: tuple[str, ...]) -> dict:
+    """``make(edition)`` for every edition; all but the first in forked child processes, so
+    the web and print bundles are assembled at the same time on two cores.
+
+    Serial where forking is unsafe or pointless: one core, no ``fork``, or other threads
+    running (the preview server). A child's ``ContentError`` is raised here as it was there.
+    """
+    forking = (hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+               and threading.active_count() == 1 and len(editions) > 1)
+    if not forking:
+        return {edition: make(edition) for edition in editions}
+    children = {}
+    for edition in editions[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: make one edition, send it back, leave without cleanup
+            os.close(read_end)
+            try:
+                outcome = ("ok", make(edition))
+            except ContentError as exc:
+                outcome = ("error", exc.problems)
+            except BaseException as exc:  # a bug: the parent re-raises it with its traceback
+                outcome = ("bug", "".join(traceback.format_exception(exc)))
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            os._exit(0)
+        os.close(write_end)
+        children[edition] = (pid, read_end)
+    made, failure = {}, None
+    try:
+        made[editions[0]] = make(editions[0])
+    except ContentError as exc:
+        failure = exc
+    finally:
+        outcomes = {}
+        for edition, (pid, read_end) in children.items():
+            with os.fdopen(read_end, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(pid, 0)
+            outcomes[edition] = pickle.loads(data) if data else ("bug", "the process died")
+    problems = list(failure.problems) if failure else []
+    for edition, (kind, value) in outcomes.items():
+        if kind == "bug":
+            raise RuntimeError(f"assembling the {edition} bundle failed:\n{value}")
+        if kind == "error":
+            problems.extend(value)
+        else:
+            made[edition] = value
+    if problems:
+        raise ContentError(problems)
+    return {edition: made[edition] for edition in editions}
 
 
 def assemble_all(project: Project, ids: list[str] | None, problems: Problems,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -13,6 +14,11 @@ from pathlib import Path
 
 class IncompleteOutput(Exception):
     """A file about to be published failed its completeness check (a bug, not user error)."""
+
+
+def identifier(*parts: str) -> bytes:
+    """A fixed PDF /ID from the content's identity, so rebuilds are byte-identical."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32].encode()
 
 
 def check_pdf(data: bytes) -> None:

@@ -328,13 +328,38 @@ def test_bundle_is_smaller_than_its_parts(built_project):
 
 # -- incremental -----------------------------------------------------------------------------------
 
-def test_assembling_does_not_re_render_up_to_date_briefings(copy_built, monkeypatch):
+class _Renders:
+    """The names of the pages laid out, by this process and the ones it forks (the print
+    bundle is assembled in a child process while the web bundle is made in the parent)."""
+
+    def __init__(self, log: Path):
+        self.log = log
+
+    def __eq__(self, other) -> bool:
+        return sorted(self) == sorted(other)
+
+    def __iter__(self):
+        return iter(self.log.read_text().split() if self.log.exists() else [])
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    def clear(self) -> None:
+        self.log.unlink(missing_ok=True)
+
+
+def test_assembling_does_not_re_render_up_to_date_briefings(copy_built, monkeypatch,
+                                                            tmp_path):
     root = copy_built()
-    rendered = []
+    rendered = _Renders(tmp_path / "renders.log")
     real_render = typeset.render
-    monkeypatch.setattr(typeset, "render",
-                        lambda page, project_root: rendered.append(Path(page.name).stem)
-                        or real_render(page, project_root))
+
+    def counting(page, project_root):
+        with rendered.log.open("a") as log:
+            log.write(Path(page.name).stem + "\n")
+        return real_render(page, project_root)
+
+    monkeypatch.setattr(typeset, "render", counting)
     before = {path: path.stat().st_mtime_ns
               for path in (root / "output").rglob("*.pdf")}
     assert main(["bundle", "--project", str(root), "-q"]) == 0
