@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
-import importlib.util
 import io
 import logging
 import math
@@ -849,21 +848,18 @@ def _briefing_pdf(project: Project, item: Item, say) -> Path:
 
 
 def _bundle_pdf(project: Project, mailing: Mailing, item: Item, say) -> Path:
-    target = project.output / "print" / "bundles" / f"{item.ref}.pdf"
-    if target.is_file():
-        return target
-    if importlib.util.find_spec("press.assemble") is None:
-        raise ContentError.at(mailing.path, item.line, f"bundle {item.ref} has not been built: "
-                              f"run build.py bundle {item.ref}")
-    say(f"mailing: assembling bundle {item.ref}")
+    """The bundle's print edition, assembled again if anything it is made from changed."""
     from . import assemble
 
+    target = project.output / "print" / "bundles" / f"{item.ref}.pdf"
     problems = Problems()
-    assemble.assemble_all(project, [item.ref], problems)
+    done = assemble.assemble_all(project, [item.ref], problems)
     if problems.errors or not target.is_file():
         raise ContentError(problems.errors + [Problem(
             mailing.path, item.line, f"bundle {item.ref} failed to build",
             f"run build.py bundle {item.ref} to see why")])
+    if any(not assembled.fresh for assembled in done):
+        say(f"mailing: assembled bundle {item.ref}")
     return target
 
 

@@ -295,21 +295,17 @@ def test_symlinked_insert_pointing_outside_is_refused(project, capsys):
         capsys.readouterr().err
 
 
-def test_unbuilt_bundle_without_the_bundle_stage(project, capsys, monkeypatch):
-    real = mailing.importlib.util.find_spec
-    monkeypatch.setattr(mailing.importlib.util, "find_spec",
-                        lambda name: None if name == "press.assemble" else real(name))
-    bundle = next(project.joinpath("content/bundles").glob("*.yaml"), None)
-    if bundle is None:
-        pytest.skip("no sample bundle")
-    write_mailing(project, yaml_text=MAILING.replace(
+def test_a_stale_bundle_is_assembled_again(copy_built, capsys):
+    root = copy_built()
+    bundle = next(root.joinpath("content/bundles").glob("*.yaml"))
+    write_mailing(root, yaml_text=MAILING.replace(
         "  - insert:", f"  - bundle: {bundle.stem}\n  - insert:"))
-    (project / "output/print").mkdir(parents=True)
-    shutil.copy(project / "assets/inserts/order-form.pdf",
-                project / "output/print/ni-112-under-18-conceptions.pdf")
-    assert main(["mailing", "test", "--project", str(project)]) == 1
-    assert f"bundle {bundle.stem} has not been built: run build.py bundle {bundle.stem}" in \
-        capsys.readouterr().err
+    bundle.write_text(bundle.read_text(encoding="utf-8").replace(
+        'title: "', 'title: "Revised: ', 1), encoding="utf-8")
+    assert main(["mailing", "test", "--project", str(root)]) == 0
+    assert f"mailing: assembled bundle {bundle.stem}" in capsys.readouterr().out
+    printed = root / "output" / "print" / "bundles" / f"{bundle.stem}.pdf"
+    assert "Revised: " in pypdf.PdfReader(printed).pages[0].extract_text()
 
 
 def test_usage_without_an_id(project, capsys):
