@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from . import output
@@ -75,11 +76,16 @@ def build_date() -> str:
     return dt.date.today().isoformat()
 
 
-def build_briefing(project: Project, briefing: Briefing, options: Options) -> Result:
-    """Build every requested edition of one briefing; problems are returned, not raised."""
+def build_briefing(project: Project, briefing: Briefing, options: Options,
+                   fork_print: bool = False) -> Result:
+    """Build every requested edition of one briefing; problems are returned, not raised.
+
+    ``fork_print``: write the print edition in a forked process while this one writes the web
+    edition (for a core that would otherwise idle); the outcome is the same either way.
+    """
     # The stages import WeasyPrint (about a second): only when something is built, so that
     # an up-to-date build never pays for it.
-    from . import layout, markdown, typeset
+    from . import layout, markdown, typeset, workers
     result = Result(briefing.slug, briefing.path)
     paths = output_paths(project, briefing.slug)
     try:
@@ -92,12 +98,25 @@ def build_briefing(project: Project, briefing: Briefing, options: Options) -> Re
             laid_out = typeset.render(page, project.root)
             result.served = sorted(str(p) for p in laid_out.served)
             ident = f"{briefing.series.id}/{briefing.slug}"
-            if "web" in options.editions:
-                data = typeset.write_web(laid_out, None, ident)
-                output.write_bytes(paths["web"], data)
-                result.outputs["web"], result.pages["web"] = paths["web"], laid_out.page_count
-            if "print" in options.editions:
-                _print_edition(project, briefing, laid_out, ident, result, paths)
+            print_part = partial(_print_part, project, briefing, laid_out, ident, paths)
+            beside = None
+            if (fork_print and "web" in options.editions and "print" in options.editions
+                    and workers.can_fork()):
+                beside = workers.Forked(print_part)
+            try:
+                if "web" in options.editions:
+                    data = typeset.write_web(laid_out, None, ident)
+                    output.write_bytes(paths["web"], data)
+                    result.outputs["web"] = paths["web"]
+                    result.pages["web"] = laid_out.page_count
+            except BaseException:
+                if beside is not None:  # as when serial: no print edition after a failed web
+                    beside.cancel()
+                raise
+            if beside is not None:
+                _merge_print(result, *beside.result())
+            elif "print" in options.editions:
+                _merge_print(result, *print_part())
         if "drafts" in options.editions and (briefing.is_draft or options.drafts_of_final):
             draft = layout.Draft(options.build_date or build_date(), revision(briefing.path))
             laid_out = typeset.render(layout.page(project, briefing, body, draft), project.root)
@@ -109,6 +128,27 @@ def build_briefing(project: Project, briefing: Briefing, options: Options) -> Re
     except ContentError as exc:
         result.problems.extend(exc.problems)
     return result
+
+
+def _print_part(project, briefing, laid_out, ident, paths) -> tuple[Result, list[Problem]]:
+    """The print edition, written; what it adds to the briefing's result, and its problems
+    (returned, not raised, so that the same comes back from a forked process)."""
+    part = Result(briefing.slug, briefing.path)
+    try:
+        _print_edition(project, briefing, laid_out, ident, part, paths)
+    except ContentError as exc:
+        return part, exc.problems
+    return part, []
+
+
+def _merge_print(result: Result, part: Result, problems: list[Problem]) -> None:
+    result.warnings.extend(part.warnings)
+    result.outputs.update(part.outputs)
+    result.pages.update(part.pages)
+    if part.preflight is not None:
+        result.preflight = part.preflight
+    if problems:
+        raise ContentError(problems)
 
 
 def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:

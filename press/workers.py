@@ -7,6 +7,10 @@ once per build, not once per worker or per briefing; forking from a fresh server
 from the caller is safe even when the caller runs threads (the preview server, test runners).
 With one job, or one task, everything runs in the calling process.
 
+When there are at least two cores per briefing (typically one edited briefing), a briefing's
+print edition is written in a forked child (``Forked``) while its web edition is written, both
+from the one layout.
+
 The PDFs do not depend on which process made them: every input is passed explicitly and each
 render uses its own font configuration, so ``--jobs 1`` and ``--jobs 8`` give identical bytes.
 """
@@ -15,6 +19,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import signal
+import threading
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -34,7 +42,7 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def build_one(root: str, slug: str, options):
+def build_one(root: str, slug: str, options, fork_print: bool = False):
     """The work function: load one briefing from ``root`` and build it (runs in a worker)."""
     from .pipeline import Result, build_briefing
 
@@ -45,7 +53,7 @@ def build_one(root: str, slug: str, options):
     if briefing is None:  # changed on disk since the build started
         return Result(slug, path, problems=problems.errors or [
             Problem(path, None, "could not be loaded")])
-    return build_briefing(project, briefing, options)
+    return build_briefing(project, briefing, options, fork_print=fork_print)
 
 
 def _context():
@@ -64,12 +72,15 @@ def run(root: Path, tasks: Iterable[tuple[str, object]], jobs: int,
     """
     tasks = list(tasks)
     results: dict[str, object] = {}
-    jobs = min(jobs if jobs > 0 else default_jobs(), len(tasks))
+    cores = jobs if jobs > 0 else default_jobs()
+    jobs = min(cores, len(tasks))
+    # Two cores for each briefing: its editions are written at the same time.
+    fork_print = cores >= 2 * len(tasks) and can_fork()
     if jobs <= 1:
         for slug, options in tasks:
             if on_start:
                 on_start(slug)
-            results[slug] = build_one(str(root), slug, options)
+            results[slug] = build_one(str(root), slug, options, fork_print)
             if on_done:
                 on_done(slug, results[slug])
         return results
@@ -80,7 +91,7 @@ def run(root: Path, tasks: Iterable[tuple[str, object]], jobs: int,
 
         def submit():
             slug, options = queue.pop()
-            pending[executor.submit(build_one, str(root), slug, options)] = slug
+            pending[executor.submit(build_one, str(root), slug, options, fork_print)] = slug
             if on_start:
                 on_start(slug)
 
@@ -101,3 +112,74 @@ def run(root: Path, tasks: Iterable[tuple[str, object]], jobs: int,
         raise
     executor.shutdown(wait=True)
     return results
+
+
+# -- one task split over two processes ----------------------------------------------------------
+
+def can_fork() -> bool:
+    """Forking is available and safe: this process runs no other thread (a thread holding a
+    lock when the process forks would leave the lock held for ever in the child)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+class Forked:
+    """``work()`` run in a forked child while this process carries on.
+
+    ``result()`` waits for the child and returns what ``work`` returned, or raises what it
+    raised (same type and message, the child's traceback added as a note); ``cancel()`` kills
+    it. Either reaps the child, so none is left a zombie. ``work`` must return something that
+    pickles; a ``ContentError`` is better returned than raised (it does not survive pickling).
+    """
+
+    def __init__(self, work: Callable[[], object]):
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: do the work, send the outcome, leave without cleanup
+            code = 0
+            try:
+                os.close(read_end)
+                try:
+                    outcome = ("returned", work())
+                except BaseException as exc:
+                    outcome = ("raised", exc, "".join(traceback.format_exception(exc)))
+                try:
+                    payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # an exception that cannot be pickled
+                    text = outcome[2] if outcome[0] == "raised" else traceback.format_exc()
+                    payload = pickle.dumps(("raised", RuntimeError(text), text))
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(payload)
+            except BaseException:  # (the parent reports a child that sent nothing)
+                code = 1
+            finally:
+                os._exit(code)  # never return into the parent's code, run no atexit handler
+        os.close(write_end)
+        self._read_end = read_end
+
+    def result(self):
+        with os.fdopen(self._read_end, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if not payload:
+            raise RuntimeError(f"the process writing in parallel (pid {self.pid}) died "
+                               f"({_describe(status)})")
+        outcome = pickle.loads(payload)
+        if outcome[0] == "returned":
+            return outcome[1]
+        _, exc, text = outcome
+        exc.add_note(f"in the forked process {self.pid}:\n{text.rstrip()}")
+        raise exc
+
+    def cancel(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(self._read_end)
+        os.waitpid(self.pid, 0)
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"

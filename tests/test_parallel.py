@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from conftest import copy_project
 
 from press import pipeline, workers
@@ -35,3 +37,136 @@ def test_jobs_1_and_jobs_2_give_identical_bytes(tmp_path):
 
 def test_default_jobs_is_the_cores_available():
     assert workers.default_jobs() >= 1
+
+
+# -- the print edition written in a forked process beside the web edition -----------------------
+
+def _build_one(root, fork_print):
+    from press.load import load_all
+
+    project = Project.at(root)
+    _, [briefing] = load_all(project, Problems(), ["ni-112-under-18-conceptions"])
+    return pipeline.build_briefing(project, briefing, Options(editions=("web", "print")),
+                                   fork_print=fork_print)
+
+
+def _outputs(root):
+    return {p.relative_to(root / "output").as_posix(): p.read_bytes()
+            for p in sorted((root / "output").rglob("*")) if p.is_file()}
+
+
+def _zombies() -> list[str]:
+    """This process's children that have exited but were never waited for."""
+    import os
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            found.append(stat.parent.name)
+    return found
+
+
+def test_forked_print_edition_gives_the_same_bytes_and_result(tmp_path, monkeypatch):
+    from press import workers
+
+    forks, real = [], workers.Forked
+    monkeypatch.setattr(workers, "Forked", lambda work: forks.append(work) or real(work))
+    results, outputs = {}, {}
+    root = copy_project(tmp_path / "project")  # one project, so that paths compare equal
+    for fork_print in (False, True):
+        shutil.rmtree(root / "output", ignore_errors=True)
+        results[fork_print] = _build_one(root, fork_print)
+        outputs[fork_print] = _outputs(root)
+    assert len(forks) == 1, "the forked path was not taken exactly once"
+    assert sorted(outputs[False]) == ["print/ni-112-under-18-conceptions.pdf",
+                                      "print/ni-112-under-18-conceptions.preflight.json",
+                                      "web/ni-112-under-18-conceptions.pdf"]
+    for name, data in outputs[False].items():
+        assert outputs[True][name] == data, f"{name} differs between serial and forked"
+    serial, forked = results[False], results[True]
+    assert serial.ok and forked.ok
+    for name in ("outputs", "pages", "warnings", "problems", "preflight", "served"):
+        assert getattr(forked, name) == getattr(serial, name), name
+    assert _zombies() == []
+
+
+def _both_ways(tmp_path, monkeypatch, build):
+    """``build(root, fork_print)`` serially and forked in one project; outcomes and outputs."""
+    from press import workers
+
+    forks, real = [], workers.Forked
+    monkeypatch.setattr(workers, "Forked", lambda work: forks.append(work) or real(work))
+    root = copy_project(tmp_path / "project")
+    seen = {}
+    for fork_print in (False, True):
+        assert len(forks) == 0
+        shutil.rmtree(root / "output", ignore_errors=True)
+        try:
+            outcome = build(root, fork_print)
+        except Exception as exc:  # noqa: BLE001 - compared below
+            outcome = (type(exc), str(exc))
+        seen[fork_print] = (outcome, sorted(_outputs(root)) if (root / "output").exists()
+                            else [])
+        assert _zombies() == []
+    assert len(forks) == 1
+    return seen
+
+
+def test_a_print_preflight_failure_in_the_forked_process_is_reported_as_when_serial(
+        tmp_path, monkeypatch):
+    from press import preflight
+
+    check = preflight.check
+
+    def blocking(*args, **kwargs):
+        report = check(*args, **kwargs)
+        report["blocking"].append("page 1 has no bleed")
+        return report
+
+    monkeypatch.setattr(preflight, "check", blocking)
+
+    def build(root, fork_print):
+        result = _build_one(root, fork_print)
+        return ([p.format(root) for p in result.problems], result.preflight["blocking"],
+                sorted(result.outputs))
+
+    seen = _both_ways(tmp_path, monkeypatch, build)
+    assert seen[True] == seen[False]
+    (problems, blocking, outputs), files = seen[True]
+    assert problems == ["content/briefings/ni-112-under-18-conceptions.md: print preflight: "
+                        "page 1 has no bleed"]
+    assert outputs == ["web"] and files == ["web/ni-112-under-18-conceptions.pdf"]
+
+
+def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeypatch):
+    from press import typeset
+
+    def broken(*args, **kwargs):
+        raise ValueError("palette lookup failed")
+
+    monkeypatch.setattr(typeset, "write_print", broken)
+    seen = _both_ways(tmp_path, monkeypatch, _build_one)
+    assert seen[True] == seen[False] == ((ValueError, "palette lookup failed"),
+                                         ["web/ni-112-under-18-conceptions.pdf"])
+
+
+def test_a_failed_web_edition_stops_the_forked_print_edition(tmp_path, monkeypatch):
+    from press import typeset
+    from press.errors import ContentError
+
+    def failing(typeset_, target, ident, excerpt=False):
+        raise ContentError.at(typeset_.source, None, "No anchor #missing")
+
+    monkeypatch.setattr(typeset, "write_web", failing)
+
+    def build(root, fork_print):
+        result = _build_one(root, fork_print)
+        return [p.message for p in result.problems], result.outputs
+
+    seen = _both_ways(tmp_path, monkeypatch, build)
+    assert seen[True] == seen[False] == ((["No anchor #missing"], {}), [])
