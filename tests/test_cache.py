@@ -44,7 +44,7 @@ def recorder(monkeypatch):
     """
     calls: dict[str, tuple[str, ...]] = {}
 
-    def fake_build_one(root, slug, options):
+    def fake_build_one(root, slug, options, fork_print=False):
         project = Project(Path(root))
         calls[slug] = tuple(sorted(options.editions))
         result = pipeline.Result(slug, project.briefings_dir / f"{slug}.md")
