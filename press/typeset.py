@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pydyf
 import weasyprint
-import yaml
 from tinycss2.color5 import parse_color
 from weasyprint.images import RasterImage
 from weasyprint.text.fonts import FontConfiguration
 
-from . import limits
+from . import limits, yamlsafe
 from .errors import ContentError, Problem
 from .model import Page
 from .resources import ProjectFetcher
@@ -199,7 +198,7 @@ class Palette:
 
     @classmethod
     def load(cls, path: Path) -> Palette:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlsafe.load(path.read_text(encoding="utf-8"), path)[0] or {}
         pairs = []
         for name, entry in data.items():
             rgb = parse_color(entry.get("rgb", ""))
