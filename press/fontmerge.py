@@ -3,9 +3,12 @@
 WeasyPrint subsets every face it embeds with HarfBuzz keeping the original glyph ids
 (``RETAIN_GIDS``): a Type0 font with an Identity CIDToGIDMap, whose CIDs are the face's own
 glyph ids. So the subsets of one face that several briefings bring into a bundle agree on what
-every glyph id is, and can be merged into one font program holding the union of their glyphs,
-with one ``/W`` array, one ``/ToUnicode`` CMap and one font descriptor. Every part's font
-dictionary is then pointed at the merged font and the old subsets are dropped.
+every glyph id is, and can be merged into one font program holding the union of their glyphs.
+Subsets that also agree on every width and text they share get one font dictionary (one
+``/W`` array, one ``/ToUnicode`` CMap); those that do not (WeasyPrint rounds widths at the
+size it lays text out in, so briefings can disagree by a unit, and the text is positioned
+with those widths) keep their own, on the shared program. Every part's font dictionary is
+then pointed at its merged font and the old subsets are dropped.
 
 Subsets are only merged when they are provably the same face: the same name after the subset
 tag, the same descriptor metrics, the same identifying tables ('name', units per em, font
@@ -129,6 +132,8 @@ class _Subset:
     widths: dict[int, float]
     text: dict[int, str]  # glyph id -> UTF-16BE hex of its text
     signature: tuple  # the program's, plus name and descriptor metrics
+    bbox: tuple[float, float, float, float]  # the descriptor's FontBBox
+    cap_height: float
 
     @property
     def present(self) -> set[int]:
@@ -175,10 +180,7 @@ class _Family:
 @dataclass
 class _Font:
     """Subsets of one family that agree on the width and text of every glyph they share:
-    one font dictionary. (WeasyPrint rounds widths at the size it lays text out in, so
-    briefings can disagree by a unit; the text is positioned with those widths, so a
-    disagreeing subset keeps its own widths, in its own font dictionary, on the shared
-    program.)"""
+    one font dictionary."""
 
     subsets: list[_Subset] = field(default_factory=list)
     widths: dict[int, float] = field(default_factory=dict)
@@ -243,25 +245,31 @@ def merge_font_subsets(writer: PdfWriter) -> int:
 def _type0_fonts(writer: PdfWriter):
     for index, obj in enumerate(writer._objects):
         if (isinstance(obj, DictionaryObject) and not isinstance(obj, StreamObject)
-                and obj.get("/Type") == "/Font" and obj.get("/Subtype") == "/Type0"):
+                and _value(obj, "/Type") == "/Font" and _value(obj, "/Subtype") == "/Type0"):
             yield IndirectObject(index + 1, 0, writer), obj
+
+
+def _value(dictionary: DictionaryObject, key: str, default=None):
+    """``dictionary[key]`` with indirect objects resolved (``.get`` does not resolve)."""
+    return dictionary[key] if key in dictionary else default
 
 
 def _subset(ref: IndirectObject, font: DictionaryObject, programs: dict) -> _Subset:
     """What one Type0 font is made of, or Unmergeable if it is not WeasyPrint's usual
     TrueType subset with Identity encodings (e.g. the missing-glyph CMap encoding)."""
-    match = SUBSET_NAME.match(str(font.get("/BaseFont", "")))
+    match = SUBSET_NAME.match(str(_value(font, "/BaseFont", "")))
     if match is None:
         raise Unmergeable("not a tagged subset")
-    if font.get("/Encoding") != "/Identity-H":
-        raise Unmergeable(f"encoding {font.get('/Encoding')}")
-    kids, to_unicode = font.get("/DescendantFonts"), font.raw_get("/ToUnicode") \
-        if "/ToUnicode" in font else None
+    if _value(font, "/Encoding") != "/Identity-H":
+        raise Unmergeable(f"encoding {_value(font, '/Encoding')}")
+    kids = _value(font, "/DescendantFonts")
+    to_unicode = font.raw_get("/ToUnicode") if "/ToUnicode" in font else None
     if kids is None or len(kids) != 1 or not isinstance(to_unicode, IndirectObject):
         raise Unmergeable("no single descendant font or no ToUnicode stream")
-    cid_ref = kids.get_object()[0] if isinstance(kids, IndirectObject) else kids[0]
+    cid_ref = kids.get_object()[0]
     cid = cid_ref.get_object()
-    if (cid.get("/Subtype") != "/CIDFontType2" or cid.get("/CIDToGIDMap") != "/Identity"
+    if (_value(cid, "/Subtype") != "/CIDFontType2"
+            or _value(cid, "/CIDToGIDMap") != "/Identity" or "/DW" in cid
             or not isinstance(cid_ref, IndirectObject)):
         raise Unmergeable("not a TrueType CID font with an identity glyph map")
     descriptor_ref = cid.raw_get("/FontDescriptor")
@@ -274,17 +282,23 @@ def _subset(ref: IndirectObject, font: DictionaryObject, programs: dict) -> _Sub
     if isinstance(descriptor.raw_get("/CIDSet") if "/CIDSet" in descriptor else None,
                   IndirectObject):
         parts.append(descriptor.raw_get("/CIDSet"))
+    widths = _widths(_value(cid, "/W", ArrayObject()))
+    if not widths:
+        raise Unmergeable("no glyph used")
     if file_ref.idnum not in programs:
         programs[file_ref.idnum] = _program(file_ref.get_object().get_data())
     program = programs[file_ref.idnum]
-    signature = (match.group(1), str(descriptor.get("/FontFamily")),
-                 int(descriptor.get("/Flags", 0)) & ~1,  # FixedPitch: recomputed
-                 *(float(descriptor.get(key, 0)) for key in
+    signature = (match.group(1), str(_value(descriptor, "/FontFamily")),
+                 int(_value(descriptor, "/Flags", 0)) & ~1,  # FixedPitch: recomputed
+                 *(float(_value(descriptor, key, 0)) for key in
                    ("/ItalicAngle", "/Ascent", "/Descent", "/StemV", "/StemH")),
                  program.signature)
+    bbox = tuple(float(value.get_object()) for value in descriptor["/FontBBox"])
+    if len(bbox) != 4:
+        raise Unmergeable("FontBBox is not four numbers")
     return _Subset(ref, match.group(1), tuple(parts), descriptor, file_ref.idnum, program,
-                   _widths(cid.get("/W", ArrayObject())),
-                   _cmap_text(to_unicode.get_object().get_data()), signature)
+                   widths, _cmap_text(to_unicode.get_object().get_data()), signature, bbox,
+                   float(_value(descriptor, "/CapHeight", 0)))
 
 
 def _program(data: bytes) -> _Program:
@@ -307,6 +321,8 @@ def _program(data: bytes) -> _Program:
     glyf = tables["glyf"]
     glyphs = {gid: glyf[loca[gid] * scale:loca[gid + 1] * scale] for gid in range(count)
               if loca[gid + 1] > loca[gid]}
+    if any(gid >= count for data in glyphs.values() for _, gid in _components(data)):
+        raise Unmergeable("a composite glyph refers to a glyph the font does not have")
     long_count, = struct.unpack(">H", hhea[34:36])
     hmtx = tables["hmtx"]
     pairs = struct.unpack(f">{2 * long_count}H", hmtx[:4 * long_count])
@@ -320,7 +336,8 @@ def _program(data: bytes) -> _Program:
                  head[4:8], head[18:20], head[44:46],  # fontRevision, unitsPerEm, macStyle
                  hhea[4:10], os2[4:8], os2[62:64],  # ascender, descender, lineGap; weight,
                  tables.get("post", b"")[:32],  # width and selection classes; italic angle
-                 *(hashlib.sha1(tables[tag]).digest() for tag in SAME_TABLES if tag in tables))
+                 *(hashlib.sha1(tables[tag], usedforsecurity=False).digest()
+                   for tag in SAME_TABLES if tag in tables))
     return _Program(tables, reader.sfntVersion, glyphs, list(zip(advances, bearings)), signature)
 
 
@@ -391,7 +408,7 @@ def _write_font(writer: PdfWriter, face: str, program: tuple[bytes, IndirectObje
     different widths on one program have different names, as WeasyPrint would name them."""
     data, file_ref = program
     base = group.subsets[0]
-    digest = hashlib.md5(data)
+    digest = hashlib.md5(data, usedforsecurity=False)
     digest.update(repr((sorted(group.widths.items()), sorted(group.text.items()))).encode())
     tag = "".join(chr(65 + byte % 26) for byte in digest.digest()[:6])
     name = NameObject(f"/{tag}+{face}")
@@ -399,13 +416,11 @@ def _write_font(writer: PdfWriter, face: str, program: tuple[bytes, IndirectObje
     descriptor = DictionaryObject(base.descriptor)
     descriptor[NameObject("/FontName")] = name
     descriptor[NameObject("/FontFile2")] = file_ref
-    boxes = [[float(v) for v in s.descriptor["/FontBBox"]] for s in family]
     descriptor[NameObject("/FontBBox")] = ArrayObject(
-        _number(f(box[i] for box in boxes)) for i, f in enumerate((min, min, max, max)))
+        _number(pick(s.bbox[i] for s in family)) for i, pick in enumerate((min, min, max, max)))
     if "/CapHeight" in descriptor:
-        descriptor[NameObject("/CapHeight")] = _number(
-            max(float(s.descriptor.get("/CapHeight", 0)) for s in family))
-    flags = int(base.descriptor.get("/Flags", 0)) & ~1
+        descriptor[NameObject("/CapHeight")] = _number(max(s.cap_height for s in family))
+    flags = int(_value(base.descriptor, "/Flags", 0)) & ~1
     if len(group.widths) > 1 and len(set(group.widths.values())) == 1:
         flags |= 1  # FixedPitch, as WeasyPrint sets it
     descriptor[NameObject("/Flags")] = NumberObject(flags)
