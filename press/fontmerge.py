@@ -228,8 +228,10 @@ def merge_font_subsets(writer: PdfWriter) -> int:
             if len(files) < 2:
                 continue
             program = _write_program(writer, family.subsets)
-            for group in _greedy(family.subsets, lambda s: _Font(), _Font.accepts, _Font.add):
-                new = _write_font(writer, face, program, family.subsets, group)
+            groups = _greedy(family.subsets, lambda s: _Font(), _Font.accepts, _Font.add)
+            to_unicode = _shared_to_unicode(writer, family.subsets) if len(groups) > 1 else None
+            for group in groups:
+                new = _write_font(writer, face, program, family.subsets, group, to_unicode)
                 for subset in group.subsets:
                     replaced[subset.ref.idnum] = new
                     candidates.add(subset.ref.idnum)
@@ -401,11 +403,30 @@ def _write_program(writer: PdfWriter, subsets: list[_Subset]) -> tuple[bytes, In
     return data, writer._add_object(stream)
 
 
+def _shared_to_unicode(writer: PdfWriter, subsets: list[_Subset]) -> IndirectObject | None:
+    """One ToUnicode CMap for the font dictionaries of one program, if they agree on the
+    text of every glyph (they differ in widths only): each CMap is about a kilobyte."""
+    text: dict[int, str] = {}
+    for subset in subsets:
+        if any(text.get(gid, value) != value for gid, value in subset.text.items()):
+            return None
+        text.update(subset.text)
+    return _cmap_stream(writer, text)
+
+
+def _cmap_stream(writer: PdfWriter, text: dict[int, str]) -> IndirectObject:
+    stream = StreamObject()
+    stream.set_data(_cmap_bytes(text))
+    return writer._add_object(stream.flate_encode(level=9))
+
+
 def _write_font(writer: PdfWriter, face: str, program: tuple[bytes, IndirectObject],
-                family: list[_Subset], group: _Font) -> IndirectObject:
-    """One Type0 font (CIDFont, descriptor, ToUnicode) on the merged program, with the
-    widths and text of ``group``. Its subset tag is made from what it holds, so fonts with
-    different widths on one program have different names, as WeasyPrint would name them."""
+                family: list[_Subset], group: _Font,
+                to_unicode: IndirectObject | None) -> IndirectObject:
+    """One Type0 font (CIDFont, descriptor, ToUnicode unless one is shared) on the merged
+    program, with the widths and text of ``group``. Its subset tag is made from what it
+    holds, so fonts with different widths on one program have different names, as
+    WeasyPrint names the fonts that share a program."""
     data, file_ref = program
     base = group.subsets[0]
     digest = hashlib.md5(data, usedforsecurity=False)
@@ -437,12 +458,10 @@ def _write_font(writer: PdfWriter, face: str, program: tuple[bytes, IndirectObje
     cid[NameObject("/FontDescriptor")] = writer._add_object(descriptor)
     cid[NameObject("/W")] = _w_array(group.widths)
 
-    to_unicode = StreamObject()
-    to_unicode.set_data(_cmap_bytes(group.text))
     type0 = DictionaryObject(base.ref.get_object())
     type0[NameObject("/BaseFont")] = name
     type0[NameObject("/DescendantFonts")] = ArrayObject([writer._add_object(cid)])
-    type0[NameObject("/ToUnicode")] = writer._add_object(to_unicode.flate_encode(level=9))
+    type0[NameObject("/ToUnicode")] = to_unicode or _cmap_stream(writer, group.text)
     return writer._add_object(type0)
 
 
