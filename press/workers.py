@@ -154,11 +154,15 @@ class Forked:
             finally:
                 os._exit(code)  # never return into the parent's code, run no atexit handler
         os.close(write_end)
-        self._read_end = read_end
+        self._pipe = os.fdopen(read_end, "rb")
 
     def result(self):
-        with os.fdopen(self._read_end, "rb") as pipe:
-            payload = pipe.read()
+        try:
+            payload = self._pipe.read()
+        except BaseException:  # Ctrl+C while waiting: the child goes too
+            self.cancel()
+            raise
+        self._pipe.close()
         _, status = os.waitpid(self.pid, 0)
         if not payload:
             raise RuntimeError(f"the process writing in parallel (pid {self.pid}) died "
@@ -175,7 +179,7 @@ class Forked:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        os.close(self._read_end)
+        self._pipe.close()
         os.waitpid(self.pid, 0)
 
 

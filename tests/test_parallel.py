@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
+from pathlib import Path
 
+import pytest
 from conftest import copy_project
 
 from press import pipeline, workers
@@ -57,9 +61,6 @@ def _outputs(root):
 
 def _zombies() -> list[str]:
     """This process's children that have exited but were never waited for."""
-    import os
-    from pathlib import Path
-
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -72,7 +73,6 @@ def _zombies() -> list[str]:
 
 
 def test_forked_print_edition_gives_the_same_bytes_and_result(tmp_path, monkeypatch):
-    from press import workers
 
     forks, real = [], workers.Forked
     monkeypatch.setattr(workers, "Forked", lambda work: forks.append(work) or real(work))
@@ -97,7 +97,6 @@ def test_forked_print_edition_gives_the_same_bytes_and_result(tmp_path, monkeypa
 
 def _both_ways(tmp_path, monkeypatch, build):
     """``build(root, fork_print)`` serially and forked in one project; outcomes and outputs."""
-    from press import workers
 
     forks, real = [], workers.Forked
     monkeypatch.setattr(workers, "Forked", lambda work: forks.append(work) or real(work))
@@ -170,3 +169,19 @@ def test_a_failed_web_edition_stops_the_forked_print_edition(tmp_path, monkeypat
 
     seen = _both_ways(tmp_path, monkeypatch, build)
     assert seen[True] == seen[False] == ((["No anchor #missing"], {}), [])
+
+
+def test_forked_work_returns_raises_or_reports_a_dead_process():
+    assert workers.Forked(lambda: {"pages": [1, 2]}).result() == {"pages": [1, 2]}
+
+    def fails():
+        raise KeyError("cmyk")
+
+    with pytest.raises(KeyError, match="cmyk") as raised:
+        workers.Forked(fails).result()
+    assert any("in fails" in note for note in raised.value.__notes__)
+    with pytest.raises(RuntimeError, match="died \\(exit code 3\\)"):
+        workers.Forked(lambda: os._exit(3)).result()
+    slow = workers.Forked(lambda: time.sleep(60))
+    slow.cancel()
+    assert _zombies() == []
