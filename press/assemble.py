@@ -30,11 +30,7 @@ import hashlib
 import io
 import json
 import logging
-import os
-import pickle
 import re
-import threading
-import traceback
 import zlib
 from dataclasses import dataclass
 from functools import partial
@@ -56,7 +52,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from . import fontmerge, layout, output, pipeline, preflight, yamlsafe
+from . import fontmerge, layout, output, pipeline, preflight, workers, yamlsafe
 from .errors import ContentError, Problem, Problems, did_you_mean
 from .load import PUBLISHED_RE, Project, isbn13_ok, load_all, read_text, select
 from .model import Author, Briefing, Page, Series
@@ -995,52 +991,33 @@ def _each_edition(make, editions: tuple[str, ...]) -> dict:
     the web and print bundles are assembled at the same time on two cores.
 
     Serial where forking is unsafe or pointless: one core, no ``fork``, or other threads
-    running (the preview server). A child's ``ContentError`` is raised here as it was there.
+    running (the preview server). The problems of every edition are reported together.
     """
-    forking = (hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-               and threading.active_count() == 1 and len(editions) > 1)
-    if not forking:
-        return {edition: make(edition) for edition in editions}
-    children = {}
-    for edition in editions[1:]:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: make one edition, send it back, leave without cleanup
-            os.close(read_end)
-            try:
-                outcome = ("ok", make(edition))
-            except ContentError as exc:
-                outcome = ("error", exc.problems)
-            except BaseException as exc:  # a bug: the parent re-raises it with its traceback
-                outcome = ("bug", "".join(traceback.format_exception(exc)))
-            with os.fdopen(write_end, "wb") as pipe:
-                pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            os._exit(0)
-        os.close(write_end)
-        children[edition] = (pid, read_end)
-    made, failure = {}, None
+    forked = {}
+    if workers.can_fork() and workers.default_jobs() > 1:
+        forked = {edition: workers.Forked(partial(_outcome, make, edition))
+                  for edition in editions[1:]}
     try:
-        made[editions[0]] = make(editions[0])
-    except ContentError as exc:
-        failure = exc
-    finally:
-        outcomes = {}
-        for edition, (pid, read_end) in children.items():
-            with os.fdopen(read_end, "rb") as pipe:
-                data = pipe.read()
-            os.waitpid(pid, 0)
-            outcomes[edition] = pickle.loads(data) if data else ("bug", "the process died")
-    problems = list(failure.problems) if failure else []
-    for edition, (kind, value) in outcomes.items():
-        if kind == "bug":
-            raise RuntimeError(f"assembling the {edition} bundle failed:\n{value}")
-        if kind == "error":
-            problems.extend(value)
-        else:
-            made[edition] = value
+        outcomes = {edition: _outcome(make, edition) for edition in editions
+                    if edition not in forked}
+    except BaseException:  # a bug here: leave no child behind
+        for child in forked.values():
+            child.cancel()
+        raise
+    outcomes.update({edition: child.result() for edition, child in forked.items()})
+    problems = [p for kind, value in outcomes.values() if kind == "error" for p in value]
     if problems:
         raise ContentError(problems)
-    return {edition: made[edition] for edition in editions}
+    return {edition: outcomes[edition][1] for edition in editions}
+
+
+def _outcome(make, edition: str) -> tuple[str, object]:
+    """``("made", what make returned)`` or ``("error", problems)``: a ContentError is passed
+    back from a child process as its problems (the exception itself does not pickle)."""
+    try:
+        return "made", make(edition)
+    except ContentError as exc:
+        return "error", exc.problems
 
 
 def assemble_all(project: Project, ids: list[str] | None, problems: Problems,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -12,8 +13,9 @@ from conftest import run
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, IndirectObject
 
-from press import assemble, typeset
+from press import assemble, typeset, workers
 from press.cli import main
+from press.errors import ContentError
 from press.load import Project
 
 BUNDLE = "performance-pointers-2008-09"
@@ -455,3 +457,23 @@ def test_bundle_file_errors_are_located(project):
     assert "typo.yaml:3: 'published' is not a real date: '2009-13'" in text
     assert "typo.yaml:4: 'isbn' 978-1-904984-40-6 is not a valid ISBN-13" in text
     assert "missing required field 'briefings'" in text
+
+
+# -- the two editions in two processes ---------------------------------------------------------------
+
+def _make(edition):
+    if edition == "print":
+        raise ContentError.at(Path("content/bundles/x.yaml"), 3, f"{edition} went wrong")
+    return f"{edition} made in {os.getpid()}"
+
+
+def test_editions_made_in_two_processes_report_the_child_s_problems():
+    if not workers.can_fork() or workers.default_jobs() < 2:
+        pytest.skip("one core or no fork: the editions are made one after the other")
+    made = assemble._each_edition(lambda edition: f"{edition} in {os.getpid()}",
+                                  ("web", "print"))
+    assert made["web"] == f"web in {os.getpid()}"
+    assert made["print"].startswith("print in ") and made["print"] != f"print in {os.getpid()}"
+    with pytest.raises(ContentError) as caught:
+        assemble._each_edition(_make, ("web", "print"))
+    assert [(p.line, p.message) for p in caught.value.problems] == [(3, "print went wrong")]
