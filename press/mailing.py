@@ -805,7 +805,7 @@ def _write_print_pdf(project: Project, laid_out: typeset.Typeset, ident: str) ->
 
     with typeset._captured():
         return laid_out.document.write_pdf(pdf_variant="pdf/x-4", finisher=finisher,
-                                           pdf_identifier=typeset.identifier(ident, "print"))
+                                           pdf_identifier=output.identifier(ident, "print"))
 
 
 # -- items -------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from weasyprint.text.fonts import FontConfiguration
 from . import limits, yamlsafe
 from .errors import ContentError, Problem
 from .model import Page
+from .output import identifier
 from .resources import ProjectFetcher
 
 MM = 72 / 25.4  # PDF points per millimetre
@@ -118,11 +119,6 @@ def _write(typeset: Typeset, target, excerpt: bool = False, **options) -> bytes 
         raise ContentError([Problem(typeset.source or "document", None, message.split("\n")[0])
                             for message in dict.fromkeys(errors)])
     return data
-
-
-def identifier(*parts: str) -> bytes:
-    """A fixed PDF /ID from the content's identity, so rebuilds are byte-identical."""
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32].encode()
 
 
 # -- web edition -------------------------------------------------------------------------------
