@@ -96,16 +96,20 @@ class PartFile:
     reader: PdfReader | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
-    def of(cls, project: Project, slug: str, edition: str) -> PartFile:
+    def of(cls, project: Project, slug: str, edition: str, parse: bool = False) -> PartFile:
         """All pages, except in print the blank pages that padded the briefing to a booklet
         (recorded by the preflight report): in a bundle they would only be empty sheets.
 
         The file is read once, here; :func:`merge` copies from this same reader, so the
         plan and the pages merged cannot come from two different versions of the file.
+        ``parse``: parse every object now (the merge would, later).
         """
         paths = pipeline.output_paths(project, slug)
         reader = PdfReader(io.BytesIO(paths[edition].read_bytes()))
         count = len(reader.pages)
+        if parse:
+            for number in [*reader.xref.get(0, {}), *reader.xref_objStm]:
+                reader.get_object(number)
         padding = 0
         if edition == "print":
             try:
@@ -295,9 +299,7 @@ def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
     and the next full build does not redo what was built here. ``results`` remembers briefings
     already built in this run (a briefing shared by several bundles is built once).
     """
-    todo = [b.slug for b in bundle.briefings
-            if not (results.get(b.slug) and all(e in results[b.slug].outputs for e in EDITIONS))
-            and not (results.get(b.slug) and not results[b.slug].ok)]
+    todo = _unbuilt(bundle, results)
     rebuilt = []
     if todo:
         LOG.info("bringing %s up to date for bundle %s", ", ".join(todo), bundle.id)
@@ -318,6 +320,13 @@ def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
     if problems:
         raise ContentError(problems)
     return rebuilt
+
+
+def _unbuilt(bundle: Bundle, results: dict) -> list[str]:
+    """The bundle's briefings not yet built (or found up to date) in this run."""
+    return [b.slug for b in bundle.briefings
+            if not (results.get(b.slug) and all(e in results[b.slug].outputs for e in EDITIONS))
+            and not (results.get(b.slug) and not results[b.slug].ok)]
 
 
 # -- layout: the bundle's own pages --------------------------------------------------------------
@@ -952,10 +961,11 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
     (``force`` assembles it anyway).
     """
     results = {} if results is None else results
-    rebuilt = ensure_built(project, bundle, results)
+    rebuilt, early = _build_and_read(project, bundle, results)
     if not force and not rebuilt and bundle_up_to_date(project, bundle):
         return Assembled(bundle, output_paths(project, bundle.id), {}, {}, (), fresh=True)
-    made = _each_edition(partial(_edition, project, bundle), EDITIONS)
+    early = {key: part for key, part in early.items() if key[0] not in rebuilt}
+    made = _each_edition(partial(_edition, project, bundle, early), EDITIONS)
     paths = output_paths(project, bundle.id)
     for edition, (data, _, _, _) in made.items():
         output.write_bytes(paths[edition], data)
@@ -964,11 +974,53 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
                      {e: m[2] for e, m in made.items()}, tuple(rebuilt))
 
 
-def _edition(project: Project, bundle: Bundle, edition: str) -> tuple[bytes, int, tuple, str]:
-    """One edition of a bundle: (PDF, page count, (bytes, briefings' bytes, own pages'
-    bytes), print preflight report as JSON or "")."""
+def _build_and_read(project: Project, bundle: Bundle, results: dict):
+    """:func:`ensure_built`; where a briefing must be built and a core is free, it is built in a
+    child process while this one reads and parses the briefings' PDFs that are up to date.
+
+    Returns (the slugs rebuilt, ``{(slug, edition): PartFile}`` read early: only those of
+    briefings not rebuilt may be used).
+    """
+    todo = _unbuilt(bundle, results)
+    if not todo or not workers.can_fork() or workers.default_jobs() < 2:
+        return ensure_built(project, bundle, results), {}
+    child = workers.Forked(partial(_build_in_child, project, bundle, dict(results)))
+    early = {}
     try:
-        parts = [PartFile.of(project, b.slug, edition) for b in bundle.briefings]
+        for briefing in bundle.briefings:
+            for edition in EDITIONS:
+                try:
+                    early[briefing.slug, edition] = PartFile.of(project, briefing.slug, edition,
+                                                                parse=True)
+                except (PyPdfError, OSError, ValueError):
+                    pass  # missing or damaged: it is being built, or the merge will say so
+    except BaseException:
+        child.cancel()
+        raise
+    kind, value = child.result()
+    if kind == "error":
+        raise ContentError(value)
+    rebuilt, built = value
+    results.update(built)
+    return rebuilt, early
+
+
+def _build_in_child(project: Project, bundle: Bundle, results: dict):
+    try:
+        rebuilt = ensure_built(project, bundle, results)
+    except ContentError as exc:
+        return "error", exc.problems
+    return "made", (rebuilt, {b.slug: results[b.slug] for b in bundle.briefings
+                              if b.slug in results})
+
+
+def _edition(project: Project, bundle: Bundle, early: dict,
+             edition: str) -> tuple[bytes, int, tuple, str]:
+    """One edition of a bundle: (PDF, page count, (bytes, briefings' bytes, own pages'
+    bytes), print preflight report as JSON or ""). ``early``: parts already read."""
+    try:
+        parts = [early.get((b.slug, edition)) or PartFile.of(project, b.slug, edition)
+                 for b in bundle.briefings]
         own, the_plan = own_pages(project, bundle, edition, tuple(len(p.pages) for p in parts))
         data = merge(bundle, edition, own, the_plan, parts)
     except (PyPdfError, OSError) as exc:  # a damaged or vanished briefing PDF
