@@ -18,8 +18,12 @@ are put in so that every briefing starts on a right-hand page and the back cover
 Page labels: the bundle's front matter is numbered i, ii, ...; from the first briefing on, the
 pages are numbered 1, 2, 3 ... through to the back cover, the numbers the contents page shows.
 
-pypdf writes every object uncompressed; :func:`pack_object_streams` packs the small ones (the
-thousands of structure elements above all) into compressed object streams afterwards.
+Size: each Lato face's subsets are merged into one font program (``press.fontmerge``), shared
+resources are stored once (:func:`_store_once`), and :class:`_PackingWriter` writes the small
+objects (the thousands of structure elements above all) into compressed object streams.
+
+Speed: the web and print bundles are assembled at the same time in two processes; a briefing
+that must be built first is built in a child process while this one parses the others' PDFs.
 """
 
 from __future__ import annotations
