@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import threading
 import traceback
@@ -173,6 +174,11 @@ class Forked:
         _, exc, text = outcome
         exc.add_note(f"in the forked process {self.pid}:\n{text.rstrip()}")
         raise exc
+
+    def done(self, wait: float = 0.0) -> bool:
+        """The child has finished (its outcome is waiting in the pipe, or it died), waiting up
+        to ``wait`` seconds for it."""
+        return bool(select.select([self._pipe], [], [], wait)[0])
 
     def cancel(self) -> None:
         try:

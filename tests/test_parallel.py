@@ -173,6 +173,10 @@ def test_a_failed_web_edition_stops_the_forked_print_edition(tmp_path, monkeypat
 
 def test_forked_work_returns_raises_or_reports_a_dead_process():
     assert workers.Forked(lambda: {"pages": [1, 2]}).result() == {"pages": [1, 2]}
+    slow = workers.Forked(lambda: time.sleep(0.5) or "slept")
+    assert not slow.done()  # still sleeping
+    assert slow.done(wait=10)  # finished: its outcome waits in the pipe
+    assert slow.result() == "slept"
 
     def fails():
         raise KeyError("cmyk")
