@@ -190,9 +190,10 @@ def floor_main(root: Path, slugs: list[str]) -> None:
     started = time.perf_counter()
     from weasyprint import HTML
 
-    from press import layout, markdown
+    from press.briefing import layout, markdown
+    from press.content.load import load_all
     from press.errors import Problems
-    from press.load import Project, load_all
+    from press.project import Project
 
     project = Project.at(root)
     imported = time.perf_counter() - started
@@ -218,8 +219,8 @@ def letters_floor_main(root: Path) -> None:
     started = time.perf_counter()
     from weasyprint import HTML
 
-    from press import mailing
-    from press.load import Project
+    from press.products import mailing
+    from press.project import Project
 
     project = Project.at(root)
     page = mailing.letters_page(project, mailing.load_mailing(project, MAILING_ID))

@@ -46,6 +46,11 @@ class ContentError(PressError):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self):
+        # Rebuilt from its problems (pickle would re-run __init__ with the message string)
+        # so that it crosses process boundaries whole.
+        return type(self), (self.problems,)
+
     @classmethod
     def at(cls, path, line, message, hint="") -> ContentError:
         return cls(Problem(path, line, message, hint))

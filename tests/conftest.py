@@ -9,16 +9,20 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The tests' own sample project: its content is a copy of the series as it was, so that the
+# publications team can add briefings and bundles to the live content/ without touching CI.
+FIXTURE = Path(__file__).resolve().parent / "project"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; playwright never downloads a browser here
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def copy_project(target: Path) -> Path:
-    """A fresh project at ``target`` with the repository's content, layouts and assets."""
+    """A fresh project at ``target``: the fixture content, with the repository's layouts and
+    assets (the house style under test)."""
     target.mkdir(parents=True, exist_ok=True)
-    for folder in ("content", "layouts", "assets"):
+    shutil.copytree(FIXTURE / "content", target / "content")
+    for folder in ("layouts", "assets"):
         shutil.copytree(REPO / folder, target / folder)
     return target
 
@@ -29,7 +33,7 @@ def built_project(tmp_path_factory) -> Path:
 
     Read-only for tests: copy it (``copy_built``) before changing anything.
     """
-    from press.cli import main
+    from press.commands import main
 
     root = copy_project(tmp_path_factory.mktemp("built") / "project")
     code = main(["--project", str(root), "--drafts", "-q"])

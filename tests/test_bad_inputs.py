@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_project
+from conftest import FIXTURE, copy_project
 
-from press.cli import main
+from press.commands import main
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 
@@ -60,7 +60,7 @@ def prepare(case: Path, expect: dict, base: Path, tmp_path: Path, monkeypatch) -
     if not target.is_symlink():
         target.write_bytes(case.read_bytes())
     for name in expect.get("sample", []):
-        shutil.copy(REPO / "content" / "briefings" / f"{name}.md", target.parent)
+        shutil.copy(FIXTURE / "content" / "briefings" / f"{name}.md", target.parent)
     for line in expect.get("copy", []):
         source, _, dest = (part.strip() for part in line.partition("->"))
         (root / dest).parent.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,10 @@ from conftest import copy_project
 from PIL import Image
 from pypdf import PdfReader
 
-from press import pipeline
+from press.build import pipeline
+from press.build.pipeline import Options
 from press.errors import Problems
-from press.load import Project
-from press.pipeline import Options
+from press.project import Project
 
 SLUG = "ni-112-under-18-conceptions"
 

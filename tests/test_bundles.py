@@ -13,10 +13,12 @@ from conftest import run
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, IndirectObject
 
-from press import assemble, typeset, workers
-from press.cli import main
+from press.commands import main
+from press.core import parallel
 from press.errors import ContentError
-from press.load import Project
+from press.products import bundles as assemble
+from press.project import Project
+from press.render import typeset
 
 BUNDLE = "performance-pointers-2008-09"
 NI62 = "ni-062-placement-stability"
@@ -468,7 +470,7 @@ def _make(edition):
 
 
 def test_editions_made_in_two_processes_report_the_child_s_problems():
-    if not workers.can_fork() or workers.default_jobs() < 2:
+    if not parallel.can_fork() or parallel.default_jobs() < 2:
         pytest.skip("one core or no fork: the editions are made one after the other")
     made = assemble._each_edition(lambda edition: f"{edition} in {os.getpid()}",
                                   ("web", "print"))

@@ -1,7 +1,7 @@
 """Build cache: each kind of dependency rebuilds exactly the briefings (and editions) it affects.
 
 Most cases start from a copy of the built sample and swap the renderer for a recorder
-(``press.workers.build_one``, which runs in this process with ``--jobs 1``), so they check the
+(``press.build.pipeline.build_in_worker``, which runs in this process with ``--jobs 1``), so they check the
 cache's decisions without rendering. A few build for real to check the PDFs are never stale.
 """
 
@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import run
 
-from press import cache, pipeline, workers
+from press.build import cache, pipeline
+from press.build.pipeline import EDITIONS, Options
+from press.commands.progress import Progress
 from press.errors import Problems
-from press.load import Project
-from press.pipeline import EDITIONS, Options
-from press.progress import Progress
+from press.project import Project
 
 N058, N062, N112 = ("ni-058-emotional-health", "ni-062-placement-stability",
                     "ni-112-under-18-conceptions")
@@ -51,16 +51,16 @@ def recorder(monkeypatch):
         previous = cache.read(project, slug) or {}
         result.served = [str(project.root / rel) for rel in previous.get("served", {})]
         for edition in options.editions:
-            for path in pipeline.edition_files(project, slug, edition):
+            for path in project.edition_files(slug, edition):
                 data = path.read_bytes() if path.exists() else b"%PDF-1.7\n%%EOF\n"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
                 os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
-            result.outputs[edition] = pipeline.output_paths(project, slug)[edition]
+            result.outputs[edition] = project.briefing_outputs(slug)[edition]
             result.pages[edition] = 1
         return result
 
-    monkeypatch.setattr(workers, "build_one", fake_build_one)
+    monkeypatch.setattr(pipeline, "build_in_worker", fake_build_one)
     return calls
 
 

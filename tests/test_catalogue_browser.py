@@ -10,9 +10,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from conftest import CHROMIUM
 
-from press import shop
-from press.cli import main
-from press.load import Project
+from press.commands import main
+from press.products import shop
+from press.project import Project
 
 FAILURES = Path(__file__).resolve().parent / "failures"
 

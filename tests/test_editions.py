@@ -10,7 +10,7 @@ import pytest
 from conftest import run
 from pypdf import PdfReader
 
-from press.cli import main
+from press.commands import main
 
 NI62 = "ni-062-placement-stability"
 NI112 = "ni-112-under-18-conceptions"

@@ -14,8 +14,9 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, NumberObject, StreamObject
 
-from press import assemble, fontmerge
-from press.cli import main
+from press.commands import main
+from press.pdf import fontmerge
+from press.products import bundles as assemble
 
 BUNDLE = "performance-pointers-2008-09"
 PARTS = ("ni-062-placement-stability", "ni-112-under-18-conceptions")  # final: web and print

@@ -64,7 +64,7 @@ def _roomy() -> str:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The test briefings, built in both editions; maps (edition, slug) to page texts."""
-    from press.cli import main
+    from press.commands import main
 
     root = copy_project(tmp_path_factory.mktemp("footnotes") / "project")
     briefings = root / "content" / "briefings"

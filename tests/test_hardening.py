@@ -20,10 +20,12 @@ from conftest import REPO, copy_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from press import layout, limits, markdown, output
-from press.cli import main
+from press.briefing import layout, markdown
+from press.commands import main
+from press.content.load import BRIEFING_FIELDS, load_briefing, load_series
+from press.core import limits, output
 from press.errors import ContentError, Problems
-from press.load import BRIEFING_FIELDS, Project, load_briefing, load_series
+from press.project import Project
 
 SLUG = "ni-112-under-18-conceptions"
 
@@ -102,7 +104,7 @@ def test_random_input_loads_or_reports(sandbox, data, raw, body):
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=bodies)
 def test_random_markdown_renders_or_reports(sandbox, body):
-    from press import typeset
+    from press.render import typeset
 
     project, series = sandbox
     text = f"---\n{_front_matter(VALID, None)}---\n\n## Start\n\n{body}\n"
@@ -346,7 +348,7 @@ def test_the_fetcher_refuses_every_route_even_past_the_sanitiser(project, secret
     """A template bug must not open the sandbox: WeasyPrint fed hostile HTML directly."""
     import weasyprint
 
-    from press.resources import ProjectFetcher
+    from press.render.fetcher import ProjectFetcher
 
     folder, marker = secrets
     html = f"""<html><head>

@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
+from press.content.load import isbn13_ok, load_all
 from press.errors import Problems
-from press.load import Project, isbn13_ok, load_all
+from press.project import Project
 
 GOOD = """\
 ---
@@ -174,7 +175,7 @@ def test_series_problems(project):
 # -- the YAML parser: libyaml for speed, PyYAML's pure-Python parser as the reference ---------
 
 def _outcome(text, fast):
-    from press import yamlsafe
+    from press.core import yamlsafe
     from press.errors import ContentError
 
     saved = yamlsafe._FastLoader
@@ -191,7 +192,7 @@ def _outcome(text, fast):
 def test_front_matter_parses_with_libyaml_when_installed(monkeypatch):
     import yaml
 
-    from press import yamlsafe
+    from press.core import yamlsafe
 
     if not yaml.__with_libyaml__:
         pytest.skip("this PyYAML is built without libyaml")

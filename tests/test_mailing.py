@@ -14,9 +14,9 @@ import pypdf
 import pytest
 from conftest import run
 
-from press import mailing
-from press.cli import main
-from press.load import Project
+from press.commands import main
+from press.products import mailing
+from press.project import Project
 
 RECIPIENTS = """\
 agency,link_officer,address_1,address_2,address_3,town,postcode,copies,email

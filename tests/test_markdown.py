@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from press import cite, markdown
+from press.briefing import cite, markdown
 from press.errors import ContentError
 from press.model import Author, Briefing, Contact, Indicator, Reference, Series
 
@@ -184,13 +184,14 @@ def test_internal_links_are_prefixed():
     assert 'href="#ni-001-x--part"' in out and 'href="#ni-001-x--local"' in out
 
 
-def test_sample_briefings_convert_without_problems():
+def test_sample_briefings_convert_without_problems(project):
+    from press.content.load import load_all
     from press.errors import Problems
-    from press.load import Project, load_all
+    from press.project import Project
 
     problems = Problems()
-    _, briefings = load_all(Project.at(ROOT), problems)
+    _, briefings = load_all(Project.at(project), problems)
     for b in briefings:
-        body = markdown.convert(b, ROOT)
+        body = markdown.convert(b, project)
         assert body.warnings == (), body.warnings
         assert body.references_html

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import copy_project
 
-from press import pipeline, workers
+from press.build import pipeline
+from press.build.pipeline import Options
+from press.core import parallel
 from press.errors import Problems
-from press.load import Project
-from press.pipeline import Options
+from press.project import Project
 
 
 def test_jobs_1_and_jobs_2_give_identical_bytes(tmp_path):
@@ -40,13 +41,13 @@ def test_jobs_1_and_jobs_2_give_identical_bytes(tmp_path):
 
 
 def test_default_jobs_is_the_cores_available():
-    assert workers.default_jobs() >= 1
+    assert parallel.default_jobs() >= 1
 
 
 # -- the print edition written in a forked process beside the web edition -----------------------
 
 def _build_one(root, fork_print):
-    from press.load import load_all
+    from press.content.load import load_all
 
     project = Project.at(root)
     _, [briefing] = load_all(project, Problems(), ["ni-112-under-18-conceptions"])
@@ -74,8 +75,8 @@ def _zombies() -> list[str]:
 
 def test_forked_print_edition_gives_the_same_bytes_and_result(tmp_path, monkeypatch):
 
-    forks, real = [], workers.Forked
-    monkeypatch.setattr(workers, "Forked", lambda work: forks.append(work) or real(work))
+    forks, real = [], parallel.Forked
+    monkeypatch.setattr(parallel, "Forked", lambda work: forks.append(work) or real(work))
     results, outputs = {}, {}
     root = copy_project(tmp_path / "project")  # one project, so that paths compare equal
     for fork_print in (False, True):
@@ -98,8 +99,8 @@ def test_forked_print_edition_gives_the_same_bytes_and_result(tmp_path, monkeypa
 def _both_ways(tmp_path, monkeypatch, build):
     """``build(root, fork_print)`` serially and forked in one project; outcomes and outputs."""
 
-    forks, real = [], workers.Forked
-    monkeypatch.setattr(workers, "Forked", lambda work: forks.append(work) or real(work))
+    forks, real = [], parallel.Forked
+    monkeypatch.setattr(parallel, "Forked", lambda work: forks.append(work) or real(work))
     root = copy_project(tmp_path / "project")
     seen = {}
     for fork_print in (False, True):
@@ -118,7 +119,7 @@ def _both_ways(tmp_path, monkeypatch, build):
 
 def test_a_print_preflight_failure_in_the_forked_process_is_reported_as_when_serial(
         tmp_path, monkeypatch):
-    from press import preflight
+    from press.render import preflight
 
     check = preflight.check
 
@@ -143,7 +144,7 @@ def test_a_print_preflight_failure_in_the_forked_process_is_reported_as_when_ser
 
 
 def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeypatch):
-    from press import typeset
+    from press.render import typeset
 
     def broken(*args, **kwargs):
         raise ValueError("palette lookup failed")
@@ -155,8 +156,8 @@ def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeyp
 
 
 def test_a_failed_web_edition_stops_the_forked_print_edition(tmp_path, monkeypatch):
-    from press import typeset
     from press.errors import ContentError
+    from press.render import typeset
 
     def failing(typeset_, target, ident, excerpt=False):
         raise ContentError.at(typeset_.source, None, "No anchor #missing")
@@ -172,8 +173,8 @@ def test_a_failed_web_edition_stops_the_forked_print_edition(tmp_path, monkeypat
 
 
 def test_forked_work_returns_raises_or_reports_a_dead_process():
-    assert workers.Forked(lambda: {"pages": [1, 2]}).result() == {"pages": [1, 2]}
-    slow = workers.Forked(lambda: time.sleep(0.5) or "slept")
+    assert parallel.Forked(lambda: {"pages": [1, 2]}).result() == {"pages": [1, 2]}
+    slow = parallel.Forked(lambda: time.sleep(0.5) or "slept")
     assert not slow.done()  # still sleeping
     assert slow.done(wait=10)  # finished: its outcome waits in the pipe
     assert slow.result() == "slept"
@@ -182,10 +183,10 @@ def test_forked_work_returns_raises_or_reports_a_dead_process():
         raise KeyError("cmyk")
 
     with pytest.raises(KeyError, match="cmyk") as raised:
-        workers.Forked(fails).result()
+        parallel.Forked(fails).result()
     assert any("in fails" in note for note in raised.value.__notes__)
     with pytest.raises(RuntimeError, match="died \\(exit code 3\\)"):
-        workers.Forked(lambda: os._exit(3)).result()
-    slow = workers.Forked(lambda: time.sleep(60))
+        parallel.Forked(lambda: os._exit(3)).result()
+    slow = parallel.Forked(lambda: time.sleep(60))
     slow.cancel()
     assert _zombies() == []

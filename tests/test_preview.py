@@ -18,8 +18,8 @@ from PIL import Image
 
 from press import preview
 from press.errors import ContentError, UsageError
-from press.load import Project
 from press.preview import Deps, PageImage, Preview, View, affected, respond, sandboxed
+from press.project import Project
 
 SLUG = "ni-058-emotional-health"  # the draft, 6 pages
 SERIES = "performance-pointers"

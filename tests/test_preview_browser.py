@@ -6,7 +6,7 @@ import pytest
 from conftest import CHROMIUM
 
 from press import preview
-from press.load import Project
+from press.project import Project
 
 SLUG = "ni-058-emotional-health"  # the draft: 6 pages, quick to build
 WAIT_MS = 90_000  # a build is ~2 s, but the test machine may be busy

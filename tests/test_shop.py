@@ -16,10 +16,10 @@ from conftest import run
 from PIL import Image
 from pypdf import PdfReader
 
-from press import shop
-from press.cli import main
+from press.commands import main
 from press.errors import ContentError
-from press.load import Project
+from press.products import shop
+from press.project import Project
 
 FINALS = ("ni-062-placement-stability", "ni-112-under-18-conceptions")
 DRAFT = "ni-058-emotional-health"

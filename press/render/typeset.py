@@ -24,11 +24,11 @@ from tinycss2.color5 import parse_color
 from weasyprint.images import RasterImage
 from weasyprint.text.fonts import FontConfiguration
 
-from . import limits, yamlsafe
-from .errors import ContentError, Problem
-from .model import Page
-from .output import identifier
-from .resources import ProjectFetcher
+from press.core import limits, yamlsafe
+from press.core.output import identifier
+from press.errors import ContentError, Problem
+from press.model import Page
+from press.render.fetcher import ProjectFetcher
 
 MM = 72 / 25.4  # PDF points per millimetre
 CSS_PX_PER_MM = 96 / 25.4

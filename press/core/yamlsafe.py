@@ -13,7 +13,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from .errors import ContentError, Problem
+from press.errors import ContentError, Problem
 
 MAX_YAML_BYTES = 256 * 1024  # front matter and config files are small; refuse anything huge
 

@@ -1,18 +1,15 @@
-"""Build workers: run ``pipeline.build_briefing`` for many briefings in parallel processes.
+"""Parallel processes: a generic task runner and a fork helper; knows nothing of briefings.
 
-Each task is ``(project root, slug, options)``; the worker loads the briefing itself, so only
-small, plain values cross the process boundary and a ``Result`` comes back. Workers are forked
-from a fork server that has already imported WeasyPrint, so the import (about a second) is paid
-once per build, not once per worker or per briefing; forking from a fresh server rather than
-from the caller is safe even when the caller runs threads (the preview server, test runners).
-With one job, or one task, everything runs in the calling process.
+``run`` calls a top-level work function for each task in worker processes forked from a fork
+server that has already imported the modules the caller names (``preload``: WeasyPrint, for
+the briefing stage), so that import is paid once per build, not once per worker or per task;
+forking from a fresh server rather than from the caller is safe even when the caller runs
+threads (the preview server, test runners). With one job, or one task, everything runs in the
+calling process. ``Forked`` runs one callable in a forked child beside the caller (a
+briefing's print edition while its web edition is written).
 
-When there are at least two cores per briefing (typically one edited briefing), a briefing's
-print edition is written in a forked child (``Forked``) while its web edition is written, both
-from the one layout.
-
-The PDFs do not depend on which process made them: every input is passed explicitly and each
-render uses its own font configuration, so ``--jobs 1`` and ``--jobs 8`` give identical bytes.
+Results cross the process boundary by pickling: ``ContentError`` pickles with its problems
+(``press.errors``), so work functions may raise it in a child and the caller gets it back.
 """
 
 from __future__ import annotations
@@ -26,13 +23,10 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from pathlib import Path
+from typing import TypeVar
 
-from .errors import Problem, Problems
-from .load import Project, load_briefing, load_series
-
-PRELOAD = ["press.workers", "press.pipeline", "press.load", "press.markdown", "press.layout",
-           "press.typeset", "press.preflight"]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def default_jobs() -> int:
@@ -43,58 +37,48 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def build_one(root: str, slug: str, options, fork_print: bool = False):
-    """The work function: load one briefing from ``root`` and build it (runs in a worker)."""
-    from .pipeline import Result, build_briefing
-
-    project = Project(Path(root))
-    problems = Problems()
-    path = project.briefings_dir / f"{slug}.md"
-    briefing = load_briefing(project, path, load_series(project, problems), problems)
-    if briefing is None:  # changed on disk since the build started
-        return Result(slug, path, problems=problems.errors or [
-            Problem(path, None, "could not be loaded")])
-    return build_briefing(project, briefing, options, fork_print=fork_print)
-
-
-def _context():
+def _context(preload: Iterable[str]):
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload(list(preload))
     return context
 
 
-def run(root: Path, tasks: Iterable[tuple[str, object]], jobs: int,
-        on_start: Callable[[str], None] | None = None,
-        on_done: Callable[[str, object], None] | None = None) -> dict[str, object]:
-    """Build each ``(slug, options)`` task; returns ``{slug: Result}``.
+def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *,
+        preload: Iterable[str] = (), on_start: Callable[[str], None] | None = None,
+        on_done: Callable[[str, R], None] | None = None) -> dict[str, R]:
+    """Call ``work(*args, fork_beside)`` for each ``(name, args)`` task; returns ``{name: what
+    it returned}``.
 
-    ``on_done`` is called in this process as each briefing finishes, in completion order.
-    Tasks are started in the order given: put the longest first so no worker idles at the end.
+    ``work`` must be a top-level (picklable) function; ``preload`` names the modules the fork
+    server imports once, before any worker is forked from it. ``fork_beside`` tells ``work``
+    that there are two cores for its task (see :class:`Forked`). ``on_done`` is called in this
+    process as each task finishes, in completion order. Tasks are started in the order given:
+    put the longest first so no worker idles at the end.
     """
     tasks = list(tasks)
-    results: dict[str, object] = {}
+    results: dict[str, R] = {}
     cores = jobs if jobs > 0 else default_jobs()
     jobs = min(cores, len(tasks))
-    # Two cores for each briefing: its editions are written at the same time.
-    fork_print = cores >= 2 * len(tasks) and can_fork()
+    # Two cores for each task: it may split itself over two processes.
+    fork_beside = cores >= 2 * len(tasks) and can_fork()
     if jobs <= 1:
-        for slug, options in tasks:
+        for name, args in tasks:
             if on_start:
-                on_start(slug)
-            results[slug] = build_one(str(root), slug, options, fork_print)
+                on_start(name)
+            results[name] = work(*args, fork_beside)
             if on_done:
-                on_done(slug, results[slug])
+                on_done(name, results[name])
         return results
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(preload))
     pending: dict[Future, str] = {}
     try:
         queue = list(reversed(tasks))
 
         def submit():
-            slug, options = queue.pop()
-            pending[executor.submit(build_one, str(root), slug, options, fork_print)] = slug
+            name, args = queue.pop()
+            pending[executor.submit(work, *args, fork_beside)] = name
             if on_start:
-                on_start(slug)
+                on_start(name)
 
         # Keep exactly `jobs` tasks in flight so on_start means "now rendering".
         while queue and len(pending) < jobs:
@@ -102,10 +86,10 @@ def run(root: Path, tasks: Iterable[tuple[str, object]], jobs: int,
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                slug = pending.pop(future)
-                results[slug] = future.result()  # a bug in a worker re-raises here
+                name = pending.pop(future)
+                results[name] = future.result()  # a bug in a worker re-raises here
                 if on_done:
-                    on_done(slug, results[slug])
+                    on_done(name, results[name])
                 if queue:
                     submit()
     except BaseException:
@@ -129,7 +113,7 @@ class Forked:
     ``result()`` waits for the child and returns what ``work`` returned, or raises what it
     raised (same type and message, the child's traceback added as a note); ``cancel()`` kills
     it. Either reaps the child, so none is left a zombie. ``work`` must return something that
-    pickles; a ``ContentError`` is better returned than raised (it does not survive pickling).
+    pickles (as does a ``ContentError``).
     """
 
     def __init__(self, work: Callable[[], object]):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from .model import Reference
+from press.model import Reference
 
 # [@id], [@id, p. 17], [@a; @b, pp. 3-4]
 CITATION_RE = re.compile(r"\[(@[\w:.-]+(?:,[^\]\[;]*)?(?:\s*;\s*@[\w:.-]+(?:,[^\]\[;]*)?)*)\]")

@@ -19,8 +19,8 @@ import segno
 from barcode.writer import SVGWriter
 from markupsafe import Markup
 
-from .load import Project
-from .model import Body, Briefing, Page
+from press.model import Body, Briefing, Page
+from press.project import Project
 
 
 @dataclass(frozen=True)

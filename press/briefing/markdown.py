@@ -19,9 +19,11 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
-from . import cite, limits, resources
-from .errors import ContentError, Problems, did_you_mean
-from .model import Body, Briefing, Heading
+from press.briefing import cite
+from press.core import limits
+from press.errors import ContentError, Problems, did_you_mean
+from press.model import Body, Briefing, Heading
+from press.render import fetcher as resources
 
 BOX_TYPES = {"key-messages": "Key messages", "pointer": "Performance pointer",
              "practice": "Promising practice", "note": "Note"}

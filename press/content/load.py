@@ -5,41 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import yamlsafe
-from .errors import ContentError, Problem, Problems, did_you_mean
-from .model import Author, Briefing, Contact, Indicator, Partner, Reference, Series
+from press.core import yamlsafe
+from press.errors import ContentError, Problem, Problems, did_you_mean
+from press.model import Author, Briefing, Contact, Indicator, Partner, Reference, Series
+from press.project import Project
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 PUBLISHED_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 REFERENCE_TYPES = ("book", "report", "article", "chapter", "web")
-
-
-@dataclass(frozen=True)
-class Project:
-    """Where a project's folders are. Every stage gets paths from here, never from the cwd."""
-
-    root: Path
-
-    @classmethod
-    def at(cls, root) -> Project:
-        return cls(Path(root).resolve())
-
-    content = property(lambda self: self.root / "content")
-    layouts = property(lambda self: self.root / "layouts")
-    assets = property(lambda self: self.root / "assets")
-    output = property(lambda self: self.root / "output")
-    cache = property(lambda self: self.root / ".cache")
-    series_dir = property(lambda self: self.content / "series")
-    briefings_dir = property(lambda self: self.content / "briefings")
-    bundles_dir = property(lambda self: self.content / "bundles")
-    mailings_dir = property(lambda self: self.content / "mailings")
-
-    def briefing_paths(self) -> list[Path]:
-        return sorted(self.briefings_dir.glob("*.md"))
 
 
 # -- reading text ------------------------------------------------------------------------------

@@ -56,13 +56,19 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from . import fontmerge, layout, output, pipeline, preflight, workers, yamlsafe
-from .errors import ContentError, Problem, Problems, did_you_mean
-from .load import PUBLISHED_RE, Project, isbn13_ok, load_all, read_text, select
-from .model import Author, Briefing, Page, Series
+from press.briefing import layout
+from press.build import pipeline
+from press.content.load import PUBLISHED_RE, isbn13_ok, load_all, read_text, select
+from press.core import freshness, output, parallel, yamlsafe
+from press.errors import ContentError, Problem, Problems, did_you_mean
+from press.model import Author, Briefing, Page, Series
+from press.pdf import fontmerge
+from press.project import Project
+from press.render import preflight
 
 LOG = logging.getLogger(__name__)
 EDITIONS = ("web", "print")
+BUNDLE_CODE = "press.products.bundles"  # the code that assembles a bundle (freshness key)
 FIELDS = ("title", "subtitle", "series", "briefings", "published", "isbn", "price")
 REQUIRED = ("title", "series", "briefings", "published")
 # What a briefing's PDFs are made from: if any is newer than the PDFs, the briefing is rebuilt.
@@ -108,7 +114,7 @@ class PartFile:
         plan and the pages merged cannot come from two different versions of the file.
         ``parse``: parse every object now (the merge would, later).
         """
-        paths = pipeline.output_paths(project, slug)
+        paths = project.briefing_outputs(slug)
         reader = PdfReader(io.BytesIO(paths[edition].read_bytes()))
         count = len(reader.pages)
         if parse:
@@ -179,15 +185,6 @@ def plan(front: int, counts, edition: str, booklet: bool) -> Plan:
 
 
 # -- load ----------------------------------------------------------------------------------------
-
-def bundle_paths(project: Project) -> list[Path]:
-    return sorted(project.bundles_dir.glob("*.yaml"))
-
-
-def output_paths(project: Project, bundle_id: str) -> dict[str, Path]:
-    return {edition: project.output / edition / "bundles" / f"{bundle_id}.pdf"
-            for edition in EDITIONS}
-
 
 def load_bundle(project: Project, path: Path, series: dict[str, Series],
                 briefings: dict[str, Briefing]) -> Bundle:
@@ -396,10 +393,10 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
     # file URLs name the project's folder: leave it out, so a moved project keeps its cache
     digest = hashlib.sha256(html.replace(layout.file_url(project.root), "").encode())
     digest.update(f"{edition}\0{counts}".encode())
-    sources = [Path(__file__), Path(layout.__file__), Path(__file__).with_name("typeset.py")]
+    digest.update(freshness.code_key(BUNDLE_CODE).encode())
     files = sorted(p for p in [*project.layouts.rglob("*"), *project.assets.rglob("*")]
                    if p.is_file())
-    for path in files + sources:
+    for path in files:
         name = path.relative_to(project.root) if path.is_relative_to(project.root) else path.name
         digest.update(f"{name}\0".encode())
         digest.update(path.read_bytes())
@@ -436,7 +433,7 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
     takes (``guess``: the count last time); it is laid out again if the guess was wrong
     and the contents would show other numbers.
     """
-    from . import typeset  # WeasyPrint: imported only when a bundle is assembled
+    from press.render import typeset  # WeasyPrint: imported only when a bundle is assembled
     booklet = bundle.series.booklet
     front, laid_out, rendered = guess, None, None
     for _ in range(3):
@@ -935,10 +932,10 @@ def _first_page(element) -> int | None:
 # -- the stage -----------------------------------------------------------------------------------
 
 def bundle_inputs(project: Project, bundle: Bundle) -> list[Path]:
-    """What a bundle's PDFs are made from: if any is newer, the bundle is assembled again."""
-    inputs = [bundle.path, bundle.series.path, Path(__file__)]
+    """The files a bundle's PDFs are made from (with the code: :func:`bundle_key`)."""
+    inputs = [bundle.path, bundle.series.path]
     for briefing in bundle.briefings:
-        paths = pipeline.output_paths(project, briefing.slug)
+        paths = project.briefing_outputs(briefing.slug)
         inputs += [briefing.path, paths["web"], paths["print"], paths["preflight"]]
     inputs += [project.layouts / name for name in ("bundle.html", "bundle.css",
                                                    "briefing.css", "palette.yaml")]
@@ -947,12 +944,21 @@ def bundle_inputs(project: Project, bundle: Bundle) -> list[Path]:
     return [p for p in inputs if p.exists()]
 
 
+def bundle_key(project: Project, bundle: Bundle) -> str:
+    """A key over everything a bundle's PDFs are made from: its files, the code that assembles
+    it (``freshness.code_key``) and the library versions."""
+    return freshness.digest(freshness.FORMAT, freshness.versions(),
+                            freshness.code_key(BUNDLE_CODE),
+                            freshness.Hasher().files(project.root,
+                                                     bundle_inputs(project, bundle)))
+
+
+def _record(project: Project, bundle: Bundle) -> freshness.Record:
+    return freshness.Record(project.cache, "bundles", bundle.id)
+
+
 def bundle_up_to_date(project: Project, bundle: Bundle) -> bool:
-    try:
-        made = min(p.stat().st_mtime for p in output_paths(project, bundle.id).values())
-    except FileNotFoundError:
-        return False
-    return all(p.stat().st_mtime <= made for p in bundle_inputs(project, bundle))
+    return _record(project, bundle).fresh(bundle_key(project, bundle), project.root) is not None
 
 
 def assemble(project: Project, bundle: Bundle, results: dict | None = None,
@@ -967,13 +973,15 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
     results = {} if results is None else results
     rebuilt, early = _build_and_read(project, bundle, results)
     if not force and not rebuilt and bundle_up_to_date(project, bundle):
-        return Assembled(bundle, output_paths(project, bundle.id), {}, {}, (), fresh=True)
+        return Assembled(bundle, project.bundle_outputs(bundle.id), {}, {}, (), fresh=True)
     early = {key: part for key, part in early.items() if key[0] not in rebuilt}
     made = _each_edition(partial(_edition, project, bundle, early), EDITIONS)
-    paths = output_paths(project, bundle.id)
+    paths = project.bundle_outputs(bundle.id)
     for edition, (data, _, _, _) in made.items():
         output.write_bytes(paths[edition], data)
-    output.write_text(paths["print"].with_suffix(".preflight.json"), made["print"][3])
+    output.write_text(project.bundle_preflight(bundle.id), made["print"][3])
+    _record(project, bundle).write(bundle_key(project, bundle), project.root,
+                                   [*paths.values(), project.bundle_preflight(bundle.id)])
     return Assembled(bundle, paths, {e: m[1] for e, m in made.items()},
                      {e: m[2] for e, m in made.items()}, tuple(rebuilt))
 
@@ -986,9 +994,9 @@ def _build_and_read(project: Project, bundle: Bundle, results: dict):
     briefings not rebuilt may be used).
     """
     todo = _unbuilt(bundle, results)
-    if not todo or not workers.can_fork() or workers.default_jobs() < 2:
+    if not todo or not parallel.can_fork() or parallel.default_jobs() < 2:
         return ensure_built(project, bundle, results), {}
-    child = workers.Forked(partial(_build_in_child, project, bundle, dict(results)))
+    child = parallel.Forked(partial(_build_in_child, project, bundle, dict(results)))
     # Finding briefings up to date takes a fraction of a second, laying one out seconds: wait
     # that fraction first, so that a bundle with nothing to build parses nothing twice.
     todo_parts = [] if child.done(wait=0.8) else [(b.slug, edition) for b in bundle.briefings
@@ -1054,8 +1062,8 @@ def _each_edition(make, editions: tuple[str, ...]) -> dict:
     running (the preview server). The problems of every edition are reported together.
     """
     forked = {}
-    if workers.can_fork() and workers.default_jobs() > 1:
-        forked = {edition: workers.Forked(partial(_outcome, make, edition))
+    if parallel.can_fork() and parallel.default_jobs() > 1:
+        forked = {edition: parallel.Forked(partial(_outcome, make, edition))
                   for edition in editions[1:]}
     try:
         outcomes = {edition: _outcome(make, edition) for edition in editions
@@ -1113,7 +1121,7 @@ def report(project: Project, done: list[Assembled], say) -> None:
 
 def after_build(project: Project, results: list, say, force: bool = False) -> bool:
     """After a full build: assemble every bundle from the briefings just built."""
-    if not bundle_paths(project):
+    if not project.bundle_paths():
         return False
     problems = Problems()
     done = assemble_all(project, None, problems, {r.slug: r for r in results}, force)
@@ -1128,7 +1136,7 @@ def command(project: Project, args, say) -> int:
     done = assemble_all(project, list(args.slugs) or None, problems,
                         force=getattr(args, "force", False))
     report(project, done, say)
-    if not done and not problems.items and not bundle_paths(project):
+    if not done and not problems.items and not project.bundle_paths():
         say("no bundles in content/bundles/")
     _print_problems(project, problems)
     made = sum(1 for item in done if not item.fresh)

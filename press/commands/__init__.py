@@ -8,11 +8,12 @@ import os
 import sys
 from pathlib import Path
 
-from . import output
-from .errors import PressError, Problems, UsageError
-from .load import Project, load_all
-from .pipeline import EDITIONS, Options, Result, build
-from .progress import Progress
+from press.build.pipeline import EDITIONS, Options, Result, build
+from press.commands.progress import Progress
+from press.content.load import load_all
+from press.core import output
+from press.errors import PressError, Problems, UsageError
+from press.project import Project
 
 COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "web", "preview"]
 DESCRIPTION = """\
@@ -39,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
                         choices=COMMANDS, help="what to do (default: all)")
     parser.add_argument("slugs", nargs="*",
                         help="briefing slugs (file names without .md), bundle or mailing ids")
-    parser.add_argument("--project", type=Path, default=Path(__file__).resolve().parent.parent,
+    parser.add_argument("--project", type=Path, default=None,
                         help="project folder (default: the one holding build.py)")
     parser.add_argument("--edition", choices=[*EDITIONS, "all"], default="all",
                         help="which edition(s) to build (default: all)")
@@ -59,10 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, default_project: Path | None = None) -> int:
+    """Run one command; ``default_project`` is used without ``--project`` (``build.py`` passes
+    its own folder; otherwise the current directory)."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
+        if args.project is None:
+            args.project = default_project or Path.cwd()
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
@@ -125,7 +130,9 @@ def _run(args) -> int:
 
 def _check(project: Project, problems: Problems, say) -> int:
     """Validate every briefing (front matter and Markdown), bundle and mailing; render nothing."""
-    from . import assemble, mailing, markdown
+    from press.briefing import markdown
+    from press.products import bundles as assemble
+    from press.products import mailing
 
     series, briefings = load_all(project, problems)
     for briefing in briefings:
@@ -158,10 +165,14 @@ def _check(project: Project, problems: Problems, say) -> int:
 def _after_briefings(project: Project, args, results: list[Result], say) -> bool:
     """The stages that follow a full build; returns True if any of them failed."""
     failed = False
-    from . import assemble  # every bundle, from the briefings just built (none re-rendered)
+    from press.products import (
+        bundles as assemble,  # every bundle, from the briefings just built (none re-rendered)
+    )
     failed = assemble.after_build(project, results, say, force=args.force) or failed
     # bundles (press.assemble) and the web shop package (press.shop) hook in here
-    from . import shop  # last: the web shop folder packages what the stages above built
+    from press.products import (
+        shop,  # last: the web shop folder packages what the stages above built
+    )
 
     shop_problems = shop.after_build(project, args, results, say, blocked=failed)
     _report(project, shop_problems, [])
@@ -171,11 +182,15 @@ def _after_briefings(project: Project, args, results: list[Result], say) -> bool
 
 def _stage_command(project: Project, args, say) -> int:
     """Commands owned by a later stage module: ``press.<module>.command(project, args, say)``."""
-    import importlib
-
-    module = {"bundle": "assemble", "mailing": "mailing", "web": "shop",
-              "preview": "preview"}[args.command]
-    return importlib.import_module(f"press.{module}").command(project, args, say)
+    if args.command == "bundle":
+        from press.products import bundles as module
+    elif args.command == "mailing":
+        from press.products import mailing as module
+    elif args.command == "web":
+        from press.products import shop as module
+    else:
+        from press import preview as module
+    return module.command(project, args, say)
 
 
 def _report_result(project: Project, result: Result, say) -> None:
@@ -186,7 +201,7 @@ def _report_result(project: Project, result: Result, say) -> None:
     for edition, path in sorted(result.outputs.items()):
         say(f"{edition:>6}: {path.relative_to(project.root)} ({result.pages[edition]} pages)")
     if result.preflight:
-        from . import preflight  # pypdf: only imported when there is a report to show
+        from press.render import preflight  # pypdf: only imported when there is a report to show
 
         say(f"        {preflight.summary(result.preflight)}")
 

@@ -6,9 +6,9 @@ images, logos, the CSS) with their content hashes and the size and modification 
 output file. An edition is up to date only if:
 
 * its key still matches: the briefing's source, its series file, its layout template with
-  every partial it includes and the palette, the press package's own source (stage
-  modules), the Python and library versions, the content-affecting build options and, for
-  drafts, the git revision printed in the draft footer;
+  every partial it includes and the palette, the code that makes editions (with every module
+  it imports: ``freshness.code_key``), the Python and library versions, the
+  content-affecting build options and, for drafts, the git revision printed in the draft footer;
 * every served file still has the hash it had when the edition was built;
 * every output file still exists with the size and mtime the build left it with.
 
@@ -19,73 +19,33 @@ build forgets the briefing's manifest, so it is retried next time.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
-import sys
-from importlib import metadata
 from pathlib import Path
 
 import jinja2
 import jinja2.meta
 
-from . import output
-from .errors import Problem
-from .load import Project
+from press.core import freshness, output
+from press.errors import Problem
+from press.project import Project
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the manifest layout or key recipe changes
-# Libraries whose version can change what a PDF looks like or contains.
-DISTRIBUTIONS = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "fonttools",
-                 "pyphen", "Pillow", "pypdf", "Markdown", "nh3", "Jinja2", "MarkupSafe",
-                 "PyYAML", "segno", "python-barcode", "briefing-press")
-# Modules that run after (or around) the briefing stage: editing them changes no briefing PDF.
-# Every other module of the package is part of the key, so a new stage is covered by default.
-DOWNSTREAM = ("assemble", "mailing", "shop", "preview", "cli", "progress", "workers", "cache")
+FORMAT = 1  # bump when the manifest layout changes (key recipes: freshness.FORMAT)
+# The code that makes a briefing's editions: these modules and everything they import.
+BRIEFING_CODE = ("press.briefing", "press.build.pipeline")
 # Options that choose *which* editions are made rather than what is in them; the build date is
 # left out on purpose: a cached draft's footer truthfully says when it was built.
 NOT_IN_KEY = ("editions", "drafts_of_final", "build_date")
 
 
-class Hasher:
-    """Content hashes of files, each file read at most once per build."""
-
-    def __init__(self):
-        self._memo: dict[Path, str | None] = {}
-
-    def file(self, path: Path) -> str | None:
-        """SHA-256 of the file's bytes, or None if it cannot be read."""
-        if path not in self._memo:
-            try:
-                self._memo[path] = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError:
-                self._memo[path] = None
-        return self._memo[path]
-
-
-def _digest(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _versions() -> dict[str, str]:
-    found = {"python": sys.version}
-    for name in DISTRIBUTIONS:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "-"
-    return found
-
-
-def base_key(project: Project, options, hasher: Hasher) -> str:
+def base_key(project: Project, options, hasher: freshness.Hasher) -> str:
     """The part of every key shared by all briefings of one build."""
-    package = Path(__file__).resolve().parent
-    code = _digest(sorted((p.name, hasher.file(p)) for p in package.glob("*.py")
-                          if p.stem not in DOWNSTREAM))
     extra = {k: v for k, v in dataclasses.asdict(options).items() if k not in NOT_IN_KEY}
-    return _digest(FORMAT, _versions(), code, extra)
+    return freshness.digest(FORMAT, freshness.FORMAT, freshness.versions(),
+                   freshness.code_key(*BRIEFING_CODE), extra)
 
 
 def layout_files(project: Project, name: str) -> list[Path]:
@@ -117,7 +77,7 @@ def layout_files(project: Project, name: str) -> list[Path]:
 class Keys:
     """Keys of the editions of one build: the shared part plus each briefing's own inputs."""
 
-    def __init__(self, project: Project, options, hasher: Hasher):
+    def __init__(self, project: Project, options, hasher: freshness.Hasher):
         self.project, self.hasher = project, hasher
         self.base = base_key(project, options, hasher)
         self._layouts: dict[str, str] = {}
@@ -125,13 +85,13 @@ class Keys:
     def layout(self, name: str) -> str:
         if name not in self._layouts:
             files = layout_files(self.project, name)
-            self._layouts[name] = _digest([(p.relative_to(self.project.root).as_posix(),
+            self._layouts[name] = freshness.digest([(p.relative_to(self.project.root).as_posix(),
                                             self.hasher.file(p)) for p in files])
         return self._layouts[name]
 
     def edition(self, briefing, edition: str, revision: str = "") -> str:
         """The key of one edition of one briefing (``revision`` only matters for drafts)."""
-        return _digest(self.base, edition, self.hasher.file(briefing.path),
+        return freshness.digest(self.base, edition, self.hasher.file(briefing.path),
                        self.hasher.file(briefing.series.path), self.layout(briefing.layout),
                        revision if edition == "drafts" else "")
 
@@ -160,15 +120,7 @@ def forget(project: Project, slug: str) -> None:
     manifest_path(project, slug).unlink(missing_ok=True)
 
 
-def _stamp(path: Path) -> list[int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return [info.st_size, info.st_mtime_ns]
-
-
-def served_fresh(project: Project, manifest: dict | None, hasher: Hasher) -> bool:
+def served_fresh(project: Project, manifest: dict | None, hasher: freshness.Hasher) -> bool:
     """Every file the loader served for this briefing still has the same content."""
     if not manifest:
         return False
@@ -181,11 +133,12 @@ def edition_fresh(project: Project, manifest: dict | None, edition: str, key: st
     entry = (manifest or {}).get("editions", {}).get(edition)
     if not entry or entry.get("key") != key:
         return False
-    return all(_stamp(project.root / rel) == stamp for rel, stamp in entry["files"].items())
+    return all(freshness.stamp(project.root / rel) == stamp
+               for rel, stamp in entry["files"].items())
 
 
 def record(project: Project, result, keys: dict[str, str], previous: dict | None,
-           hasher: Hasher) -> None:
+           hasher: freshness.Hasher) -> None:
     """Write the manifest after a successful build of the editions in ``keys``."""
     editions = dict((previous or {}).get("editions", {}))
     # Served files of editions kept from an earlier build still count; a full rebuild starts
@@ -206,7 +159,7 @@ def record(project: Project, result, keys: dict[str, str], previous: dict | None
                           if edition == "print" else [])
         editions[edition] = {
             "key": key, "pages": result.pages.get(edition, 0),
-            "files": {f.relative_to(project.root).as_posix(): _stamp(f) for f in files}}
+            "files": {f.relative_to(project.root).as_posix(): freshness.stamp(f) for f in files}}
     data = {"format": FORMAT, "slug": result.slug,
             "source": result.source.relative_to(project.root).as_posix(),
             "editions": editions, "served": dict(sorted(served.items())),

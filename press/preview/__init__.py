@@ -39,11 +39,13 @@ from xml.etree import ElementTree
 import pypdfium2 as pdfium
 import watchfiles
 
-from . import layout, markdown, typeset
-from .errors import ContentError, Problem, Problems, UsageError, did_you_mean
-from .load import Project, load_briefing, load_series
-from .model import Briefing
-from .pipeline import build_date, revision
+from press.briefing import layout, markdown
+from press.build.pipeline import build_date, revision
+from press.content.load import load_briefing, load_series
+from press.errors import ContentError, Problem, Problems, UsageError, did_you_mean
+from press.model import Briefing
+from press.project import Project
+from press.render import typeset
 
 log = logging.getLogger(__name__)
 

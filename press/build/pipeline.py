@@ -14,12 +14,16 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from . import output
-from .errors import ContentError, Problem, Problems
-from .load import Project, load_all
-from .model import Briefing
+from press.content.load import load_all, load_briefing, load_series
+from press.core import freshness, output
+from press.errors import ContentError, Problem, Problems
+from press.model import Briefing
+from press.project import BRIEFING_EDITIONS, Project
 
-EDITIONS = ("print", "web", "drafts")
+EDITIONS = BRIEFING_EDITIONS
+# What the fork server imports before workers are forked from it: the stages (WeasyPrint).
+PRELOAD = ["press.build.pipeline", "press.content.load", "press.briefing.markdown",
+           "press.briefing.layout", "press.render.typeset", "press.render.preflight"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,6 @@ class Result:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def output_paths(project: Project, slug: str) -> dict[str, Path]:
-    out = project.output
-    return {"print": out / "print" / f"{slug}.pdf", "web": out / "web" / f"{slug}.pdf",
-            "drafts": out / "drafts" / f"{slug}.pdf",
-            "preflight": out / "print" / f"{slug}.preflight.json"}
 
 
 def revision(path: Path) -> str:
@@ -85,9 +82,11 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
     """
     # The stages import WeasyPrint (about a second): only when something is built, so that
     # an up-to-date build never pays for it.
-    from . import layout, markdown, typeset, workers
+    from press.briefing import layout, markdown
+    from press.core import parallel
+    from press.render import typeset
     result = Result(briefing.slug, briefing.path)
-    paths = output_paths(project, briefing.slug)
+    paths = project.briefing_outputs(briefing.slug)
     try:
         body = markdown.convert(briefing, project.root)
         result.warnings.extend(body.warnings)
@@ -101,8 +100,8 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
             print_part = partial(_print_part, project, briefing, laid_out, ident, paths)
             beside = None
             if (fork_print and "web" in options.editions and "print" in options.editions
-                    and workers.can_fork()):
-                beside = workers.Forked(print_part)
+                    and parallel.can_fork()):
+                beside = parallel.Forked(print_part)
             try:
                 if "web" in options.editions:
                     data = typeset.write_web(laid_out, None, ident)
@@ -114,9 +113,9 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
                     beside.cancel()
                 raise
             if beside is not None:
-                _merge_print(result, *beside.result())
+                _merge_print(result, beside.result())
             elif "print" in options.editions:
-                _merge_print(result, *print_part())
+                _merge_print(result, print_part())
         if "drafts" in options.editions and (briefing.is_draft or options.drafts_of_final):
             draft = layout.Draft(options.build_date or build_date(), revision(briefing.path))
             laid_out = typeset.render(layout.page(project, briefing, body, draft), project.root)
@@ -130,29 +129,38 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
     return result
 
 
-def _print_part(project, briefing, laid_out, ident, paths) -> tuple[Result, list[Problem]]:
-    """The print edition, written; what it adds to the briefing's result, and its problems
-    (returned, not raised, so that the same comes back from a forked process)."""
+def build_in_worker(root: str, slug: str, options: Options, fork_print: bool = False) -> Result:
+    """The work function of :func:`build`: load one briefing from ``root`` and build it (runs in
+    a worker process, or in this one)."""
+    project = Project(Path(root))
+    problems = Problems()
+    path = project.briefings_dir / f"{slug}.md"
+    briefing = load_briefing(project, path, load_series(project, problems), problems)
+    if briefing is None:  # changed on disk since the build started
+        return Result(slug, path, problems=problems.errors or [
+            Problem(path, None, "could not be loaded")])
+    return build_briefing(project, briefing, options, fork_print=fork_print)
+
+
+def _print_part(project, briefing, laid_out, ident, paths) -> Result:
+    """The print edition, written: what it adds to the briefing's result (it may run in a
+    forked process; a ``ContentError`` it raises comes back whole)."""
     part = Result(briefing.slug, briefing.path)
-    try:
-        _print_edition(project, briefing, laid_out, ident, part, paths)
-    except ContentError as exc:
-        return part, exc.problems
-    return part, []
+    _print_edition(project, briefing, laid_out, ident, part, paths)
+    return part
 
 
-def _merge_print(result: Result, part: Result, problems: list[Problem]) -> None:
+def _merge_print(result: Result, part: Result) -> None:
     result.warnings.extend(part.warnings)
     result.outputs.update(part.outputs)
     result.pages.update(part.pages)
     if part.preflight is not None:
         result.preflight = part.preflight
-    if problems:
-        raise ContentError(problems)
 
 
 def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
-    from . import layout, preflight, typeset
+    from press.briefing import layout
+    from press.render import preflight, typeset
     pages = laid_out.page_count
     padding = (-pages) % 4 if briefing.series.booklet else 0
     css_url = layout.file_url(project.layouts / "briefing.css")
@@ -182,11 +190,6 @@ def wanted_editions(briefing: Briefing, options: Options) -> tuple[str, ...]:
                  or (e in ("web", "print") and not briefing.is_draft))
 
 
-def edition_files(project: Project, slug: str, edition: str) -> list[Path]:
-    paths = output_paths(project, slug)
-    return [paths[edition]] + ([paths["preflight"]] if edition == "print" else [])
-
-
 def build(project: Project, slugs: list[str] | None, options: Options, problems: Problems, *,
           jobs: int = 1, force: bool = False, progress=None) -> list[Result]:
     """Load, validate and build what is out of date; load problems go into ``problems``.
@@ -196,7 +199,8 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     outputs of deleted sources, and of editions a briefing no longer produces, are removed.
     ``progress`` (a ``press.progress.Progress``) is told as briefings finish.
     """
-    from . import cache, workers
+    from press.build import cache
+    from press.core import parallel
 
     _, briefings = load_all(project, problems, slugs)
     loaded = {b.slug for b in briefings}
@@ -206,7 +210,7 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     _remove_deleted(project, progress)
     if not options.build_date:  # the same date in every worker, whatever their environment
         options = replace(options, build_date=build_date())
-    hasher = cache.Hasher()
+    hasher = freshness.Hasher()
     keys = cache.Keys(project, options, hasher)
     results: dict[str, Result] = {}
     plans: dict[str, tuple] = {}
@@ -235,20 +239,21 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     # Longest first, so that no worker is left rendering a big briefing alone at the end.
     order = sorted(plans, key=lambda s: -plans[s][0].path.stat().st_size * len(plans[s][2]))
     tasks = [(slug, replace(options, editions=tuple(plans[slug][2]))) for slug in order]
-    workers.run(project.root, tasks, jobs,
-                on_start=progress.begin if progress is not None else None, on_done=done)
+    parallel.run(build_in_worker, [(slug, (str(project.root), slug, opts)) for slug, opts in tasks],
+                 jobs, preload=PRELOAD,
+                 on_start=progress.begin if progress is not None else None, on_done=done)
     return [results[b.slug] for b in briefings]
 
 
 def _plan(project, briefing, options, key_maker, manifest, hasher):
     """``(stale editions, keys of the wanted editions)``; drops outputs that went stale."""
-    from . import cache
+    from press.build import cache
 
     served_ok = cache.served_fresh(project, manifest, hasher)
     wanted = wanted_editions(briefing, options)
     rev = ""
     if "drafts" in wanted or ("drafts" in options.editions and
-                              output_paths(project, briefing.slug)["drafts"].exists()):
+                              project.briefing_outputs(briefing.slug)["drafts"].exists()):
         rev = revision(briefing.path)
     keys = {e: key_maker.edition(briefing, e, rev) for e in options.editions}
     fresh = {e for e in options.editions
@@ -258,7 +263,7 @@ def _plan(project, briefing, options, key_maker, manifest, hasher):
         # briefing without --drafts) stays only while it still matches its source.
         if edition not in wanted and edition not in fresh:
             cache.remove_outputs(project, briefing.slug,
-                                 edition_files(project, briefing.slug, edition))
+                                 project.edition_files(briefing.slug, edition))
     stale = [e for e in wanted if e not in fresh]
     return stale, {e: keys[e] for e in wanted}
 
@@ -272,7 +277,7 @@ def draft_notes(briefing: Briefing, options: Options) -> list[str]:
 
 
 def _cached_result(project, briefing, manifest, keys, options) -> Result:
-    from . import cache
+    from press.build import cache
 
     result = Result(briefing.slug, briefing.path, cached=True)
     result.warnings = cache.cached_warnings(project, manifest) if manifest else []
@@ -288,19 +293,19 @@ def _merge_cached(project, result, manifest, keys, rebuilt) -> None:
         if edition in rebuilt or edition in result.outputs:
             continue
         entry = manifest["editions"][edition]
-        result.outputs[edition] = output_paths(project, result.slug)[edition]
+        result.outputs[edition] = project.briefing_outputs(result.slug)[edition]
         result.pages[edition] = entry["pages"]
         if edition == "print":
-            path = output_paths(project, result.slug)["preflight"]
+            path = project.briefing_outputs(result.slug)["preflight"]
             result.preflight = json.loads(path.read_text(encoding="utf-8"))
 
 
 def _remove_deleted(project: Project, progress) -> None:
     """Outputs and cache entries of briefings whose source file was deleted."""
-    from . import cache
+    from press.build import cache
 
     for slug in cache.orphans(project):
-        files = [p for e in EDITIONS for p in edition_files(project, slug, e)]
+        files = [p for e in EDITIONS for p in project.edition_files(slug, e)]
         for path in cache.remove_outputs(project, slug, files):
             if progress is not None:
                 progress.note(f"removed {path.relative_to(project.root)}: its source "

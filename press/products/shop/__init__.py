@@ -32,10 +32,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import assemble, layout, markdown, output, typeset
-from .errors import ContentError, Problem, Problems, UsageError
-from .load import Project, load_all
-from .model import Briefing, Page, Series
+from press.briefing import layout, markdown
+from press.content.load import load_all
+from press.core import freshness, output
+from press.errors import ContentError, Problem, Problems, UsageError
+from press.model import Briefing, Page, Series
+from press.products import bundles as assemble
+from press.project import Project
+from press.render import typeset
 
 THUMB_WIDTHS = {"cover": 600, "cover@2x": 1200}
 DEFAULT_SAMPLE_PAGES = 3  # cover, contents (inside cover), first content page
@@ -129,7 +133,7 @@ def products(project: Project) -> list[Product]:
                     key=lambda b: (b.series.id, b.number, b.slug))
     items = [_briefing_product(b) for b in finals]
     by_slug = {b.slug: b for b in briefings}
-    for path in assemble.bundle_paths(project):
+    for path in project.bundle_paths():
         try:
             items.append(_bundle_product(assemble.load_bundle(project, path, series, by_slug)))
         except ContentError as exc:
@@ -305,7 +309,7 @@ def bundle_sample(project: Project, product: Product, pdf: bytes,
 
 # -- the cache of derived files ----------------------------------------------------------------
 
-class _Cache:
+class _Cache(freshness.DerivedStore):
     """Thumbnails and samples by the hash of everything they are made from (``.cache/shop``).
 
     A rebuild with unchanged sources reuses them instead of laying out and rasterising again;
@@ -313,37 +317,20 @@ class _Cache:
     """
 
     def __init__(self, project: Project):
-        self.folder = project.cache / "shop"
-        self.used: set[str] = set()
-        self.code = hashlib.sha256(Path(__file__).read_bytes())
-        self.code_only = self.code.copy()
+        super().__init__(project.cache, "shop")
+        code = freshness.code_key("press.products.shop")
+        self.code_only = hashlib.sha256(code.encode())
+        self.code = self.code_only.copy()
         for path in sorted(project.layouts.glob("*")):
             if path.is_file():
                 self.code.update(path.name.encode() + b"\0" + path.read_bytes())
 
     def key(self, *parts, layouts: bool = True) -> str:
-        """A hash of ``parts``, this module's code and (if ``layouts``) every layout file."""
+        """A hash of ``parts``, this product's code and (if ``layouts``) every layout file."""
         digest = (self.code if layouts else self.code_only).copy()
         for part in parts:
             digest.update(b"\0" + (part if isinstance(part, bytes) else str(part).encode()))
         return digest.hexdigest()[:40]
-
-    def get(self, key: str, suffix: str) -> bytes | None:
-        path = self.folder / f"{key}{suffix}"
-        self.used.add(path.name)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def put(self, key: str, suffix: str, data: bytes) -> None:
-        output.write_bytes(self.folder / f"{key}{suffix}", data)
-
-    def prune(self) -> None:
-        if self.folder.is_dir():
-            for path in self.folder.iterdir():
-                if path.name not in self.used and not path.name.startswith("."):
-                    path.unlink(missing_ok=True)
 
 
 # -- building the folder -----------------------------------------------------------------------
@@ -397,7 +384,7 @@ def build(project: Project, say=lambda *a: None) -> Report:
     # leftovers of a killed build: staging folders, a half-done swap (rolled back), partials
     output.clean_partials(project.output)
     items = products(project)
-    current = project.output / "web"
+    current = project.shop_folder
     problems, stale = [], []
     for product in items:
         path = current / product.name("full")
@@ -432,7 +419,7 @@ def build(project: Project, say=lambda *a: None) -> Report:
 
 def _newest_input(project: Project, product: Product) -> float:
     """When the product's source (and, for a bundle, its briefings' editions) last changed."""
-    inputs = [product.source] + [project.output / "web" / f"{b.slug}.pdf" for b in product.parts]
+    inputs = [product.source] + [project.shop_folder / f"{b.slug}.pdf" for b in product.parts]
     return max(p.stat().st_mtime for p in inputs if p.exists())
 
 
@@ -614,7 +601,7 @@ def snapshot_path(project: Project) -> Path:
 def changes(project: Project) -> list[tuple[str, str]] | None:
     """``[(status, name)]``: files that are new, changed or removed since the last upload was
     marked published (sorted by name); None if no upload has been marked yet."""
-    now = listing(project.output / "web")
+    now = listing(project.shop_folder)
     path = snapshot_path(project)
     if not path.is_file():
         return None
@@ -637,7 +624,7 @@ def changes(project: Project) -> list[tuple[str, str]] | None:
 
 def mark_published(project: Project) -> int:
     """Record the folder as uploaded: ``output/web-published.json``. Returns the file count."""
-    folder = project.output / "web"
+    folder = project.shop_folder
     if not (folder / "catalogue.json").is_file():
         raise ContentError.at(folder, None, "there is no web shop folder to mark",
                               "build it first: python build.py web")
@@ -694,7 +681,7 @@ def _say_changes(project: Project, say, full: bool) -> int:
         say("web: no upload has been marked as published yet, so every file is new "
             "(after uploading: python build.py web --mark-published)")
         if full:
-            for name in listing(project.output / "web"):
+            for name in listing(project.shop_folder):
                 say(f"new      {name}")
         return 0
     if not full:

@@ -39,12 +39,15 @@ from markupsafe import Markup
 from weasyprint.formatting_structure.boxes import LineBox
 from weasyprint.text.fonts import FontConfiguration
 
-from . import layout, output, typeset, yamlsafe
-from .errors import ContentError, Problem, Problems, UsageError, did_you_mean
-from .load import SLUG_RE, Project, load_all, load_series, read_text
-from .model import Page, Series
-from .pipeline import Options, build
-from .resources import ProjectFetcher
+from press.briefing import layout
+from press.build.pipeline import Options, build
+from press.content.load import SLUG_RE, load_all, load_series, read_text
+from press.core import output, yamlsafe
+from press.errors import ContentError, Problem, Problems, UsageError, did_you_mean
+from press.model import Page, Series
+from press.project import Project
+from press.render import typeset
+from press.render.fetcher import ProjectFetcher
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +222,7 @@ def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tup
     letters_pdf = write_letters(project, mailing, laid_out)
     rows = job_rows(mailing, laid_out.page_count)
     job_pdf = render_job_sheet(project, mailing, rows, laid_out.page_count)
-    final = project.output / "mailings" / mailing.id
+    final = project.mailing_folder(mailing.id)
     with output.staged_folder(final) as staging:
         umask = os.umask(0)
         os.umask(umask)
@@ -849,9 +852,9 @@ def _briefing_pdf(project: Project, item: Item, say) -> Path:
 
 def _bundle_pdf(project: Project, mailing: Mailing, item: Item, say) -> Path:
     """The bundle's print edition, assembled again if anything it is made from changed."""
-    from . import assemble
+    from press.products import bundles as assemble
 
-    target = project.output / "print" / "bundles" / f"{item.ref}.pdf"
+    target = project.bundle_outputs(item.ref)["print"]
     problems = Problems()
     done = assemble.assemble_all(project, [item.ref], problems)
     if problems.errors or not target.is_file():

@@ -1,0 +1,66 @@
+"""Project: where a project's folders are, and the one place that names every output path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+BRIEFING_EDITIONS = ("print", "web", "drafts")
+BUNDLE_EDITIONS = ("web", "print")
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a project's folders are. Every stage gets paths from here, never from the cwd."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root) -> Project:
+        return cls(Path(root).resolve())
+
+    content = property(lambda self: self.root / "content")
+    layouts = property(lambda self: self.root / "layouts")
+    assets = property(lambda self: self.root / "assets")
+    output = property(lambda self: self.root / "output")
+    cache = property(lambda self: self.root / ".cache")
+    series_dir = property(lambda self: self.content / "series")
+    briefings_dir = property(lambda self: self.content / "briefings")
+    bundles_dir = property(lambda self: self.content / "bundles")
+    mailings_dir = property(lambda self: self.content / "mailings")
+
+    def briefing_paths(self) -> list[Path]:
+        return sorted(self.briefings_dir.glob("*.md"))
+
+    def bundle_paths(self) -> list[Path]:
+        return sorted(self.bundles_dir.glob("*.yaml"))
+
+    # -- outputs -------------------------------------------------------------------------------
+
+    def briefing_outputs(self, slug: str) -> dict[str, Path]:
+        """A briefing's editions and the print edition's preflight report."""
+        out = self.output
+        return {"print": out / "print" / f"{slug}.pdf", "web": out / "web" / f"{slug}.pdf",
+                "drafts": out / "drafts" / f"{slug}.pdf",
+                "preflight": out / "print" / f"{slug}.preflight.json"}
+
+    def edition_files(self, slug: str, edition: str) -> list[Path]:
+        """The files one edition of a briefing consists of."""
+        paths = self.briefing_outputs(slug)
+        return [paths[edition]] + ([paths["preflight"]] if edition == "print" else [])
+
+    def bundle_outputs(self, bundle_id: str) -> dict[str, Path]:
+        """A bundle's web and print PDFs."""
+        return {edition: self.output / edition / "bundles" / f"{bundle_id}.pdf"
+                for edition in BUNDLE_EDITIONS}
+
+    def bundle_preflight(self, bundle_id: str) -> Path:
+        return self.output / "print" / "bundles" / f"{bundle_id}.preflight.json"
+
+    def mailing_folder(self, mailing_id: str) -> Path:
+        return self.output / "mailings" / mailing_id
+
+    @property
+    def shop_folder(self) -> Path:
+        """The web team's upload folder."""
+        return self.output / "web"
