@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from press.content.load import isbn13_ok, load_all
+from press.content.load import load_all
+from press.core.fields import isbn13_ok
 from press.errors import Problems
 from press.project import Project
 

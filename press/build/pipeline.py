@@ -6,16 +6,14 @@ processes can run it; everything it writes goes through atomic writes.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import subprocess
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from press import briefing as chain
 from press.content.load import load_all, load_briefing, load_series
-from press.core import freshness, output
+from press.core import freshness, output, provenance
 from press.errors import ContentError, Problem, Problems
 from press.model import Briefing
 from press.project import BRIEFING_EDITIONS, Project
@@ -53,26 +51,6 @@ class Result:
         return not self.problems
 
 
-def revision(path: Path) -> str:
-    """Short git hash of the last commit touching ``path``, '+' if it has local edits."""
-    try:
-        run = dict(cwd=path.parent, capture_output=True, text=True, timeout=5, check=False)
-        commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", path.name], **run)
-        if commit.returncode != 0 or not commit.stdout.strip():
-            return "uncommitted"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", path.name], **run)
-        return commit.stdout.strip() + ("+edits" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def build_date() -> str:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date().isoformat()
-    return dt.date.today().isoformat()
-
-
 def build_briefing(project: Project, briefing: Briefing, options: Options,
                    fork_print: bool = False) -> Result:
     """Build every requested edition of one briefing; problems are returned, not raised.
@@ -82,21 +60,19 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
     """
     # The stages import WeasyPrint (about a second): only when something is built, so that
     # an up-to-date build never pays for it.
-    from press.briefing import layout, markdown
     from press.core import parallel
     from press.render import typeset
     result = Result(briefing.slug, briefing.path)
     paths = project.briefing_outputs(briefing.slug)
     try:
-        body = markdown.convert(briefing, project.root)
+        body = chain.convert(project, briefing)
         result.warnings.extend(body.warnings)
         wants_final = [e for e in ("web", "print") if e in options.editions]
         result.notes.extend(draft_notes(briefing, options))
         if wants_final and not briefing.is_draft:
-            page = layout.page(project, briefing, body)
-            laid_out = typeset.render(page, project.root)
+            rendered = chain.render(project, briefing, body)
+            laid_out, ident = rendered.laid_out, rendered.ident
             result.served = sorted(str(p) for p in laid_out.served)
-            ident = f"{briefing.series.id}/{briefing.slug}"
             print_part = partial(_print_part, project, briefing, laid_out, ident, paths)
             beside = None
             if (fork_print and "web" in options.editions and "print" in options.editions
@@ -117,10 +93,11 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
             elif "print" in options.editions:
                 _merge_print(result, print_part())
         if "drafts" in options.editions and (briefing.is_draft or options.drafts_of_final):
-            draft = layout.Draft(options.build_date or build_date(), revision(briefing.path))
-            laid_out = typeset.render(layout.page(project, briefing, body, draft), project.root)
+            rendered = chain.render(project, briefing, body,
+                                    chain.draft_of(briefing, options.build_date))
+            laid_out = rendered.laid_out
             result.served = sorted(set(result.served) | {str(p) for p in laid_out.served})
-            data = typeset.write_web(laid_out, None, f"{briefing.slug}/draft")
+            data = typeset.write_web(laid_out, None, rendered.ident)
             output.write_bytes(paths["drafts"], data)
             result.outputs["drafts"], result.pages["drafts"] = paths["drafts"], \
                 laid_out.page_count
@@ -209,7 +186,7 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
             cache.forget(project, slug)
     _remove_deleted(project, progress)
     if not options.build_date:  # the same date in every worker, whatever their environment
-        options = replace(options, build_date=build_date())
+        options = replace(options, build_date=provenance.build_date())
     hasher = freshness.Hasher()
     keys = cache.Keys(project, options, hasher)
     results: dict[str, Result] = {}
@@ -254,7 +231,7 @@ def _plan(project, briefing, options, key_maker, manifest, hasher):
     rev = ""
     if "drafts" in wanted or ("drafts" in options.editions and
                               project.briefing_outputs(briefing.slug)["drafts"].exists()):
-        rev = revision(briefing.path)
+        rev = provenance.revision(briefing.path)
     keys = {e: key_maker.edition(briefing, e, rev) for e in options.editions}
     fresh = {e for e in options.editions
              if served_ok and cache.edition_fresh(project, manifest, e, keys[e])}

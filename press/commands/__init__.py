@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from press.build.pipeline import EDITIONS, Options, Result, build
+from press.commands import report
 from press.commands.progress import Progress
 from press.content.load import load_all
 from press.core import output
@@ -183,13 +184,13 @@ def _after_briefings(project: Project, args, results: list[Result], say) -> bool
 def _stage_command(project: Project, args, say) -> int:
     """Commands owned by a later stage module: ``press.<module>.command(project, args, say)``."""
     if args.command == "bundle":
-        from press.products import bundles as module
+        from press.commands import bundle as module
     elif args.command == "mailing":
-        from press.products import mailing as module
+        from press.commands import mailing as module
     elif args.command == "web":
-        from press.products import shop as module
+        from press.commands import web as module
     else:
-        from press import preview as module
+        from press.commands import preview as module
     return module.command(project, args, say)
 
 
@@ -207,15 +208,9 @@ def _report_result(project: Project, result: Result, say) -> None:
 
 
 def _report(project: Project, problems: Problems, results: list[Result]) -> None:
-    """Every warning, then every error, each as path:line: message, then a count."""
+    """The problems of a run and of each briefing's result."""
     items = list(problems.items)
     for result in results:
         items.extend(result.warnings)
         items.extend(result.problems)
-    warnings = [p for p in items if p.severity == "warning"]
-    errors = [p for p in items if p.severity != "warning"]
-    for problem in warnings + errors:
-        print(problem.format(project.root), file=sys.stderr)
-    if errors:
-        print(f"{len(errors)} error{'s' if len(errors) != 1 else ''} "
-              f"({len(warnings)} warning{'s' if len(warnings) != 1 else ''})", file=sys.stderr)
+    report.print_problems(project, items)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
 from pathlib import Path
 
-from press.core import yamlsafe
+from press.core import fields, yamlsafe
 from press.errors import ContentError, Problem, Problems, did_you_mean
 from press.model import Author, Briefing, Contact, Indicator, Partner, Reference, Series
 from press.project import Project
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-PUBLISHED_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 REFERENCE_TYPES = ("book", "report", "article", "chapter", "web")
 
 
@@ -66,138 +63,6 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
                           "add a line '---' after the last field")
 
 
-# -- field checking ----------------------------------------------------------------------------
-
-class _Invalid(Exception):
-    def __init__(self, message, hint="", sub=()):
-        super().__init__(message)
-        self.message, self.hint, self.sub = message, hint, tuple(sub)
-
-
-def _text(value, name):
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-        raise _Invalid(f"'{name}' must be text", "write it as a plain value")
-    text = str(value).strip()
-    if not text:
-        raise _Invalid(f"'{name}' must not be empty")
-    return text
-
-
-def _mapping(value, name):
-    if not isinstance(value, dict):
-        raise _Invalid(f"'{name}' must be a mapping of fields",
-                       "indent its fields under it, e.g. 'code: NI 62'")
-    return value
-
-
-def _list(value, name):
-    if not isinstance(value, list):
-        raise _Invalid(f"'{name}' must be a list", "write each item on a line starting '- '")
-    return value
-
-
-def _fields(data, name, allowed, required):
-    data = _mapping(data, name)
-    for key in data:
-        if key not in allowed:
-            raise _Invalid(f"unknown field '{key}' in '{name}'", did_you_mean(key, allowed),
-                           sub=(key,))
-    for key in required:
-        if data.get(key) in (None, ""):
-            raise _Invalid(f"'{name}' needs '{key}'")
-    return data
-
-
-def isbn13_ok(isbn: str) -> bool:
-    digits = re.sub(r"[\s-]", "", isbn)
-    if not re.fullmatch(r"\d{13}", digits):
-        return False
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits[:12]))
-    return (10 - total % 10) % 10 == int(digits[12])
-
-
-def _published(value, name):
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = _text(value, name)
-    match = PUBLISHED_RE.match(text)
-    if not match:
-        raise _Invalid(f"'{name}' must be YYYY-MM or YYYY-MM-DD, not '{text}'")
-    year, month, day = match.groups()
-    try:
-        dt.date(int(year), int(month), int(day or 1))
-    except ValueError:
-        raise _Invalid(f"'{name}' is not a real date: '{text}'") from None
-    return text
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _Invalid(f"'{name}' must be a positive whole number, not {value!r}")
-    return value
-
-
-def _price(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-            or not math.isfinite(value) or value > 1_000_000:
-        raise _Invalid(f"'{name}' must be a number of pounds, e.g. 12.50, not {value!r}")
-    return round(float(value), 2)
-
-
-def _isbn(value, name):
-    text = _text(value, name)
-    if not isbn13_ok(text):
-        raise _Invalid(f"'{name}' {text} is not a valid ISBN-13",
-                       "13 digits starting 978 or 979; the last digit is a checksum")
-    return text
-
-
-def _text_list(value, name):
-    return tuple(_text(item, f"{name}[{i + 1}]") for i, item in enumerate(_list(value, name)))
-
-
-class _Checker:
-    """Runs field checks against one file's data, turning failures into located problems."""
-
-    def __init__(self, path, lines, problems: Problems):
-        self.path, self.lines, self.problems = path, lines, problems
-        self.ok = True
-
-    def __call__(self, func, value, *key_path, **kwargs):
-        try:
-            return func(value, ".".join(str(k) for k in key_path), **kwargs)
-        except _Invalid as exc:
-            self.ok = False
-            self.problems.items.append(
-                yamlsafe.problem(self.path, self.lines, key_path + exc.sub, exc.message, exc.hint))
-            return None
-
-    def fail(self, key_path, message, hint=""):
-        self.ok = False
-        self.problems.items.append(
-            yamlsafe.problem(self.path, self.lines, tuple(key_path), message, hint))
-
-    def top(self, data, allowed, required, what):
-        if not isinstance(data, dict):
-            self.ok = False
-            self.problems.error(self.path, yamlsafe.line_of(self.lines) or 1,
-                                f"{what} must be a mapping of 'field: value' lines")
-            return {}
-        for key in data:
-            if key not in allowed:
-                self.ok = False
-                self.problems.error(self.path, yamlsafe.line_of(self.lines, key),
-                                    f"unknown field '{key}'", did_you_mean(key, allowed))
-        for key in required:
-            if key not in data or data[key] is None:
-                self.ok = False
-                self.problems.error(self.path, yamlsafe.line_of(self.lines) or 1,
-                                    f"missing required field '{key}'")
-        return data
-
-
 # -- series ------------------------------------------------------------------------------------
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
@@ -223,29 +88,29 @@ def load_series(project: Project, problems: Problems) -> dict[str, Series]:
 
 
 def _asset(project: Project, value, name):
-    text = _text(value, name)
+    text = fields.text(value, name)
     if "\x00" in text:
-        raise _Invalid(f"'{name}' contains a null character")
+        raise fields.Invalid(f"'{name}' contains a null character")
     target = (project.assets / text).resolve()
     if not target.is_relative_to(project.assets) or not target.is_file():
-        raise _Invalid(f"'{name}': no file assets/{text}", "paths are relative to assets/")
+        raise fields.Invalid(f"'{name}': no file assets/{text}", "paths are relative to assets/")
     return text
 
 
 def _series(project, path, data, lines, problems) -> Series | None:
-    check = _Checker(path, lines, problems)
+    check = fields.Checker(path, lines, problems)
     data = check.top(data, SERIES_FIELDS, SERIES_REQUIRED, "a series file")
     if not check.ok:
         return None
     partners = []
-    for i, item in enumerate(check(_list, data.get("partners", []), "partners") or []):
-        fields = check(_fields, item, "partners", i, allowed=("name", "logo"),
-                       required=("name", "logo"))
-        if fields:
-            logo = check(lambda v, n: _asset(project, v, n), fields["logo"], "partners", i,
+    for i, item in enumerate(check(fields.items, data.get("partners", []), "partners") or []):
+        entry = check(fields.fields, item, "partners", i, allowed=("name", "logo"),
+                      required=("name", "logo"))
+        if entry:
+            logo = check(lambda v, n: _asset(project, v, n), entry["logo"], "partners", i,
                          "logo")
-            partners.append(Partner(name=str(fields["name"]), logo=logo or ""))
-    contact = check(_fields, data.get("contact"), "contact",
+            partners.append(Partner(name=str(entry["name"]), logo=logo or ""))
+    contact = check(fields.fields, data.get("contact"), "contact",
                     allowed=("name", "phone", "email", "role"), required=("name",))
     logo = ""
     if data.get("publisher_logo"):
@@ -255,8 +120,8 @@ def _series(project, path, data, lines, problems) -> Series | None:
         check.fail(("booklet",), "'booklet' must be true or false")
     sample_pages = data.get("sample_pages", 0)
     if sample_pages:
-        sample_pages = check(_positive_int, sample_pages, "sample_pages")
-    values = {key: check(_text, data.get(key), key)
+        sample_pages = check(fields.positive_int, sample_pages, "sample_pages")
+    values = {key: check(fields.text, data.get(key), key)
               for key in ("name", "publisher", "strapline", "about", "purchase_url")}
     if not check.ok:
         return None
@@ -307,7 +172,7 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         problems.error(path, 2, "front matter is empty", "see docs/authoring.md for the fields")
         return None
     slug = path.stem
-    check = _Checker(path, lines, problems)
+    check = fields.Checker(path, lines, problems)
     if not SLUG_RE.match(slug):
         check.ok = False
         problems.error(path, None, f"file name '{path.name}' is not a valid slug",
@@ -321,49 +186,49 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         if value is None or (key not in BRIEFING_REQUIRED and isinstance(value, str)
                              and not value.strip()):
             return ""  # an optional field left empty is the same as leaving it out
-        return check(_text, value, key) or ""
+        return check(fields.text, value, key) or ""
 
-    fields = {key: text(key) for key in ("title", "subtitle", "summary", "audience")}
+    texts = {key: text(key) for key in ("title", "subtitle", "summary", "audience")}
     series_id = text("series")
     the_series = series.get(series_id)
     if series_id and the_series is None:
         check.fail(("series",), f"unknown series '{series_id}'",
                    did_you_mean(series_id, series) or "add a file in content/series/")
-    number = check(_positive_int, data.get("number"), "number") if "number" in data else None
+    number = check(fields.positive_int, data.get("number"), "number") if "number" in data else None
     indicator = None
     if "indicator" in data:
-        ind = check(_fields, data["indicator"], "indicator", allowed=("code", "title"),
+        ind = check(fields.fields, data["indicator"], "indicator", allowed=("code", "title"),
                     required=("code", "title"))
         if ind:
-            code = check(_text, ind["code"], "indicator", "code")
-            title = check(_text, ind["title"], "indicator", "title")
+            code = check(fields.text, ind["code"], "indicator", "code")
+            title = check(fields.text, ind["title"], "indicator", "title")
             indicator = Indicator(code=code or "", title=title or "")
-    published = check(_published, data.get("published"), "published") if "published" in data \
+    published = check(fields.published, data.get("published"), "published") if "published" in data \
         else None
     status = data.get("status")
     if "status" in data and status not in ("draft", "final"):
         check.fail(("status",), f"'status' must be 'draft' or 'final', not {status!r}",
                    did_you_mean(str(status), ("draft", "final")))
     authors = []
-    for i, item in enumerate(check(_list, data.get("authors"), "authors") or []):
+    for i, item in enumerate(check(fields.items, data.get("authors"), "authors") or []):
         if isinstance(item, str):
             item = {"name": item}
-        author = check(_fields, item, "authors", i, allowed=("name", "role", "email"),
+        author = check(fields.fields, item, "authors", i, allowed=("name", "role", "email"),
                        required=("name",))
         if author:
-            values = {k: check(_text, v, "authors", i, k) for k, v in author.items()
+            values = {k: check(fields.text, v, "authors", i, k) for k, v in author.items()
                       if v is not None}
             authors.append(Author(**{k: v or "" for k, v in values.items()}))
     if "authors" in data and not authors and check.ok:
         check.fail(("authors",), "'authors' must not be empty")
-    keywords = check(_text_list, data["keywords"], "keywords") if data.get("keywords") else ()
-    isbn = check(_isbn, data["isbn"], "isbn") if data.get("isbn") else ""
-    price = check(_price, data["price"], "price") if data.get("price") is not None else None
+    keywords = check(fields.text_list, data["keywords"], "keywords") if data.get("keywords") else ()
+    isbn = check(fields.isbn, data["isbn"], "isbn") if data.get("isbn") else ""
+    price = check(fields.price, data["price"], "price") if data.get("price") is not None else None
     layout = text("layout") or "briefing"
     if layout and layout not in briefing_layouts(project):
         check.fail(("layout",), f"unknown layout '{layout}'",
                    did_you_mean(layout, briefing_layouts(project)))
-    sample_pages = check(_positive_int, data["sample_pages"], "sample_pages") \
+    sample_pages = check(fields.positive_int, data["sample_pages"], "sample_pages") \
         if data.get("sample_pages") else 0
     references = _references(check, data.get("references") or [])
     if not check.ok or the_series is None:
@@ -372,13 +237,13 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
         published=published, authors=tuple(authors), status=status, body=body,
         body_line=body_line, keywords=keywords or (), isbn=isbn or "", price=price,
-        layout=layout, references=references, sample_pages=sample_pages or 0, **fields)
+        layout=layout, references=references, sample_pages=sample_pages or 0, **texts)
 
 
-def _references(check: _Checker, items) -> tuple[Reference, ...]:
+def _references(check: fields.Checker, items) -> tuple[Reference, ...]:
     refs, seen = [], {}
-    for i, item in enumerate(check(_list, items, "references") or []):
-        entry = check(_fields, item, "references", i, allowed=REFERENCE_FIELDS,
+    for i, item in enumerate(check(fields.items, items, "references") or []):
+        entry = check(fields.fields, item, "references", i, allowed=REFERENCE_FIELDS,
                       required=("id", "type", "authors", "year", "title"))
         if not entry:
             continue
@@ -394,12 +259,12 @@ def _references(check: _Checker, items) -> tuple[Reference, ...]:
                        f"{', '.join(REFERENCE_TYPES)}, not {entry['type']!r}",
                        did_you_mean(str(entry["type"]), REFERENCE_TYPES))
             continue
-        authors = check(_text_list, entry["authors"], "references", i, "authors")
+        authors = check(fields.text_list, entry["authors"], "references", i, "authors")
         year = entry["year"]
         if isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 2999:
             check.fail(("references", i, "year"), f"'year' must be a year like 2001, not {year!r}")
             continue
-        editors = check(_text_list, entry["editors"], "references", i, "editors") \
+        editors = check(fields.text_list, entry["editors"], "references", i, "editors") \
             if entry.get("editors") else ()
         extra = {k: str(entry[k]).strip() for k in
                  ("journal", "volume", "issue", "pages", "publisher", "place", "url", "book")

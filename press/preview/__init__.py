@@ -40,8 +40,8 @@ import pypdfium2 as pdfium
 import watchfiles
 
 from press.briefing import layout, markdown
-from press.build.pipeline import build_date, revision
 from press.content.load import load_briefing, load_series
+from press.core.provenance import build_date, revision
 from press.errors import ContentError, Problem, Problems, UsageError, did_you_mean
 from press.model import Briefing
 from press.project import Project

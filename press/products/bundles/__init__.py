@@ -58,8 +58,9 @@ from pypdf.generic import (
 
 from press.briefing import layout
 from press.build import pipeline
-from press.content.load import PUBLISHED_RE, isbn13_ok, load_all, read_text, select
+from press.content.load import load_all, read_text, select
 from press.core import freshness, output, parallel, yamlsafe
+from press.core.fields import PUBLISHED_RE, isbn13_ok
 from press.errors import ContentError, Problem, Problems, did_you_mean
 from press.model import Author, Briefing, Page, Series
 from press.pdf import fontmerge

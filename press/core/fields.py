@@ -1,0 +1,148 @@
+"""Fields: the one kit for checking values read from YAML files (briefings, series, bundles,
+mailings), so that the same slip gets the same message in every kind of file.
+
+Each check is ``check(value, name) -> cleaned value`` and raises :class:`Invalid`;
+:class:`Checker` runs checks against one file's data and turns failures into problems located
+at the field's line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from press.core import yamlsafe
+from press.errors import Problems, did_you_mean
+
+PUBLISHED_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+class Invalid(Exception):
+    def __init__(self, message, hint="", sub=()):
+        super().__init__(message)
+        self.message, self.hint, self.sub = message, hint, tuple(sub)
+
+
+def text(value, name):
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        raise Invalid(f"'{name}' must be text", "write it as a plain value")
+    text = str(value).strip()
+    if not text:
+        raise Invalid(f"'{name}' must not be empty")
+    return text
+
+
+def mapping(value, name):
+    if not isinstance(value, dict):
+        raise Invalid(f"'{name}' must be a mapping of fields",
+                       "indent its fields under it, e.g. 'code: NI 62'")
+    return value
+
+
+def items(value, name):
+    if not isinstance(value, list):
+        raise Invalid(f"'{name}' must be a list", "write each item on a line starting '- '")
+    return value
+
+
+def fields(data, name, allowed, required):
+    data = mapping(data, name)
+    for key in data:
+        if key not in allowed:
+            raise Invalid(f"unknown field '{key}' in '{name}'", did_you_mean(key, allowed),
+                           sub=(key,))
+    for key in required:
+        if data.get(key) in (None, ""):
+            raise Invalid(f"'{name}' needs '{key}'")
+    return data
+
+
+def isbn13_ok(isbn: str) -> bool:
+    digits = re.sub(r"[\s-]", "", isbn)
+    if not re.fullmatch(r"\d{13}", digits):
+        return False
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits[:12]))
+    return (10 - total % 10) % 10 == int(digits[12])
+
+
+def published(value, name):
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    written = text(value, name)
+    match = PUBLISHED_RE.match(written)
+    if not match:
+        raise Invalid(f"'{name}' must be YYYY-MM or YYYY-MM-DD, not '{written}'")
+    year, month, day = match.groups()
+    try:
+        dt.date(int(year), int(month), int(day or 1))
+    except ValueError:
+        raise Invalid(f"'{name}' is not a real date: '{written}'") from None
+    return written
+
+
+def positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise Invalid(f"'{name}' must be a positive whole number, not {value!r}")
+    return value
+
+
+def price(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+            or not math.isfinite(value) or value > 1_000_000:
+        raise Invalid(f"'{name}' must be a number of pounds, e.g. 12.50, not {value!r}")
+    return round(float(value), 2)
+
+
+def isbn(value, name):
+    written = text(value, name)
+    if not isbn13_ok(written):
+        raise Invalid(f"'{name}' {written} is not a valid ISBN-13",
+                      "13 digits starting 978 or 979; the last digit is a checksum")
+    return written
+
+
+def text_list(value, name):
+    return tuple(text(item, f"{name}[{i + 1}]") for i, item in enumerate(items(value, name)))
+
+
+class Checker:
+    """Runs field checks against one file's data, turning failures into located problems."""
+
+    def __init__(self, path, lines, problems: Problems):
+        self.path, self.lines, self.problems = path, lines, problems
+        self.ok = True
+
+    def __call__(self, func, value, *key_path, **kwargs):
+        try:
+            return func(value, ".".join(str(k) for k in key_path), **kwargs)
+        except Invalid as exc:
+            self.ok = False
+            self.problems.items.append(
+                yamlsafe.problem(self.path, self.lines, key_path + exc.sub, exc.message, exc.hint))
+            return None
+
+    def fail(self, key_path, message, hint=""):
+        self.ok = False
+        self.problems.items.append(
+            yamlsafe.problem(self.path, self.lines, tuple(key_path), message, hint))
+
+    def top(self, data, allowed, required, what):
+        if not isinstance(data, dict):
+            self.ok = False
+            self.problems.error(self.path, yamlsafe.line_of(self.lines) or 1,
+                                f"{what} must be a mapping of 'field: value' lines")
+            return {}
+        for key in data:
+            if key not in allowed:
+                self.ok = False
+                self.problems.error(self.path, yamlsafe.line_of(self.lines, key),
+                                    f"unknown field '{key}'", did_you_mean(key, allowed))
+        for key in required:
+            if key not in data or data[key] is None:
+                self.ok = False
+                self.problems.error(self.path, yamlsafe.line_of(self.lines) or 1,
+                                    f"missing required field '{key}'")
+        return data
