@@ -16,6 +16,7 @@ import pytest
 from conftest import run
 
 from press.build import cache, pipeline
+from press.core import freshness
 from press.build.pipeline import EDITIONS, Options
 from press.commands.progress import Progress
 from press.errors import Problems
@@ -124,8 +125,8 @@ def test_tool_versions_and_force_rebuild_everything(built, recorder, monkeypatch
     assert build(built, force=True)
     assert recorder == ALL_OF_SAMPLE
     recorder.clear()
-    versions = cache._versions()
-    monkeypatch.setattr(cache, "_versions", lambda: {**versions, "weasyprint": "999"})
+    versions = freshness.versions()
+    monkeypatch.setattr(freshness, "versions", lambda: {**versions, "weasyprint": "999"})
     assert build(built)
     assert recorder == ALL_OF_SAMPLE
 

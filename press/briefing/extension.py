@@ -1,0 +1,285 @@
+"""Markdown extension: the house extensions to python-markdown (boxes, captions, citations,
+figure and table numbering, headings) as pre-, inline and tree processors."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
+
+from press.briefing import cite
+from press.errors import ContentError
+from press.model import Heading
+
+BOX_TYPES = {"key-messages": "Key messages", "pointer": "Performance pointer",
+             "practice": "Promising practice", "note": "Note"}
+MAX_WORD = 80  # characters; longer "words" are broken so they cannot overflow the page
+PRE_WIDTH = 90  # characters of a code block line that fit the text column
+
+
+class State:
+    """Mutable record of one conversion, owned by the converter instance."""
+
+    def __init__(self, briefing, prefix, refs):
+        self.briefing, self.prefix, self.refs = briefing, prefix, refs
+        self.headings: list[Heading] = []
+        self.images: list[Path] = []
+        self.error: ContentError | None = None
+
+
+class PressExtension(Extension):
+    def __init__(self, state: State):
+        super().__init__()
+        self.state = state
+
+    def extendMarkdown(self, md_):  # noqa: N802 (python-markdown's API name)
+        md_.preprocessors.register(_CaptionLines(md_), "press-captions", 25)
+        md_.inlinePatterns.register(
+            _Citations(cite.CITATION_RE.pattern, md_, self.state), "press-cite", 175)
+        md_.treeprocessors.register(_Structure(md_, self.state), "press-structure", 4)
+
+
+class _CaptionLines(Preprocessor):
+    """A ``Table:`` line right under a table becomes its own paragraph."""
+
+    def run(self, lines):
+        out = []
+        for line in lines:
+            if line.startswith("Table:") and out and out[-1].lstrip().startswith("|"):
+                out.append("")
+            out.append(line)
+        return out
+
+
+class _Citations(InlineProcessor):
+    def __init__(self, pattern, md_, state):
+        super().__init__(pattern, md_)
+        self.state = state
+
+    def handleMatch(self, m, data):  # noqa: N802
+        span = ET.Element("span", {"class": "citation"})
+        span.text = "("
+        items = cite.parse(m.group(1))
+        last = span
+        for index, (ref_id, locator) in enumerate(items):
+            ref = self.state.refs.get(ref_id)
+            if ref is None:  # reported by the line scan; keep the text visible
+                return None, None, None
+            link = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{ref_id}"})
+            link.text = cite.in_text(ref, locator)
+            link.tail = "; " if index < len(items) - 1 else ")"
+            last = link
+        del last
+        return span, m.start(0), m.end(0)
+
+
+class _Structure(Treeprocessor):
+    """Figures, captions, pull quotes, boxes, footnotes at the foot of the page, headings."""
+
+    def __init__(self, md_, state: State):
+        super().__init__(md_)
+        self.state = state
+
+    def run(self, root):
+        self._footnotes(root)
+        self._boxes(root)
+        self._figures(root)
+        self._tables(root)
+        self._pullquotes(root)
+        self._ids(root)
+        self._long_words(root)
+        for el in root.iter():
+            if el.tag in ("h2", "h3"):
+                text = "".join(el.itertext()).strip()
+                self.state.headings.append(Heading(int(el.tag[1]), text, el.get("id", "")))
+        return root
+
+    # footnotes become inline spans that WeasyPrint floats to the foot of the page
+    def _footnotes(self, root):
+        container = next((el for el in root.iter("div") if el.get("class") == "footnote"), None)
+        if container is None:
+            return
+        notes = {}
+        for li in container.iter("li"):
+            for backref in [a for a in li.iter("a") if "footnote-backref" in a.get("class", "")]:
+                _remove(li, backref)
+            span = ET.Element("span", {"class": "footnote"})
+            paras = [c for c in li if c.tag == "p"]
+            if len(paras) == 1 and len(li) == 1:
+                span.text = paras[0].text
+                span.extend(list(paras[0]))
+            else:
+                span.text = li.text
+                for child in li:
+                    if child.tag == "p":
+                        child.tag = "span"
+                        child.tail = (child.tail or "") + " "
+                    span.append(child)
+            _one_line(span)
+            notes[li.get("id")] = span
+        _remove(root, container)
+        for sup in list(root.iter("sup")):
+            link = sup.find("a")
+            if sup.get("id", "").startswith("fnref") and link is not None:
+                note = notes.get(link.get("href", "").lstrip("#"))
+                if note is not None:
+                    sup.tag, sup.attrib = "span", {"class": "footnote"}
+                    sup.text = note.text
+                    sup.remove(link)
+                    sup.extend(list(note))
+
+    def _boxes(self, root):
+        for div in list(root.iter("div")):
+            classes = div.get("class", "").split()
+            if "admonition" not in classes:
+                continue
+            kind = next((c for c in classes if c != "admonition"), "note")
+            div.tag = "aside"
+            div.attrib = {"class": f"box box-{kind}"}
+            title = div.find("p")
+            if title is not None and title.get("class") == "admonition-title":
+                title.set("class", "box-title")
+                if not (title.text or "").strip() and not len(title):
+                    title.text = BOX_TYPES.get(kind, "Note")
+
+    def _figures(self, root):
+        number = 0
+        for parent in list(root.iter()):
+            for index, p in enumerate(list(parent)):
+                if p.tag != "p" or (p.text or "").strip() or not len(p) or p[0].tag != "img":
+                    continue
+                img = p[0]
+                caption_text = (img.tail or "").strip()
+                rest = list(p)[1:]
+                if not caption_text.startswith("Figure:") and index + 1 < len(parent):
+                    nxt = parent[index + 1]
+                    if nxt.tag == "p" and (nxt.text or "").startswith("Figure:"):
+                        caption_text, rest = (nxt.text or ""), list(nxt)
+                        parent.remove(nxt)
+                number += 1
+                figure = ET.Element("figure", {"class": "figure"})
+                img.tail = None
+                figure.append(img)
+                self.state.images.append(img.get("src", ""))
+                if caption_text.startswith("Figure:") or rest:
+                    cap = ET.SubElement(figure, "figcaption")
+                    label = ET.SubElement(cap, "span", {"class": "label"})
+                    label.text = f"Figure {number}"
+                    label.tail = " " + caption_text.removeprefix("Figure:").strip()
+                    cap.extend(rest)
+                else:
+                    number -= 1
+                    figure.set("class", "figure figure-plain")
+                figure.tail = p.tail
+                parent[index] = figure
+
+    def _tables(self, root):
+        number = 0
+        for parent in list(root.iter()):
+            children = list(parent)
+            for index, table in enumerate(children):
+                if table.tag != "table":
+                    continue
+                number += 1
+                table.set("class", "data")
+                if index + 1 < len(children):
+                    nxt = children[index + 1]
+                    if nxt.tag == "p" and (nxt.text or "").startswith("Table:"):
+                        cap = ET.Element("caption")
+                        label = ET.SubElement(cap, "span", {"class": "label"})
+                        label.text = f"Table {number}"
+                        label.tail = " " + nxt.text.removeprefix("Table:").strip()
+                        cap.extend(list(nxt))
+                        table.insert(0, cap)
+                        parent.remove(nxt)
+                for th in table.iter("th"):
+                    th.set("scope", "col")
+
+    def _pullquotes(self, root):
+        for parent in list(root.iter()):
+            for index, quote in enumerate(list(parent)):
+                if quote.tag != "blockquote" or not len(quote) or quote[-1].tag != "p":
+                    continue
+                last = quote[-1]
+                holder, attr = (last[-1], "tail") if len(last) else (last, "text")
+                text = getattr(holder, attr) or ""
+                lines = text.rstrip().split("\n")
+                if not re.match(r"^\s*(—|–|--)\s", lines[-1]):
+                    continue
+                attribution = re.sub(r"^\s*(—|–|--)\s*", "", lines[-1])
+                setattr(holder, attr, "\n".join(lines[:-1]))
+                if not len(last) and not (last.text or "").strip():
+                    quote.remove(last)
+                figure = ET.Element("figure", {"class": "pullquote"})
+                figure.append(quote)
+                cap = ET.SubElement(figure, "figcaption")
+                cap.text = attribution
+                figure.tail, quote.tail = quote.tail, None
+                parent[index] = figure
+
+    def _ids(self, root):
+        """Prefix every id and internal link with the slug, so bundles keep links apart."""
+        prefix = self.state.prefix
+        for el in root.iter():
+            if (value := el.get("id")) and not value.startswith(prefix):
+                el.set("id", prefix + value)
+            href = el.get("href") or ""
+            if href.startswith("#") and not href.startswith("#" + prefix):
+                el.set("href", "#" + prefix + href[1:])
+
+    def _long_words(self, root):
+        """Insert break opportunities into absurdly long words (URLs, pasted data)."""
+        pattern = re.compile(rf"\S{{{MAX_WORD},}}")
+
+        def fix(text):
+            return pattern.sub(lambda m: "\u200b".join(
+                m.group(0)[i:i + 20] for i in range(0, len(m.group(0)), 20)), text)
+
+        in_pre = set()
+        for pre in root.iter("pre"):  # a code block keeps its line breaks: wrap long lines
+            for el in pre.iter():
+                in_pre.add(el)
+                if el.text and len(el.text) >= PRE_WIDTH:
+                    el.text = AtomicString(_wrap_lines(el.text))
+        for el in root.iter():
+            if el.text and len(el.text) >= MAX_WORD and el not in in_pre:
+                text = fix(el.text)
+                el.text = AtomicString(text) if isinstance(el.text, AtomicString) else text
+            if el.tail and len(el.tail) >= MAX_WORD and el.tag != "pre":
+                el.tail = fix(el.tail)
+
+
+def _one_line(element) -> None:
+    """Line breaks in a footnote become spaces: WeasyPrint 70 asserts on ' \n' in a footnote."""
+    kept = {el for pre in element.iter("pre") for el in pre.iter()}
+    for el in element.iter():
+        for attr in ("tail",) if el in kept else ("text", "tail"):
+            value = getattr(el, attr)
+            if value and "\n" in value:
+                fixed = re.sub(r"\s*\n\s*", " ", value)
+                setattr(el, attr, AtomicString(fixed) if isinstance(value, AtomicString) else fixed)
+
+
+def _wrap_lines(text: str) -> str:
+    """Lines of a code block longer than the column, wrapped (at spaces where possible)."""
+    out = []
+    for line in text.split("\n"):
+        while len(line) > PRE_WIDTH:
+            cut = line.rfind(" ", PRE_WIDTH // 2, PRE_WIDTH) + 1 or PRE_WIDTH
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+    return "\n".join(out)
+
+
+def _remove(root, target):
+    for parent in root.iter():
+        if target in list(parent):
+            parent.remove(target)
+            return
