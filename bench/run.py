@@ -305,9 +305,8 @@ def build_cmd(root: Path, *args: str) -> list[str]:
 def snapshot(target: Path) -> Path:
     """A copy of the code, so edits made in the repository during the run change nothing
     (the build cache keys on the package's source: an edit would rebuild everything)."""
-    (target / "press").mkdir(parents=True)
-    for path in (REPO / "press").glob("*.py"):
-        shutil.copy2(path, target / "press" / path.name)
+    shutil.copytree(REPO / "press", target / "press",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO / "build.py", target / "build.py")
     return target
 
@@ -316,14 +315,15 @@ def cold_build(root: Path, slugs: list[str], jobs: int | None = None) -> dict:
     """Every edition of every briefing, then the bundle: two commands as a user types them."""
     jobs_args = ["--jobs", str(jobs)] if jobs else []
     briefings = timed(build_cmd(root, "briefing", *slugs, *jobs_args))
-    bundle = timed(build_cmd(root, "bundle", BUNDLE_ID)) if _has("assemble") else None
+    bundle = timed(build_cmd(root, "bundle", BUNDLE_ID)) if _has("products.bundles") else None
     return {"briefings": briefings, "bundle": bundle,
             "wall": briefings["wall"] + (bundle["wall"] if bundle else 0),
             "cpu": briefings["cpu"] + (bundle["cpu"] if bundle else 0)}
 
 
 def _has(module: str) -> bool:
-    return (REPO / "press" / f"{module}.py").exists()
+    """The package (``products.bundles``) is in this version of the code."""
+    return (REPO / "press" / module.replace(".", "/") / "__init__.py").exists()
 
 
 def output_pages(root: Path) -> int:
@@ -467,7 +467,7 @@ def _part(stage: str, run: dict, against: float, goal: str, limit: float) -> dic
 
 def _mailing_figure(root: Path, timings: dict) -> dict:
     name = "150-letter mailing vs one raw render of the same pages"
-    if not _has("mailing"):
+    if not _has("products.mailing"):
         return figure(name, None, "≤ 1.3", None, detail="not available (no press.mailing)")
     made = timed(build_cmd(root, "mailing", MAILING_ID), check=False)
     if made["code"] != 0:
@@ -488,7 +488,7 @@ def _mailing_figure(root: Path, timings: dict) -> dict:
 
 def _bundle_figure(root: Path, slugs: list[str]) -> dict:
     name = "bundle bytes vs sum of its parts"
-    if not _has("assemble"):
+    if not _has("products.bundles"):
         return figure(name, None, "≤ 0.8", None, detail="not available (no press.assemble)")
     ratios, details = [], []
     for edition in ("web", "print"):
