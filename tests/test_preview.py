@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from press import preview
+from press.commands.preview import command
 from press.errors import ContentError, UsageError
 from press.preview import Deps, PageImage, Preview, View, affected, respond, sandboxed
+from press.preview import state as preview_state
 from press.project import Project
 
 SLUG = "ni-058-emotional-health"  # the draft, 6 pages
@@ -277,7 +279,7 @@ def test_events_stream_announces_builds(server):
 
 def test_command_rejects_unknown_slug(project):
     with pytest.raises(ContentError, match="no briefing 'ni-058-emotional'.*did you mean"):
-        preview.command(Project.at(project), Namespace(slugs=["ni-058-emotional"], port=0),
+        command(Project.at(project), Namespace(slugs=["ni-058-emotional"], port=0),
                         print)
 
 
@@ -287,7 +289,7 @@ def test_command_reports_a_busy_port(project):
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{port}.*--port"):
-            preview.command(Project.at(project), Namespace(slugs=[], port=port), print)
+            command(Project.at(project), Namespace(slugs=[], port=port), print)
 
 
 # -- the watcher ---------------------------------------------------------------------------------
@@ -377,8 +379,8 @@ def test_a_bug_while_building_is_shown_not_fatal(project, monkeypatch):
     def broken(*args):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(preview, "typeset_briefing", broken)
-    monkeypatch.setattr(preview.log, "exception", lambda *a, **k: None)
+    monkeypatch.setattr(preview_state, "typeset_briefing", broken)
+    monkeypatch.setattr(preview_state.log, "exception", lambda *a, **k: None)
     view = state.build(SLUG)
     assert view.problems and "internal error ZeroDivisionError: boom" in view.problems[0]
     assert view.problems[0].startswith(f"content/briefings/{SLUG}.md: ")
