@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import os
 import socket
@@ -20,6 +22,7 @@ from press import preview
 from press.commands.preview import command
 from press.errors import ContentError, UsageError
 from press.preview import Deps, PageImage, Preview, View, affected, respond, sandboxed
+from press.preview import server as preview_server
 from press.preview import state as preview_state
 from press.project import Project
 
@@ -210,6 +213,15 @@ def test_problems_are_shown_above_the_last_good_pages(shown):
     assert "1 problem" in index and "x.md:15" in index
 
 
+def test_the_inline_script_is_the_one_the_csp_allows(shown):
+    """The script comes from static/preview.js; the CSP names it by the hash of that text."""
+    page = respond(shown, f"/b/{SLUG}/").body.decode()
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert script == (Path(preview.__file__).parent / "static" / "preview.js").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in preview_server.CSP
+
+
 def test_files_are_served_with_types(shown):
     image = respond(shown, f"/files/{SLUG}/abc.png")
     assert image.status == 200 and image.content_type == "image/png"
@@ -279,8 +291,7 @@ def test_events_stream_announces_builds(server):
 
 def test_command_rejects_unknown_slug(project):
     with pytest.raises(ContentError, match="no briefing 'ni-058-emotional'.*did you mean"):
-        command(Project.at(project), Namespace(slugs=["ni-058-emotional"], port=0),
-                        print)
+        command(Project.at(project), Namespace(slugs=["ni-058-emotional"], port=0), print)
 
 
 def test_command_reports_a_busy_port(project):
