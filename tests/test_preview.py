@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import os
 import socket
@@ -17,8 +19,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from press import preview
+from press.commands.preview import command
 from press.errors import ContentError, UsageError
 from press.preview import Deps, PageImage, Preview, View, affected, respond, sandboxed
+from press.preview import server as preview_server
+from press.preview import state as preview_state
 from press.project import Project
 
 SLUG = "ni-058-emotional-health"  # the draft, 6 pages
@@ -208,6 +213,15 @@ def test_problems_are_shown_above_the_last_good_pages(shown):
     assert "1 problem" in index and "x.md:15" in index
 
 
+def test_the_inline_script_is_the_one_the_csp_allows(shown):
+    """The script comes from static/preview.js; the CSP names it by the hash of that text."""
+    page = respond(shown, f"/b/{SLUG}/").body.decode()
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert script == (Path(preview.__file__).parent / "static" / "preview.js").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in preview_server.CSP
+
+
 def test_files_are_served_with_types(shown):
     image = respond(shown, f"/files/{SLUG}/abc.png")
     assert image.status == 200 and image.content_type == "image/png"
@@ -277,8 +291,7 @@ def test_events_stream_announces_builds(server):
 
 def test_command_rejects_unknown_slug(project):
     with pytest.raises(ContentError, match="no briefing 'ni-058-emotional'.*did you mean"):
-        preview.command(Project.at(project), Namespace(slugs=["ni-058-emotional"], port=0),
-                        print)
+        command(Project.at(project), Namespace(slugs=["ni-058-emotional"], port=0), print)
 
 
 def test_command_reports_a_busy_port(project):
@@ -287,7 +300,7 @@ def test_command_reports_a_busy_port(project):
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{port}.*--port"):
-            preview.command(Project.at(project), Namespace(slugs=[], port=port), print)
+            command(Project.at(project), Namespace(slugs=[], port=port), print)
 
 
 # -- the watcher ---------------------------------------------------------------------------------
@@ -377,8 +390,8 @@ def test_a_bug_while_building_is_shown_not_fatal(project, monkeypatch):
     def broken(*args):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(preview, "typeset_briefing", broken)
-    monkeypatch.setattr(preview.log, "exception", lambda *a, **k: None)
+    monkeypatch.setattr(preview_state, "typeset_briefing", broken)
+    monkeypatch.setattr(preview_state.log, "exception", lambda *a, **k: None)
     view = state.build(SLUG)
     assert view.problems and "internal error ZeroDivisionError: boom" in view.problems[0]
     assert view.problems[0].startswith(f"content/briefings/{SLUG}.md: ")
