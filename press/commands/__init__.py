@@ -171,11 +171,9 @@ def _after_briefings(project: Project, args, results: list[Result], say) -> bool
     )
     failed = assemble.after_build(project, results, say, force=args.force) or failed
     # bundles (press.assemble) and the web shop package (press.shop) hook in here
-    from press.products import (
-        shop,  # last: the web shop folder packages what the stages above built
-    )
+    from press.commands import web  # last: the web shop folder packages what the stages above built
 
-    shop_problems = shop.after_build(project, args, results, say, blocked=failed)
+    shop_problems = web.after_build(project, args, results, say, blocked=failed)
     _report(project, shop_problems, [])
     failed = bool(shop_problems.errors) or failed
     return failed
