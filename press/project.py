@@ -64,3 +64,5 @@ class Project:
     def shop_folder(self) -> Path:
         """The web team's upload folder."""
         return self.output / "web"
+
+    published_snapshot = property(lambda self: self.output / "web-published.json")  # last upload

@@ -1,7 +1,78 @@
-"""``build.py web``: the command line of press.products.shop."""
+"""Web command: ``build.py web [--changes | --mark-published]`` for press.products.shop."""
 
 from __future__ import annotations
 
-from press.products.shop import command
+from press.commands.report import plural
+from press.errors import Problems, UsageError
+from press.products import shop
+from press.project import Project
 
-__all__ = ["command"]
+
+def command(project: Project, args, say) -> int:
+    """``build.py web [--changes | --mark-published]``."""
+    if args.slugs:
+        raise UsageError("'web' packages every final briefing and bundle; it takes no names")
+    mark = getattr(args, "mark_published", False)
+    if mark and args.changes:
+        raise UsageError("use --changes or --mark-published, not both")
+    if mark:
+        count = shop.mark_published(project)
+        snapshot = project.published_snapshot.relative_to(project.root).as_posix()
+        say(f"web: marked {count} files in output/web as published (snapshot {snapshot})")
+        return 0
+    if args.changes:
+        return _say_changes(project, say, full=True)
+    report = shop.build(project)
+    _say_report(report, say)
+    _say_changes(project, say, full=False)
+    return 0
+
+
+def after_build(project: Project, args, results, say, blocked: bool = False) -> Problems:
+    """The shop step of a full build, reported; returns its problems for the caller to print
+    with the rest of the run's (``press.commands.report.print_problems``)."""
+    step = shop.after_build(project, args, results, blocked=blocked)
+    if step.blocked:
+        say("web: output/web shop folder not updated because of the errors above")
+    elif step.report is not None:
+        _say_report(step.report, say)
+        _say_changes(project, say, full=False)
+    return step.problems
+
+
+def _say_report(report: shop.Report, say) -> None:
+    size = sum(f.bytes for e in report.entries for f in e.files)
+    kinds = [e.product.kind for e in report.entries]
+    say(f"web: output/web ready: {plural(kinds.count('briefing'), 'briefing')}, "
+        f"{plural(kinds.count('bundle'), 'bundle')}, "
+        f"{sum(len(e.files) for e in report.entries)} files ({shop.human_size(size)}) in "
+        f"{report.seconds:.1f} s; {report.made} thumbnails/samples made, {report.reused} "
+        "unchanged")
+    for name in report.unlisted:
+        say(f"web: note: output/web/{name} is in the folder but in no catalogue entry")
+    for name, command in report.stale:
+        say(f"web: note: output/web/{name} is older than what it is made from: rebuild it "
+            f"before uploading ({command})")
+
+
+def _say_changes(project: Project, say, full: bool) -> int:
+    found = shop.changes(project)
+    if found is None:
+        say("web: no upload has been marked as published yet, so every file is new "
+            "(after uploading: python build.py web --mark-published)")
+        if full:
+            for name in shop.listing(project.shop_folder):
+                say(f"new      {name}")
+        return 0
+    if not full:
+        say(f"web: {len(found)} files differ from the last published upload"
+            + (" (list them: python build.py web --changes)" if found else ""))
+        return 0
+    if not found:
+        say("web: no changes since the last published upload")
+    for status, name in found:
+        say(f"{status:<8} {name}")
+    return 0
+
+
+__all__ = ["command", "after_build"]

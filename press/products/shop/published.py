@@ -1,0 +1,60 @@
+"""Shop stage, published: what changed in output/web since the web team's last upload."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from press.core import output
+from press.errors import ContentError
+from press.products.shop.products import sha256
+from press.project import Project
+
+
+def listing(folder: Path) -> dict[str, dict]:
+    """``{relative name: {"bytes", "sha256"}}`` for every file in the folder (not hidden)."""
+    files = {}
+    if not folder.is_dir():
+        return files
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
+            data = path.read_bytes()
+            files[rel] = {"bytes": len(data), "sha256": sha256(data)}
+    return files
+
+
+def changes(project: Project) -> list[tuple[str, str]] | None:
+    """``[(status, name)]``: files that are new, changed or removed since the last upload was
+    marked published (sorted by name); None if no upload has been marked yet."""
+    now = listing(project.shop_folder)
+    path = project.published_snapshot
+    if not path.is_file():
+        return None
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))["files"]
+    except (ValueError, KeyError, TypeError):
+        raise ContentError.at(path, None, "the published snapshot is not readable",
+                              "mark the last upload again: python build.py web "
+                              "--mark-published") from None
+    result = []
+    for name in sorted(set(now) | set(before)):
+        if name not in before:
+            result.append(("new", name))
+        elif name not in now:
+            result.append(("removed", name))
+        elif now[name]["sha256"] != before[name].get("sha256"):
+            result.append(("changed", name))
+    return result
+
+
+def mark_published(project: Project) -> int:
+    """Record the folder as uploaded: ``output/web-published.json``. Returns the file count."""
+    folder = project.shop_folder
+    if not (folder / "catalogue.json").is_file():
+        raise ContentError.at(folder, None, "there is no web shop folder to mark",
+                              "build it first: python build.py web")
+    files = listing(folder)
+    text = json.dumps({"folder": "output/web", "files": files}, indent=2, sort_keys=True)
+    output.write_text(project.published_snapshot, text + "\n")
+    return len(files)
