@@ -16,9 +16,9 @@ import pytest
 from conftest import run
 
 from press.build import cache, pipeline
-from press.core import freshness
 from press.build.pipeline import EDITIONS, Options
 from press.commands.progress import Progress
+from press.core import freshness
 from press.errors import Problems
 from press.project import Project
 
