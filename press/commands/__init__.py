@@ -166,10 +166,10 @@ def _check(project: Project, problems: Problems, say) -> int:
 def _after_briefings(project: Project, args, results: list[Result], say) -> bool:
     """The stages that follow a full build; returns True if any of them failed."""
     failed = False
-    from press.products import (
-        bundles as assemble,  # every bundle, from the briefings just built (none re-rendered)
+    from press.commands import (
+        bundle,  # every bundle, from the briefings just built (none re-rendered)
     )
-    failed = assemble.after_build(project, results, say, force=args.force) or failed
+    failed = bundle.after_build(project, results, say, force=args.force) or failed
     # bundles (press.assemble) and the web shop package (press.shop) hook in here
     from press.products import (
         shop,  # last: the web shop folder packages what the stages above built
