@@ -16,7 +16,7 @@ from pypdf.generic import ArrayObject, IndirectObject
 from press.commands import main
 from press.core import parallel
 from press.errors import ContentError
-from press.products import bundles as assemble
+from press.products.bundles import load, model
 from press.project import Project
 from press.render import typeset
 
@@ -32,14 +32,14 @@ def bundle_pdf(root, edition):
 
 def part_pages(root, edition):
     """Pages each briefing brings into the bundle (print: without its booklet padding)."""
-    return [len(assemble.PartFile.of(Project.at(root), slug, edition).pages)
+    return [len(model.PartFile.of(Project.at(root), slug, edition).pages)
             for slug in (NI62, NI112)]
 
 
 def part_ranges(root, edition):
     """(first, last) page index of each briefing inside the bundle."""
     counts = part_pages(root, edition)
-    the_plan = assemble.plan(FRONT, counts, edition, booklet=True)
+    the_plan = model.plan(FRONT, counts, edition, booklet=True)
     return [(start, start + count - 1)
             for start, count in zip(the_plan.starts, counts, strict=True)]
 
@@ -68,7 +68,7 @@ def test_full_build_assembles_the_sample_bundle(built_project):
 ])
 def test_plan_starts_every_briefing_on_a_right_hand_page(front, counts, edition, booklet,
                                                           pads, pad_end):
-    the_plan = assemble.plan(front, counts, edition, booklet)
+    the_plan = model.plan(front, counts, edition, booklet)
     assert (the_plan.pads, the_plan.pad_end) == (pads, pad_end)
     if edition == "print":
         assert all(start % 2 == 0 for start in the_plan.starts)
@@ -451,7 +451,7 @@ def test_bundle_file_errors_are_located(project):
                     "isbn: 978-1-904984-40-6\nbriefing: [a]\n")
     from press.errors import ContentError
     with pytest.raises(ContentError) as caught:
-        assemble.load_bundle(root, path, {}, {})
+        load.load_bundle(root, path, {}, {})
     text = "\n".join(p.format(project) for p in caught.value.problems)
     assert "content/bundles/typo.yaml:5: unknown field 'briefing' (did you mean 'briefings'?)" \
         in text
@@ -472,10 +472,9 @@ def _make(edition):
 def test_editions_made_in_two_processes_report_the_child_s_problems():
     if not parallel.can_fork() or parallel.default_jobs() < 2:
         pytest.skip("one core or no fork: the editions are made one after the other")
-    made = assemble._each_edition(lambda edition: f"{edition} in {os.getpid()}",
-                                  ("web", "print"))
+    made = parallel.run_beside(lambda edition: f"{edition} in {os.getpid()}", ("web", "print"))
     assert made["web"] == f"web in {os.getpid()}"
     assert made["print"].startswith("print in ") and made["print"] != f"print in {os.getpid()}"
     with pytest.raises(ContentError) as caught:
-        assemble._each_edition(_make, ("web", "print"))
+        parallel.run_beside(_make, ("web", "print"))
     assert [(p.line, p.message) for p in caught.value.problems] == [(3, "print went wrong")]

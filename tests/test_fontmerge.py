@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import io
 import shutil
 from pathlib import Path
@@ -12,11 +11,10 @@ from conftest import run
 from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, NameObject, NumberObject, StreamObject
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, StreamObject
 
 from press.commands import main
-from press.pdf import fontmerge
-from press.products import bundles as assemble
+from press.pdf import compact, fontmerge
 
 BUNDLE = "performance-pointers-2008-09"
 PARTS = ("ni-062-placement-stability", "ni-112-under-18-conceptions")  # final: web and print
@@ -292,18 +290,29 @@ def test_to_unicode_reads_bfchar_and_bfrange_and_writes_weasyprint_layout():
 
 # -- in a bundle -----------------------------------------------------------------------------------
 
-def test_bundle_embeds_each_face_once_and_looks_the_same(copy_built, monkeypatch, tmp_path):
-    """End to end through ``build.py bundle`` (with the merge wired in, by hand if
-    assemble does not call it yet): the pages look exactly like the parts' pages."""
+def test_store_once_keeps_one_of_identical_resources_and_drops_the_rest():
+    writer = PdfWriter()
+    logos = []
+    for _ in range(2):
+        page = writer.add_blank_page(100, 100)
+        logo = StreamObject()
+        logo.set_data(b"q 1 0 0 1 0 0 cm Q")
+        logos.append(writer._add_object(logo))
+        page[NameObject("/Resources")] = writer._add_object(DictionaryObject(
+            {NameObject("/XObject"): DictionaryObject({NameObject("/Logo"): logos[-1]})}))
+    compact.store_once(writer)
+    resources = [page["/Resources"] for page in writer.pages]
+    assert resources[0].indirect_reference == resources[1].indirect_reference
+    assert writer._objects[logos[1].idnum - 1] is None  # the twin dropped
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    reader = PdfReader(buffer)
+    assert reader.pages[1]["/Resources"]["/XObject"]["/Logo"].get_data() == b"q 1 0 0 1 0 0 cm Q"
+
+
+def test_bundle_embeds_each_face_once_and_looks_the_same(copy_built, tmp_path):
+    """End to end through ``build.py bundle``: the pages look exactly like the parts' pages."""
     root = copy_built()
-    if "fontmerge" not in inspect.getsource(assemble):
-        store_once = assemble._store_once
-
-        def merge_then_store(writer, *args, **kwargs):
-            fontmerge.merge_font_subsets(writer)
-            store_once(writer, *args, **kwargs)
-
-        monkeypatch.setattr(assemble, "_store_once", merge_then_store)
     assert main(["bundle", BUNDLE, "--force", "--project", str(root), "-q"]) == 0
     for edition in ("web", "print"):
         pdf = root / "output" / edition / "bundles" / f"{BUNDLE}.pdf"

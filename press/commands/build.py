@@ -39,10 +39,9 @@ def _after_briefings(project: Project, args, results: list[Result], say) -> bool
     """The products made from a full build's briefings, bundles first (from the briefings
     just built, none rendered again), the web shop folder last (it packages them all);
     returns True if any of them failed."""
-    from press.commands import web
-    from press.products import bundles
+    from press.commands import bundle, web
 
-    failed = bundles.after_build(project, results, say, force=args.force)
+    failed = bundle.after_build(project, results, say, force=args.force)
     shop_problems = web.after_build(project, args, results, say, blocked=failed)
     report.print_problems(project, shop_problems.items)
     return bool(shop_problems.errors) or failed

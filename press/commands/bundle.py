@@ -1,7 +1,47 @@
-"""``build.py bundle``: the command line of press.products.bundles."""
+"""Bundle command: ``build.py bundle [ID...]`` and the bundles of a full build, reported."""
 
 from __future__ import annotations
 
-from press.products.bundles import command
+from press.commands.report import print_problems
+from press.errors import Problems
+from press.products import bundles
+from press.project import Project
 
-__all__ = ["command"]
+
+def command(project: Project, args, say) -> int:
+    """``build.py bundle [ID...] [--force]``."""
+    problems = Problems()
+    done = bundles.assemble_all(project, list(args.slugs) or None, problems,
+                                force=getattr(args, "force", False))
+    report(project, done, say)
+    if not done and not problems.items and not project.bundle_paths():
+        say("no bundles in content/bundles/")
+    print_problems(project, problems.items)
+    made = sum(1 for item in done if not item.fresh)
+    say(f"assembled {made} bundle{'s' if made != 1 else ''}"
+        + (f" ({len(done) - made} up to date)" if len(done) > made else "")
+        + (" — with errors" if problems.errors else ""))
+    return 1 if problems.errors else 0
+
+
+def after_build(project: Project, results: list, say, force: bool = False) -> bool:
+    """After a full build: assemble every bundle from the briefings just built; returns True
+    if any failed."""
+    done, problems = bundles.after_build(project, results, force)
+    report(project, done, say)
+    print_problems(project, problems.items)
+    return bool(problems.errors)
+
+
+def report(project: Project, done: list[bundles.Assembled], say) -> None:
+    for item in done:
+        for slug in item.rebuilt:
+            say(f"note: rebuilt {slug} for bundle {item.bundle.id}")
+        if item.fresh:
+            say(f"bundle {item.bundle.id}: up to date")
+            continue
+        for edition in bundles.EDITIONS:
+            size, briefings, own = item.sizes[edition]
+            say(f"{edition:>6}: {item.outputs[edition].relative_to(project.root)} "
+                f"({item.pages[edition]} pages, {size // 1024} KB: {size / briefings:.2f} × its "
+                f"briefings, {size / (briefings + own):.2f} × all its parts)")

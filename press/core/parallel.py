@@ -6,7 +6,8 @@ the briefing stage), so that import is paid once per build, not once per worker 
 forking from a fresh server rather than from the caller is safe even when the caller runs
 threads (the preview server, test runners). With one job, or one task, everything runs in the
 calling process. ``Forked`` runs one callable in a forked child beside the caller (a
-briefing's print edition while its web edition is written).
+briefing's print edition while its web edition is written); ``run_beside`` makes a few
+things at the same time that way (a bundle's web and print editions).
 
 Results cross the process boundary by pickling: ``ContentError`` pickles with its problems
 (``press.errors``), so work functions may raise it in a child and the caller gets it back.
@@ -23,7 +24,10 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from functools import partial
 from typing import TypeVar
+
+from press.errors import ContentError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -171,6 +175,42 @@ class Forked:
             pass
         self._pipe.close()
         os.waitpid(self.pid, 0)
+
+
+def run_beside(make: Callable[[T], R], keys: Iterable[T]) -> dict[T, R]:
+    """``{key: make(key)}`` for every key; all but the first in forked child processes, so
+    that they are made at the same time on several cores.
+
+    Serial where forking is unsafe or pointless: one core, no ``fork``, or other threads
+    running (the preview server). The ``ContentError`` problems of every key are raised
+    together, in the order of ``keys``.
+    """
+    keys = list(keys)
+    pending: dict = {}
+    if can_fork() and default_jobs() > 1:
+        pending = {key: Forked(partial(make, key)) for key in keys[1:]}
+    made, problems = {}, {}
+    try:
+        for key in keys:
+            if key not in pending:
+                try:
+                    made[key] = make(key)
+                except ContentError as exc:
+                    problems[key] = exc.problems
+        while pending:
+            key, child = next(iter(pending.items()))
+            del pending[key]  # result() reaps the child, whatever it returns
+            try:
+                made[key] = child.result()
+            except ContentError as exc:
+                problems[key] = exc.problems
+    except BaseException:  # a bug here: leave no child behind
+        for child in pending.values():
+            child.cancel()
+        raise
+    if problems:
+        raise ContentError([p for key in keys for p in problems.get(key, ())])
+    return {key: made[key] for key in keys}
 
 
 def _describe(status: int) -> str:
