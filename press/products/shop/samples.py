@@ -148,15 +148,9 @@ def bundle_sample(project: Project, product: Product, pdf: bytes,
     bundle = product.bundle
     counts = tuple(pdf_pages((folder / f"{b.slug}.pdf").read_bytes(), f"{b.slug}.pdf")
                    for b in bundle.briefings)
-    front = 2  # cover and contents; the contents may run longer
-    # TODO(merge): use bundles.pages.settle_contents
-    for _ in range(3):
-        the_plan = assemble.plan(front, counts, "web", bundle.series.booklet)
-        own = typeset.render(assemble.page(project, bundle, the_plan), project.root)
-        if own.page_count - 1 == front:
-            break
-        front = own.page_count - 1
-    if the_plan.total != total or own.page_count - 1 != front:
+    own, the_plan = assemble.settle_contents(project, bundle, "web", counts)
+    front = the_plan.front
+    if the_plan.total != total:
         raise ContentError.at(product.source, None,
                               f"the web edition output/web/{product.name('full')} has {total} "
                               f"pages but the bundle now lays out as {the_plan.total}",
