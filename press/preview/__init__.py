@@ -45,7 +45,7 @@ from press.core.provenance import build_date, revision
 from press.errors import ContentError, Problem, Problems, UsageError, did_you_mean
 from press.model import Briefing
 from press.project import Project
-from press.render import typeset
+from press.render import typeset, web
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Built:
     warnings: tuple[Problem, ...] = ()
 
     def pdf(self) -> bytes:
-        return typeset.write_web(self.laid_out, None, self.ident)
+        return web.write_web(self.laid_out, None, self.ident)
 
 
 def typeset_briefing(project: Project, path: Path) -> Built:

@@ -434,7 +434,8 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
     takes (``guess``: the count last time); it is laid out again if the guess was wrong
     and the contents would show other numbers.
     """
-    from press.render import typeset  # WeasyPrint: imported only when a bundle is assembled
+    from press.render import print as print_pdf
+    from press.render import typeset, web  # WeasyPrint: imported only when a bundle is assembled
     booklet = bundle.series.booklet
     front, laid_out, rendered = guess, None, None
     for _ in range(3):
@@ -452,11 +453,11 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
                               "count", "shorten the titles")
     ident = f"{bundle.series.id}/bundles/{bundle.id}"
     if edition == "web":
-        return typeset.write_web(laid_out, None, ident), the_plan
-    palette = typeset.Palette.load(project.layouts / "palette.yaml")
+        return web.write_web(laid_out, None, ident), the_plan
+    palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
     css_url = layout.file_url(project.layouts / "briefing.css")
     blanks = typeset.blank_pages(sum(the_plan.pads) + the_plan.pad_end, project.root, css_url)
-    return typeset.write_print(laid_out, None, ident, palette, blanks), the_plan
+    return print_pdf.write_print(laid_out, None, ident, palette, blanks), the_plan
 
 
 # -- merge ---------------------------------------------------------------------------------------

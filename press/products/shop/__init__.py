@@ -39,7 +39,7 @@ from press.errors import ContentError, Problem, Problems, UsageError
 from press.model import Briefing, Page, Series
 from press.products import bundles as assemble
 from press.project import Project
-from press.render import typeset
+from press.render import typeset, web
 
 THUMB_WIDTHS = {"cover": 600, "cover@2x": 1200}
 DEFAULT_SAMPLE_PAGES = 3  # cover, contents (inside cover), first content page
@@ -256,7 +256,7 @@ def briefing_sample(project: Project, product: Product, full_pages: int) -> tupl
     sample = document.copy(document.pages[:shown] + note.document.pages)
     sample.metadata = _sample_metadata(document.metadata, product)
     ident = f"{briefing.series.id}/{briefing.slug}/sample"
-    data = typeset.write_web(typeset.Typeset(sample), None, ident, excerpt=True)
+    data = web.write_web(typeset.Typeset(sample), None, ident, excerpt=True)
     return data, shown
 
 
@@ -304,7 +304,7 @@ def bundle_sample(project: Project, product: Product, pdf: bytes,
     sample = own.document.copy(pages + note.document.pages)
     sample.metadata = _sample_metadata(own.document.metadata, product)
     ident = f"{product.series.id}/bundles/{product.id}/sample"
-    return typeset.write_web(typeset.Typeset(sample), None, ident, excerpt=True), shown
+    return web.write_web(typeset.Typeset(sample), None, ident, excerpt=True), shown
 
 
 # -- the cache of derived files ----------------------------------------------------------------
