@@ -104,7 +104,7 @@ def test_random_input_loads_or_reports(sandbox, data, raw, body):
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=bodies)
 def test_random_markdown_renders_or_reports(sandbox, body):
-    from press.render import typeset
+    from press.render import typeset, web
 
     project, series = sandbox
     text = f"---\n{_front_matter(VALID, None)}---\n\n## Start\n\n{body}\n"
@@ -117,7 +117,7 @@ def test_random_markdown_renders_or_reports(sandbox, body):
         assert exc.problems
         return
     assert laid_out.page_count >= 3
-    assert typeset.write_web(laid_out, None, "random").startswith(b"%PDF-")
+    assert web.write_web(laid_out, None, "random").startswith(b"%PDF-")
 
 
 # -- time limits -------------------------------------------------------------------------------

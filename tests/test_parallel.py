@@ -144,12 +144,12 @@ def test_a_print_preflight_failure_in_the_forked_process_is_reported_as_when_ser
 
 
 def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeypatch):
-    from press.render import typeset
+    from press.render import print as print_pdf
 
     def broken(*args, **kwargs):
         raise ValueError("palette lookup failed")
 
-    monkeypatch.setattr(typeset, "write_print", broken)
+    monkeypatch.setattr(print_pdf, "write_print", broken)
     seen = _both_ways(tmp_path, monkeypatch, _build_one)
     assert seen[True] == seen[False] == ((ValueError, "palette lookup failed"),
                                          ["web/ni-112-under-18-conceptions.pdf"])
@@ -157,12 +157,12 @@ def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeyp
 
 def test_a_failed_web_edition_stops_the_forked_print_edition(tmp_path, monkeypatch):
     from press.errors import ContentError
-    from press.render import typeset
+    from press.render import web
 
     def failing(typeset_, target, ident, excerpt=False):
         raise ContentError.at(typeset_.source, None, "No anchor #missing")
 
-    monkeypatch.setattr(typeset, "write_web", failing)
+    monkeypatch.setattr(web, "write_web", failing)
 
     def build(root, fork_print):
         result = _build_one(root, fork_print)

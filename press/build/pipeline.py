@@ -61,7 +61,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
     # The stages import WeasyPrint (about a second): only when something is built, so that
     # an up-to-date build never pays for it.
     from press.core import parallel
-    from press.render import typeset
+    from press.render import web
     result = Result(briefing.slug, briefing.path)
     paths = project.briefing_outputs(briefing.slug)
     try:
@@ -80,7 +80,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
                 beside = parallel.Forked(print_part)
             try:
                 if "web" in options.editions:
-                    data = typeset.write_web(laid_out, None, ident)
+                    data = web.write_web(laid_out, None, ident)
                     output.write_bytes(paths["web"], data)
                     result.outputs["web"] = paths["web"]
                     result.pages["web"] = laid_out.page_count
@@ -97,7 +97,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
                                     chain.draft_of(briefing, options.build_date))
             laid_out = rendered.laid_out
             result.served = sorted(set(result.served) | {str(p) for p in laid_out.served})
-            data = typeset.write_web(laid_out, None, rendered.ident)
+            data = web.write_web(laid_out, None, rendered.ident)
             output.write_bytes(paths["drafts"], data)
             result.outputs["drafts"], result.pages["drafts"] = paths["drafts"], \
                 laid_out.page_count
@@ -138,13 +138,14 @@ def _merge_print(result: Result, part: Result) -> None:
 def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
     from press.briefing import layout
     from press.render import preflight, typeset
+    from press.render import print as print_pdf
     pages = laid_out.page_count
     padding = (-pages) % 4 if briefing.series.booklet else 0
     css_url = layout.file_url(project.layouts / "briefing.css")
     images = preflight.placed_images(laid_out.document)
-    palette = typeset.Palette.load(project.layouts / "palette.yaml")
+    palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
     blanks = typeset.blank_pages(padding, project.root, css_url)
-    data = typeset.write_print(laid_out, None, ident, palette, blanks)
+    data = print_pdf.write_print(laid_out, None, ident, palette, blanks)
     report = preflight.check(data, images, booklet=briefing.series.booklet)
     report["source"] = str(briefing.path.relative_to(project.root))
     report["padding_pages"] = padding

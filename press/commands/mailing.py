@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
-from press.products.mailing import command
+from press.commands.report import print_problems
+from press.errors import ContentError, UsageError
+from press.project import Project
+
+
+def command(project: Project, args, say) -> int:
+    """``build.py mailing ID``: 0 built, 1 content errors (nothing written), 2 usage."""
+    from press.products.mailing import build_mailing
+
+    ids = list(getattr(args, "slugs", None) or [])
+    if len(ids) != 1:
+        known = sorted(p.stem for p in project.mailings_dir.glob("*.yaml"))
+        raise UsageError("'mailing' needs exactly one ID"
+                         + (f" (known: {', '.join(known)})" if known else
+                            " (add content/mailings/ID.yaml)"))
+    try:
+        folder, summary = build_mailing(project, ids[0], say)
+    except ContentError as exc:
+        print_problems(project, exc.problems, outcome=f"mailing {ids[0]}: nothing written")
+        return 1
+    say(f"mailing: {folder.relative_to(project.root)}/ — {summary}")
+    return 0
+
 
 __all__ = ["command"]

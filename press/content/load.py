@@ -38,13 +38,20 @@ def read_text(path: Path) -> str:
         raise ContentError.at(path, None, f"file is {len(data) // 1024} KB, over the "
                               f"{MAX_SOURCE_BYTES // 1024 // 1024} MB limit",
                               "split it or move large data into assets/")
+    text = decode(path, data)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def decode(path: Path, data: bytes, hint: str = "save the file as UTF-8", row: bool = False) -> str:
+    """UTF-8 bytes (a BOM accepted) → text; an error names the line and byte offset (and the
+    row, for a CSV file, as a spreadsheet numbers it)."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        where = f" (row {line})" if row else ""
         raise ContentError.at(path, line, f"not UTF-8: byte 0x{data[exc.start]:02x} at byte "
-                              f"offset {exc.start}", "save the file as UTF-8") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+                              f"offset {exc.start}{where}", hint) from None
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:

@@ -20,7 +20,7 @@ from press.errors import ContentError, Problem, Problems
 from press.model import Briefing
 from press.preview.changes import Deps
 from press.project import Project
-from press.render import typeset  # WeasyPrint, imported once when the preview starts
+from press.render import typeset, web  # WeasyPrint, imported once when the preview starts
 
 DPI = 110  # page images: sharp on screen, quick to rasterise and encode
 
@@ -36,7 +36,7 @@ class Built:
     warnings: tuple[Problem, ...] = ()
 
     def pdf(self) -> bytes:
-        return typeset.write_web(self.laid_out, None, self.ident)
+        return web.write_web(self.laid_out, None, self.ident)
 
 
 def typeset_briefing(project: Project, path: Path) -> Built:
@@ -158,17 +158,12 @@ def pages_pdf(laid_out: typeset.Typeset, indexes: list[int]) -> bytes:
     WeasyPrint complains about links to pages left out; that is expected here, so it is hushed.
     """
     document = laid_out.document
-    pages = [document.pages[i] for i in indexes]
-    # TODO(merge): use render.typeset bleed helper (this is its _set_bleed/_restore_bleed,
-    # done by hand for a subset of pages while press/render is being split)
-    saved = [dict(page.bleed) for page in pages]
+    subset = document.copy([document.pages[i] for i in indexes])  # shares the pages
     quiet = _Quiet()
     logging.getLogger("weasyprint").addFilter(quiet)
+    saved = typeset.set_bleed(subset, 0)
     try:
-        for page in pages:
-            page.bleed.update(dict.fromkeys(page.bleed, 0))
-        return document.copy(pages).write_pdf(uncompressed_pdf=True)
+        return subset.write_pdf(uncompressed_pdf=True)
     finally:
+        typeset.restore_bleed(subset, saved)
         logging.getLogger("weasyprint").removeFilter(quiet)
-        for page, bleed in zip(pages, saved):
-            page.bleed.update(bleed)

@@ -8,8 +8,8 @@ import re
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
-A4_PT = (595.276, 841.890)
-BLEED_PT = 3 * 72 / 25.4
+from press.render.units import A4_PT, BLEED_PT
+
 MIN_DPI = 300
 TOLERANCE = 0.6  # points
 

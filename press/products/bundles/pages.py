@@ -141,12 +141,13 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
                        counts: tuple[int, ...], guess: int = 2) -> tuple[bytes, Plan]:
     """Lay out (:func:`settle_contents`) and write the bundle's cover, contents and back cover
     for one edition."""
-    from press.render import typeset  # WeasyPrint: imported only when a bundle is assembled
+    from press.render import print as print_pdf
+    from press.render import typeset, web  # WeasyPrint: imported only when a bundle is assembled
     laid_out, the_plan = settle_contents(project, bundle, edition, counts, guess)
     ident = f"{bundle.series.id}/bundles/{bundle.id}"
     if edition == "web":
-        return typeset.write_web(laid_out, None, ident), the_plan
-    palette = typeset.Palette.load(project.layouts / "palette.yaml")
+        return web.write_web(laid_out, None, ident), the_plan
+    palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
     css_url = layout.file_url(project.layouts / "briefing.css")
     blanks = typeset.blank_pages(sum(the_plan.pads) + the_plan.pad_end, project.root, css_url)
-    return typeset.write_print(laid_out, None, ident, palette, blanks), the_plan
+    return print_pdf.write_print(laid_out, None, ident, palette, blanks), the_plan

@@ -106,7 +106,7 @@ def briefing_sample(project: Project, product: Product, full_pages: int) -> tupl
     pages are combined with the note page in one ``Document``, so WeasyPrint writes one
     structure tree and the sample stays a tagged, accessible PDF. Returns (pdf, pages shown).
     """
-    from press.render import typeset  # WeasyPrint
+    from press.render import typeset, web  # WeasyPrint
 
     briefing = product.briefing
     rendered = render_briefing(project, briefing)
@@ -127,7 +127,7 @@ def briefing_sample(project: Project, product: Product, full_pages: int) -> tupl
     sample = document.copy(document.pages[:shown] + note.document.pages)
     sample.metadata = _sample_metadata(document.metadata, product)
     ident = f"{rendered.ident}/sample"
-    data = typeset.write_web(typeset.Typeset(sample), None, ident, excerpt=True)
+    data = web.write_web(typeset.Typeset(sample), None, ident, excerpt=True)
     return data, shown
 
 
@@ -142,7 +142,7 @@ def bundle_sample(project: Project, product: Product, pdf: bytes,
     """
     from pypdf import PdfReader
 
-    from press.render import typeset  # WeasyPrint
+    from press.render import typeset, web  # WeasyPrint
 
     total = len(PdfReader(io.BytesIO(pdf)).pages)
     bundle = product.bundle
@@ -171,4 +171,4 @@ def bundle_sample(project: Project, product: Product, pdf: bytes,
     sample = own.document.copy(pages + note.document.pages)
     sample.metadata = _sample_metadata(own.document.metadata, product)
     ident = f"{product.series.id}/bundles/{product.id}/sample"
-    return typeset.write_web(typeset.Typeset(sample), None, ident, excerpt=True), shown
+    return web.write_web(typeset.Typeset(sample), None, ident, excerpt=True), shown

@@ -1,0 +1,263 @@
+"""Mailing load stage: ``content/mailings/ID.yaml`` → a checked :class:`Mailing` (its series,
+letter, recipients and items), every problem reported at its line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from press.content.load import SLUG_RE, load_all, load_series, read_text
+from press.core import fields, yamlsafe
+from press.errors import ContentError, Problems, did_you_mean
+from press.model import Series
+from press.products.mailing.letters import read_letter
+from press.products.mailing.model import (
+    ITEM_FIELDS,
+    ITEM_KINDS,
+    MAILING_FIELDS,
+    MAILING_REQUIRED,
+    MAX_COPIES,
+    Item,
+    Mailing,
+)
+from press.products.mailing.recipients import read_recipients
+from press.project import Project
+
+
+def load_mailing(project: Project, mailing_id: str) -> Mailing:
+    """The mailing file, its recipients and letter, validated; every problem is reported."""
+    path = project.mailings_dir / f"{mailing_id}.yaml"
+    if not SLUG_RE.match(mailing_id) or not path.is_file():
+        known = [p.stem for p in project.mailings_dir.glob("*.yaml")]
+        raise ContentError.at(path, None, f"no mailing '{mailing_id}'",
+                              did_you_mean(mailing_id, known) or "add content/mailings/ID.yaml")
+    data, lines = yamlsafe.load(read_text(path), path)
+    problems = Problems()
+    check = fields.Checker(path, lines, problems)  # the checks and messages of every YAML file
+    check.top(data, MAILING_FIELDS, MAILING_REQUIRED, "a mailing file")
+    problems.raise_if_errors()
+    title = check(fields.text, data["title"], "title")
+    subject = check(fields.text, data["subject"], "subject") if "subject" in data else ""
+    sign_off = check(fields.text, data["sign_off"], "sign_off") if "sign_off" in data \
+        else "Yours sincerely"
+
+    date = data["date"]
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    if not isinstance(date, dt.date):
+        try:
+            date = dt.date.fromisoformat(str(date))
+        except ValueError:
+            problems.error(path, yamlsafe.line_of(lines, "date"),
+                           f"'date' must be a date like 2009-04-01, not {date!r}")
+            date = None
+    series = _mailing_series(project, path, lines, data, problems)
+    letter_path = _source_file(project, path, lines, "letter", data["letter"], problems)
+    recipients_path = _source_file(project, path, lines, "recipients", data["recipients"],
+                                   problems)
+    items = _items(project, path, lines, data["items"], problems)
+    letter = recipients = None
+    if letter_path:
+        try:
+            letter = read_letter(letter_path)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    if recipients_path:
+        try:
+            recipients = read_recipients(recipients_path)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    problems.raise_if_errors()
+    return Mailing(id=mailing_id, path=path, title=title, date=date, series=series,
+                   subject=subject, sign_off=sign_off,
+                   letter=letter, recipients_path=recipients_path, recipients=recipients,
+                   items=items)
+
+
+def _mailing_series(project, path, lines, data, problems) -> Series | None:
+    quiet = Problems()
+    series = load_series(project, quiet)
+    wanted = data.get("series")
+    if wanted is None:
+        if len(series) == 1:
+            return next(iter(series.values()))
+        problems.error(path, 1, "missing field 'series'",
+                       "name the series whose contact signs the letter: "
+                       + ", ".join(sorted(series)))
+        return None
+    if str(wanted) not in series:
+        problems.error(path, yamlsafe.line_of(lines, "series"), f"unknown series '{wanted}'",
+                       did_you_mean(str(wanted), series) or "add a file in content/series/")
+        problems.extend(quiet.errors)
+        return None
+    return series[str(wanted)]
+
+
+def _source_file(project, path, lines, key, value, problems) -> Path | None:
+    """``letter`` and ``recipients``: files beside the mailing file, inside content/."""
+    if not isinstance(value, str) or not value.strip():
+        problems.error(path, yamlsafe.line_of(lines, key), f"'{key}' must be a file name")
+        return None
+    target = (path.parent / value.strip()).resolve()
+    if not target.is_relative_to(project.content.resolve()):
+        problems.error(path, yamlsafe.line_of(lines, key),
+                       f"'{key}' file '{value}' is outside content/",
+                       "keep the letter and recipients beside the mailing file")
+        return None
+    if not target.is_file():
+        problems.error(path, yamlsafe.line_of(lines, key), f"'{key}' file '{value}' not found",
+                       "paths are relative to content/mailings/")
+        return None
+    return target
+
+
+def _items(project, path, lines, value, problems) -> tuple[Item, ...]:
+    if not isinstance(value, list) or not value:
+        problems.error(path, yamlsafe.line_of(lines, "items"),
+                       "'items' must be a list of 'briefing: SLUG', 'bundle: ID' or "
+                       "'insert: PATH' entries")
+        return ()
+    known = {p.stem: p for p in project.briefing_paths()}
+    items, seen = [], {}
+    wanted_briefings = []
+    for index, entry in enumerate(value):
+        line = yamlsafe.line_of(lines, "items", index)
+        if isinstance(entry, str):
+            entry = {"briefing": entry} if entry in known else {entry: None}
+        if not isinstance(entry, dict):
+            problems.error(path, line, "an item must be 'briefing: SLUG', 'bundle: ID' or "
+                           "'insert: PATH'")
+            continue
+        kinds = [k for k in entry if k in ITEM_KINDS]
+        bad = False
+        for key in entry:
+            if key not in ITEM_FIELDS:
+                problems.error(path, yamlsafe.line_of(lines, "items", index, key) or line,
+                               f"unknown item '{key}'",
+                               did_you_mean(str(key), ITEM_FIELDS) or
+                               "items are briefing:, bundle: or insert:")
+                bad = True
+        if len(kinds) != 1:
+            if not bad:
+                problems.error(path, line, "an item needs exactly one of briefing:, bundle: "
+                               "or insert:")
+            continue
+        kind = kinds[0]
+        ref = entry[kind]
+        if not isinstance(ref, str) or not ref.strip():
+            problems.error(path, line, f"'{kind}' needs a value")
+            continue
+        ref = ref.strip()
+        copies = entry.get("copies", 1)
+        if isinstance(copies, bool) or not isinstance(copies, int) or \
+                not 1 <= copies <= MAX_COPIES:
+            problems.error(path, yamlsafe.line_of(lines, "items", index, "copies") or line,
+                           f"'copies' must be a whole number from 1 to {MAX_COPIES}, "
+                           f"not {copies!r}")
+            continue
+        label = entry.get("label")
+        if label is not None:
+            try:
+                label = fields.text(label, "label")
+            except fields.Invalid as exc:
+                problems.error(path, line, exc.message, exc.hint)
+                continue
+        if (kind, ref) in seen:
+            problems.error(path, line, f"{kind} '{ref}' is listed twice",
+                           f"first on line {seen[(kind, ref)]}; use 'copies' for more")
+            continue
+        seen[(kind, ref)] = line
+        item = Item(kind=kind, ref=ref, copies=copies, line=line, title=(label or "").strip())
+        if kind == "briefing":
+            if ref not in known:
+                problems.error(path, line, f"unknown briefing '{ref}'", did_you_mean(ref, known))
+                continue
+            wanted_briefings.append(ref)
+        elif kind == "bundle":
+            bundle_file = project.bundles_dir / f"{ref}.yaml"
+            if not SLUG_RE.match(ref) or not bundle_file.is_file():
+                problems.error(path, line, f"unknown bundle '{ref}'",
+                               did_you_mean(ref, [p.stem for p in
+                                                  project.bundles_dir.glob("*.yaml")])
+                               or "bundles are defined in content/bundles/ID.yaml")
+                continue
+            item = _bundle_item(item, bundle_file)
+        else:
+            item = _insert_item(project, path, line, item, problems)
+            if item is None:
+                continue
+        items.append(item)
+    return _briefing_items(project, path, items, wanted_briefings, problems)
+
+
+def _bundle_item(item: Item, bundle_file: Path) -> Item:
+    title = item.title
+    if not title:
+        try:
+            data, _ = yamlsafe.load(read_text(bundle_file), bundle_file)
+            title = str(data.get("title", "")).strip() if isinstance(data, dict) else ""
+        except ContentError:
+            title = ""  # the bundle stage reports its own file's problems
+    return Item(**{**item.__dict__, "title": title or item.ref, "detail": "Collected edition"})
+
+
+def _insert_item(project, path, line, item, problems) -> Item | None:
+    """A ready PDF under content/ or assets/ (after resolving symlinks)."""
+    raw = project.root / item.ref
+    try:
+        target = raw.resolve(strict=True)
+    except (OSError, RuntimeError):
+        if not _inside(raw.resolve(), project):
+            problems.error(path, line, f"insert '{item.ref}' is outside content/ and assets/",
+                           "copy the PDF into assets/inserts/ and give that path")
+        else:
+            problems.error(path, line, f"insert '{item.ref}' not found",
+                           "paths are relative to the project folder, e.g. assets/inserts/x.pdf")
+        return None
+    if not _inside(target, project):
+        problems.error(path, line, f"insert '{item.ref}' is outside content/ and assets/",
+                       "copy the PDF into assets/inserts/ and give that path")
+        return None
+    if not target.is_file() or target.suffix.lower() != ".pdf":
+        problems.error(path, line, f"insert '{item.ref}' is not a PDF file")
+        return None
+    head = target.read_bytes()[:1024]
+    if not head.startswith(b"%PDF-"):
+        problems.error(path, line, f"insert '{item.ref}' is not a PDF (no %PDF- header)")
+        return None
+    title = item.title or Path(item.ref).stem.replace("-", " ").replace("_", " ").capitalize()
+    return Item(**{**item.__dict__, "title": title, "source": target})
+
+
+def _inside(target: Path, project: Project) -> bool:
+    return any(target.is_relative_to(folder.resolve())
+               for folder in (project.content, project.assets))
+
+
+def _briefing_items(project, path, items, slugs, problems) -> tuple[Item, ...]:
+    if not slugs:
+        return tuple(items)
+    load_problems = Problems()
+    _, briefings = load_all(project, load_problems, slugs)
+    by_slug = {b.slug: b for b in briefings}
+    result = []
+    for item in items:
+        if item.kind != "briefing":
+            result.append(item)
+            continue
+        briefing = by_slug.get(item.ref)
+        if briefing is None:
+            problems.error(path, item.line, f"briefing '{item.ref}' has errors and cannot be "
+                           "mailed", "see the errors below")
+            continue
+        if briefing.is_draft:
+            problems.error(path, item.line, f"briefing '{item.ref}' is a draft and cannot be "
+                           "mailed", f"set 'status: final' in {briefing.path.name} when it is "
+                           "ready, or take it out of the mailing")
+            continue
+        title = item.title or f"{briefing.indicator.code}: {briefing.title}"
+        result.append(Item(**{**item.__dict__, "title": title,
+                              "detail": f"{briefing.series.name} No. {briefing.number}"}))
+    problems.extend(p for p in load_problems.errors if Path(p.path).stem in slugs)
+    return tuple(result)
+

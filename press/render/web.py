@@ -1,0 +1,71 @@
+"""Web edition stage: a laid-out document → trimmed, RGB, tagged PDF/UA-1 with raster images
+downsampled for the screen."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from weasyprint.images import RasterImage
+
+from press.core.output import identifier
+from press.render.typeset import Typeset, restore_bleed, set_bleed, write
+
+WEB_DPI = 150  # raster images above this resolution at their placed size are downsampled
+
+
+def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False) -> bytes | None:
+    """Trimmed, RGB, tagged PDF/UA-1 with viewer title; returns bytes if ``target`` is None.
+
+    ``excerpt``: only some pages of a document (see :func:`press.render.typeset.write`)."""
+    document = typeset.document
+    saved_profiles = dict(document.color_profiles)
+    document.color_profiles.clear()  # no CMYK profile in the web file
+    saved = set_bleed(document, 0)
+    try:
+        with _downsampled(document, WEB_DPI):
+            return write(typeset, target, excerpt, pdf_variant="pdf/ua-1",
+                         pdf_identifier=identifier(ident, "web"), finisher=_web_finisher)
+    finally:
+        restore_bleed(document, saved)
+        document.color_profiles.update(saved_profiles)
+
+
+@contextmanager
+def _downsampled(document, dpi: int):
+    """Write ``document``'s raster images at no more than ``dpi`` at their placed size.
+
+    WeasyPrint takes its image options (``dpi``, ``optimize_images``, ``jpeg_quality``) when
+    the document is rendered, not when it is written, so passing them to ``write_pdf`` does
+    nothing; the document is rendered once for both editions, so the web edition sets the
+    resolution on each image for its own write. Downsampling replaces an image's data, which
+    is put back afterwards for the print edition.
+    """
+    images = _raster_images(document)
+    saved = [(image, image._dpi, image.image_data) for image in images]
+    for image in images:
+        image._dpi = dpi
+    try:
+        yield
+    finally:
+        for image, old_dpi, data in saved:
+            image._dpi, image.image_data = old_dpi, data
+
+
+def _raster_images(document) -> list[RasterImage]:
+    """The raster images drawn in ``document``: replaced elements and backgrounds."""
+    found: dict[int, RasterImage] = {}
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            images = [getattr(box, "replacement", None)]
+            background = getattr(box, "background", None)
+            if background is not None:
+                images.extend(layer.image for layer in background.layers)
+            for image in images:
+                if isinstance(image, RasterImage):
+                    found[id(image)] = image
+    return list(found.values())
+
+
+def _web_finisher(document, pdf):
+    # PDF/UA tagging already sets DisplayDocTitle; open with the bookmarks panel showing.
+    pdf.catalog["PageMode"] = "/UseOutlines"
