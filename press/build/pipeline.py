@@ -120,10 +120,14 @@ def build_in_worker(root: str, slug: str, options: Options, fork_print: bool = F
 
 
 def _print_part(project, briefing, laid_out, ident, paths) -> Result:
-    """The print edition, written: what it adds to the briefing's result (it may run in a
-    forked process; a ``ContentError`` it raises comes back whole)."""
+    """The print edition, written: what it adds to the briefing's result, its problems
+    included (it may run in a forked process; the preflight report of a refused edition still
+    comes back, to be shown with the problems)."""
     part = Result(briefing.slug, briefing.path)
-    _print_edition(project, briefing, laid_out, ident, part, paths)
+    try:
+        _print_edition(project, briefing, laid_out, ident, part, paths)
+    except ContentError as exc:
+        part.problems.extend(exc.problems)
     return part
 
 
@@ -133,6 +137,8 @@ def _merge_print(result: Result, part: Result) -> None:
     result.pages.update(part.pages)
     if part.preflight is not None:
         result.preflight = part.preflight
+    if part.problems:
+        raise ContentError(part.problems)
 
 
 def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
