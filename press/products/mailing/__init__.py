@@ -71,7 +71,7 @@ MAILING_REQUIRED = ("title", "date", "letter", "recipients", "items")
 ITEM_FIELDS = ITEM_KINDS + ("copies", "label")
 
 REQUIRED_COLUMNS = ("agency", "link_officer", "address_1", "town", "postcode")
-OPTIONAL_COLUMNS = ("address_2", "address_3", "copies", "email")
+OPTIONAL_COLUMNS = ("address_2", "address_3", "copies", "email", "telephone")  # telephone: issue 19
 MAX_FIELD = 120  # characters
 MAX_COPIES = 999
 POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}$")
@@ -237,8 +237,12 @@ def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tup
         (staging / "job-sheet.csv").write_text(job_csv(rows), encoding="utf-8")
         (staging / "manifest.csv").write_text(manifest_csv(mailing, placements),
                                               encoding="utf-8")
+        # Issue 19, the evaluation round: a feedback form per recipient, feedback-emails.csv
+        from press.products.evaluation.forms import write_feedback
+        forms = write_feedback(project, mailing, staging)
     summary = (f"{len(mailing.recipients)} letters ({laid_out.page_count} pages), "
-               f"{len(mailing.items)} print files, {sum(r.total_sheets for r in rows)} sheets")
+               f"{len(mailing.items)} print files, {sum(r.total_sheets for r in rows)} sheets"
+               f", {forms} feedback forms")  # issue 19
     return final, summary
 
 
