@@ -16,7 +16,7 @@ from press.core import output
 from press.errors import PressError, Problems, UsageError
 from press.project import Project
 
-COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "web", "preview"]
+COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "evaluation", "web", "preview"]
 DESCRIPTION = """\
 Build Performance Pointers briefings from content/ into output/.
 
@@ -25,6 +25,7 @@ Build Performance Pointers briefings from content/ into output/.
   python build.py check                   validate all content without rendering
   python build.py bundle [ID...]          assemble series bundles (content/bundles/)
   python build.py mailing ID              make the mailing pack content/mailings/ID.yaml
+  python build.py evaluation ID           count the feedback in content/evaluations/ID/
   python build.py web [--changes]         build the web shop folder / list what to upload
   python build.py web --mark-published    after uploading: remember what was uploaded
   python build.py preview [SLUG]          live preview of the typeset pages on 127.0.0.1
@@ -103,7 +104,7 @@ def _run(args) -> int:
         raise UsageError("to build some briefings, use: build.py briefing SLUG...")
     problems = Problems()
     say = (lambda *a: None) if args.quiet else print
-    if args.command in ("bundle", "mailing", "web", "preview"):
+    if args.command in ("bundle", "mailing", "evaluation", "web", "preview"):
         return _stage_command(project, args, say)
     if args.command == "check":
         return _check(project, problems, say)
@@ -187,6 +188,8 @@ def _stage_command(project: Project, args, say) -> int:
         from press.commands import bundle as module
     elif args.command == "mailing":
         from press.commands import mailing as module
+    elif args.command == "evaluation":
+        from press.commands import evaluation as module
     elif args.command == "web":
         from press.commands import web as module
     else:
