@@ -12,7 +12,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def cell(value) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    text = "'" + text if text.startswith(FORMULA_START) else text
+    # csv quotes a field holding "\n" (our line end) but not a lone "\r", which readers
+    # then take for a line end: write every line break as "\n".
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def write(header, rows) -> str:
