@@ -28,6 +28,7 @@ class Project:
     briefings_dir = property(lambda self: self.content / "briefings")
     bundles_dir = property(lambda self: self.content / "bundles")
     mailings_dir = property(lambda self: self.content / "mailings")
+    evaluations_dir = property(lambda self: self.content / "evaluations")  # returned answers
 
     def briefing_paths(self) -> list[Path]:
         return sorted(self.briefings_dir.glob("*.md"))
@@ -59,6 +60,9 @@ class Project:
 
     def mailing_folder(self, mailing_id: str) -> Path:
         return self.output / "mailings" / mailing_id
+
+    def evaluation_folder(self, mailing_id: str) -> Path:
+        return self.output / "evaluations" / mailing_id
 
     @property
     def shop_folder(self) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 from press.errors import PressError, UsageError
 from press.project import BRIEFING_EDITIONS, Project
 
-COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "web", "preview"]
+COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "evaluation", "web", "preview"]
 DESCRIPTION = """\
 Build Performance Pointers briefings from content/ into output/.
 
@@ -23,6 +23,7 @@ Build Performance Pointers briefings from content/ into output/.
   python build.py check                   validate all content without rendering
   python build.py bundle [ID...]          assemble series bundles (content/bundles/)
   python build.py mailing ID              make the mailing pack content/mailings/ID.yaml
+  python build.py evaluation ID           count the feedback in content/evaluations/ID/
   python build.py web [--changes]         build the web shop folder / list what to upload
   python build.py web --mark-published    after uploading: remember what was uploaded
   python build.py preview [SLUG]          live preview of the typeset pages on 127.0.0.1
@@ -113,6 +114,8 @@ def _verb(command: str):
         from press.commands import bundle as module
     elif command == "mailing":
         from press.commands import mailing as module
+    elif command == "evaluation":
+        from press.commands import evaluation as module
     elif command == "web":
         from press.commands import web as module
     else:

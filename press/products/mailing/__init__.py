@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from press.core import output
+from press.products.mailing.feedback import write_feedback
 from press.products.mailing.letters import (
     check_placements,
     personalise,
@@ -70,8 +71,11 @@ def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tup
         (staging / "job-sheet.csv").write_text(job_csv(rows), encoding="utf-8")
         (staging / "manifest.csv").write_text(manifest_csv(mailing, placements),
                                               encoding="utf-8")
+        # the evaluation round: a feedback form per recipient and feedback-emails.csv
+        forms = write_feedback(project, mailing, staging)
     summary = (f"{len(mailing.recipients)} letters ({laid_out.page_count} pages), "
-               f"{len(mailing.items)} print files, {sum(r.total_sheets for r in rows)} sheets")
+               f"{len(mailing.items)} print files, {sum(r.total_sheets for r in rows)} sheets, "
+               f"{forms} feedback forms")
     return final, summary
 
 

@@ -12,7 +12,8 @@ from press.errors import ContentError, Problems, did_you_mean
 from press.products.mailing.model import MAX_COPIES, Recipient
 
 REQUIRED_COLUMNS = ("agency", "link_officer", "address_1", "town", "postcode")
-OPTIONAL_COLUMNS = ("address_2", "address_3", "copies", "email")
+# telephone: for the evaluation round's follow-up call list
+OPTIONAL_COLUMNS = ("address_2", "address_3", "copies", "email", "telephone")
 MAX_FIELD = 120  # characters
 POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}$")
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[A-Za-z]{2,}$")
