@@ -17,7 +17,9 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
 from press.commands import main
-from press.core import csvsafe, forms, questions
+from press.core import csvsafe
+from press.products.mailing import feedback as forms
+from press.products.mailing import questions
 
 RECIPIENTS = """\
 agency,link_officer,address_1,address_2,address_3,town,postcode,copies,email,telephone

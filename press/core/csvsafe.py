@@ -1,4 +1,4 @@
-"""Evaluation stage: CSV text that a spreadsheet shows as data, never runs as a formula."""
+"""CSV safety: CSV text that a spreadsheet shows as data, never runs as a formula."""
 
 from __future__ import annotations
 

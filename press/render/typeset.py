@@ -74,17 +74,20 @@ def failures(source: str, capture: _Capture, fetcher: ProjectFetcher) -> list[Pr
     return [Problem(source, None, m) for m in dict.fromkeys(messages)]
 
 
-def render(page: Page, project_root: Path, *, tagged: bool = True) -> Typeset:
+def render(page: Page, project_root: Path, *, tagged: bool = True,
+           forms: bool = False) -> Typeset:
     """Lay out ``page``; WeasyPrint's error records and refused resources fail the briefing.
 
     ``tagged``: with PDF tags (the editions); the mailing's letters and job sheets, which are
-    only printed, are laid out without.
+    only printed, are laid out without. ``forms``: HTML form fields become PDF form fields
+    (a render-time option in WeasyPrint: it switches on its form stylesheet).
     """
     fetcher = ProjectFetcher(project_root)
     try:
         with captured() as capture, limits.time_limit("layout"):
             html = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher)
-            document = html.render(font_config=FontConfiguration(), pdf_tags=tagged)
+            document = html.render(font_config=FontConfiguration(), pdf_tags=tagged,
+                                   pdf_forms=forms)
     except limits.TimeLimitExceeded as exc:
         raise ContentError.at(page.name, None, f"layout did not finish within {exc.seconds:g} s",
                               "split very long tables or lists, or raise "

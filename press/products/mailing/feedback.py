@@ -69,13 +69,9 @@ def items_text(mailing, recipient) -> str:
 
 def render_blank(project, mailing, questions: tuple[Question, ...]) -> bytes:
     """Lay out the form once and finish it; WeasyPrint errors fail the mailing."""
-    import weasyprint  # lazily: a no-op build never lays anything out
-    from weasyprint.text.fonts import FontConfiguration
-
     from press.briefing import layout
-    from press.errors import ContentError
-    from press.render import typeset
-    from press.render.fetcher import ProjectFetcher
+    from press.model import Page
+    from press.render import typeset  # WeasyPrint: a no-op build never lays anything out
 
     env = layout.environment(project.layouts)
     series = mailing.series
@@ -84,17 +80,11 @@ def render_blank(project, mailing, questions: tuple[Question, ...]) -> bytes:
         created=mailing.date.isoformat(), css_url=layout.file_url(project.layouts /
                                                                  "feedback.css"),
         asset=lambda rel: layout.file_url(project.assets / rel))
-    fetcher = ProjectFetcher(project.root)
-    with typeset._captured() as capture:
-        # pdf_forms is a render-time option: it switches on WeasyPrint's form stylesheet.
-        document = weasyprint.HTML(string=html, base_url=layout.file_url(project.layouts) + "/",
-                                   url_fetcher=fetcher).render(
-            font_config=FontConfiguration(), pdf_forms=True, pdf_tags=True)
-        pdf = document.write_pdf(pdf_variant="pdf/ua-1",
-                                 pdf_identifier=output.identifier(mailing.id, "feedback"))
-    problems = typeset._failures("layouts/feedback.html", capture, fetcher)
-    if problems:
-        raise ContentError(problems)
+    page = Page(html=html, base_url=layout.file_url(project.layouts) + "/",
+                name="layouts/feedback.html")
+    laid_out = typeset.render(page, project.root, forms=True)
+    pdf = typeset.write(laid_out, None, pdf_variant="pdf/ua-1",
+                        pdf_identifier=output.identifier(mailing.id, "feedback"))
     return finish(pdf, questions)
 
 

@@ -1,4 +1,4 @@
-"""Evaluation stage: the feedback questions, the default set and a mailing's own changes.
+"""Mailing, questions: the feedback questions, the default set and a mailing's own changes.
 
 The default set follows the series' evaluation (the seed presentation). A mailing may reword
 or add questions in an optional ``content/mailings/<id>.feedback.yaml``, read here with the
