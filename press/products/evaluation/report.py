@@ -92,7 +92,7 @@ def render_report(project, mailing, result: Tally) -> bytes:
     """report.pdf: laid out and written like a web edition (tagged PDF/UA-1)."""
     from press.briefing import layout
     from press.model import Page
-    from press.render import typeset
+    from press.render import typeset, web
 
     env = layout.environment(project.layouts)
     html = env.get_template("evaluation.html").render(
@@ -103,7 +103,7 @@ def render_report(project, mailing, result: Tally) -> bytes:
     page = Page(html=html, base_url=layout.file_url(project.layouts) + "/",
                 name="layouts/evaluation.html")
     laid_out = typeset.render(page, project.root)
-    return typeset.write_web(laid_out, None, f"evaluation/{mailing.id}")
+    return web.write_web(laid_out, None, f"evaluation/{mailing.id}")
 
 
 def responses_csv(keys: dict, counted: dict, questions: tuple[Question, ...]) -> str:
