@@ -9,22 +9,28 @@ import pytest
 
 from press.briefing import cite, markdown
 from press.errors import ContentError
-from press.model import Author, Briefing, Contact, Indicator, Reference, Series
+from press.model import Author, Briefing, Contact, Indicator, Name, Reference, Series
 
 ROOT = Path(__file__).resolve().parent.parent
 SERIES = Series(id="s", path=ROOT / "content/series/s.yaml", name="Series", publisher="P",
                 strapline="S", about="A", partners=(), contact=Contact("C"), purchase_url="u")
-WARD = Reference("ward2001", "article", ("Ward, H.", "Skuse, T."), 2001,
+
+
+def names(*written):
+    return tuple(Name.parse(n) for n in written)
+
+
+WARD = Reference("ward2001", "article", names("Ward, H.", "Skuse, T."), 2001,
                  "Performance Targets and Stability of Placements for Children Long Looked "
-                 "After Away From Home", journal="Children and Society", volume="15", issue="5")
-MELTZER = Reference("meltzer2003", "report", ("Meltzer, H.", "Gatward, R.", "Corbin, T."), 2003,
+                 "After Away From Home", container="Children and Society", volume="15", issue="5")
+MELTZER = Reference("meltzer2003", "report", names("Meltzer, H.", "Gatward, R.", "Corbin, T."), 2003,
                     "The Mental Health of Young People Looked After by Local Authorities in "
                     "England", publisher="HMSO", place="London", line=30)
-SWANN = Reference("swann2003", "report", ("Swann, C.", "Bowe, K.", "McCormick, G."), 2003,
+SWANN = Reference("swann2003", "report", names("Swann, C.", "Bowe, K.", "McCormick, G."), 2003,
                   "Teenage pregnancy and parenthood", publisher="HDA", place="London")
-HARDEN = Reference("harden2009", "article", ("Harden, A.", "Brunton, G.", "Fletcher, A."), 2009,
-                   "Teenage pregnancy and social disadvantage", journal="BMJ", volume="339")
-SOLO = Reference("smith1999", "book", ("Smith, J.",), 1999, "A Book", publisher="Pub", place="Leeds")
+HARDEN = Reference("harden2009", "article", names("Harden, A.", "Brunton, G.", "Fletcher, A."), 2009,
+                   "Teenage pregnancy and social disadvantage", container="BMJ", volume="339")
+SOLO = Reference("smith1999", "book", names("Smith, J."), 1999, "A Book", publisher="Pub", place="Leeds")
 
 
 def briefing(body: str, refs=(WARD, MELTZER, SWANN, HARDEN, SOLO)) -> Briefing:
