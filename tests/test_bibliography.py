@@ -127,7 +127,7 @@ def test_every_source_gives_the_house_style(empty, source):
 
 def test_sources_give_identical_html(empty):
     outputs = set()
-    for source, front in SOURCES.items():
+    for front in SOURCES.values():
         write(empty, front, files=("refs.json", "refs.bib", "refs.ris"))
         body = convert(empty)
         outputs.add((body.html, body.references_html))
@@ -135,7 +135,174 @@ def test_sources_give_identical_html(empty):
 
 
 def test_records_are_identical_across_formats():
-    records = {suffix: bibliography.read(DATA / f"refs.{suffix}") for suffix in ("json", "bib", "ris")}
-    for found, problems in records.values():
-        assert not problems
+    records = {suffix: bibliography.read(DATA / f"refs.{suffix}")
+               for suffix in ("json", "bib", "ris")}
+    assert not any(problems for _, problems in records.values())
     assert records["json"][0] == records["bib"][0] == records["ris"][0]
+
+
+# -- where references come from ----------------------------------------------------------------
+
+INLINE_WARD = """\
+references:
+  - id: ward2001
+    type: book
+    authors: ["Ward, H."]
+    year: 2001
+    title: Inline wins
+"""
+
+
+def test_inline_reference_overrides_a_file_entry(empty):
+    write(empty, "bibliography: refs.bib\n" + INLINE_WARD, body="See [@ward2001].\n",
+          files=("refs.bib",))
+    body = convert(empty)
+    assert entries(body.references_html) == ["Ward, H. (2001) <i>Inline wins</i>."]
+    assert not body.warnings  # the file's other entries are not cited: fine, and not listed
+
+
+def test_uncited_inline_reference_still_warns(empty):
+    write(empty, INLINE_WARD, body="No citations.\n")
+    body = convert(empty)
+    assert [w.message for w in body.warnings] == ["reference 'ward2001' is never cited"]
+
+
+def test_series_wide_bibliography(empty):
+    shutil.copy(DATA / "refs.json", empty / "content" / "series" / "library.json")
+    series = empty / "content" / "series" / "performance-pointers.yaml"
+    series.write_text(series.read_text() + "bibliography: library.json\n")
+    write(empty, body="See [@meltzer2003].\n")
+    body = convert(empty)
+    assert entries(body.references_html) == [LISTED[1]]
+
+
+def test_key_in_two_files_is_an_error_naming_both(empty):
+    write(empty, "bibliography: [refs.json, refs.bib]\n", body="See [@ward2001].\n",
+          files=("refs.json", "refs.bib"))
+    problems = problems_of(empty)
+    assert "content/briefings/refs.bib:4: key 'meltzer2003' is defined twice: in refs.json:2 " \
+        "and in refs.bib:4 (keep one of the two entries)" in problems
+
+
+def test_unknown_key_names_the_line_and_suggests(empty):
+    write(empty, "bibliography: refs.bib\n", body="Para.\n\nSee [@goodman1979] and @wardd2001.\n",
+          files=("refs.bib",))
+    problems = problems_of(empty)
+    assert any(p.startswith("content/briefings/ni-099-test.md:18: unknown citation "
+                            "'goodman1979' (did you mean 'goodman1997'?)") for p in problems)
+    assert any(":18: unknown citation 'wardd2001' (did you mean 'ward2001'?)" in p
+               for p in problems)
+
+
+def test_email_addresses_code_and_escapes_are_not_citations(empty):
+    write(empty, body="Mail a.b@example.org, or `@decorator`, or \\@handle.\n\n"
+                      "```\n@property\n```\n")
+    assert "@handle" in convert(empty).html
+
+
+# -- cross-references --------------------------------------------------------------------------
+
+XREF_BODY = """\
+## Risks {#sec-risks}
+
+As @fig-trend and @tbl-rates show, and @sec-risks says.
+
+![A chart](../../assets/figures/ni062-placement-stability-trend.svg)
+
+Figure: First figure
+
+![A chart](../../assets/figures/ni062-placement-stability-trend.svg){#fig-trend}
+
+Figure: The trend
+
+| Area | Rate |
+|---|---|
+| A | 1 |
+
+Table: Rates by area {#tbl-rates}
+"""
+
+
+def test_cross_references_resolve_and_link(empty):
+    write(empty, body=XREF_BODY)
+    html = convert(empty).html
+    prefix = "ni-099-test--"
+    assert f'<a class="xref" href="#{prefix}fig-trend">Figure 2</a>' in html
+    assert f'<a class="xref" href="#{prefix}tbl-rates">Table 1</a>' in html
+    assert f'<a class="xref" href="#{prefix}sec-risks">Risks</a>' in html
+    assert f'<figure class="figure" id="{prefix}fig-trend">' in html
+    assert f'id="{prefix}tbl-rates"' in html and f'<h2 id="{prefix}sec-risks">' in html
+    assert "{#" not in html
+
+
+def test_unknown_cross_reference_is_an_error_with_a_suggestion(empty):
+    write(empty, body=XREF_BODY.replace("As @fig-trend", "As @fig-trnd"))
+    assert "content/briefings/ni-099-test.md:17: unknown cross-reference '@fig-trnd' " \
+        "(did you mean 'fig-trend'?)" in problems_of(empty)
+
+
+# -- bad bibliography files --------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("bad-brace.bib", "bad-brace.bib:7: malformed entry: Unexpected block start: `@book`. Was "
+     "still looking for field-value closing `,` or `}` (the parser gave up on line 13; check "
+     "that every { has a matching } and that fields end with a comma)"),
+    ("bad-comma.json", "bad-comma.json:3: invalid JSON: Expecting ',' delimiter (column 3) "
+     "(check for a missing comma, quote or bracket near here)"),
+    ("latin1.bib", "latin1.bib:1: not UTF-8: byte 0xfc at byte offset 7 (export the file "
+     "again as UTF-8; in Zotero, Character Encoding: Unicode (UTF-8))"),
+    ("no-end.ris", "no-end.ris:1: record has no 'ER  -' line before the next 'TY' on line 5"),
+    ("not-ris.ris", "not-ris.ris:1: not a RIS line: 'just some text'"),
+    ("not-a-list.json", "not-a-list.json:1: CSL-JSON must be a list of references"),
+    ("dup.bib", "dup.bib:3: duplicate key 'dup' (give each entry its own key)"),
+])
+def test_bad_file_is_an_error_at_its_line(empty, name, expected):
+    write(empty, f"bibliography: {name}\n", body="Text.\n", files=(name,))
+    problems = problems_of(empty)
+    assert any(p.startswith(f"content/briefings/{expected}") for p in problems), problems
+
+
+def test_huge_file_is_refused_before_reading(empty):
+    path = empty / "content" / "briefings" / "huge.json"
+    path.write_text("[" + " " * (bibliography.MAX_BYTES + 1) + "]")
+    write(empty, "bibliography: huge.json\n", body="Text.\n")
+    assert "content/briefings/huge.json: bibliography is 2048 KB, over the 2 MB limit " \
+        "(export only the references this briefing or series cites)" in problems_of(empty)
+
+
+@pytest.mark.parametrize("front, expected", [
+    ("bibliography: nope.bib", "bibliography file 'nope.bib' not found"),
+    ("bibliography: refs.txt", "bibliography 'refs.txt' has an unknown format '.txt'"),
+    ("bibliography: ../../../../etc/x.bib", "bibliography '../../../../etc/x.bib' is outside "
+     "the project"),
+    ("bibliography: [refs.bib, {a: 1}]", "'bibliography.1' must be text"),
+])
+def test_bad_bibliography_field_is_an_error_at_its_line(empty, front, expected):
+    write(empty, front + "\n", body="Text.\n", files=("refs.bib",))
+    problems = problems_of(empty)
+    assert any(p.startswith(f"content/briefings/ni-099-test.md:13: {expected}")
+               for p in problems), problems
+
+
+def test_symlink_out_of_the_project_is_not_read(empty, tmp_path):
+    outside = tmp_path / "outside.bib"
+    shutil.copy(DATA / "refs.bib", outside)
+    (empty / "content" / "briefings" / "linked.bib").symlink_to(outside)
+    write(empty, "bibliography: linked.bib\n", body="See [@ward2001].\n")
+    assert any("ni-099-test.md:13: bibliography 'linked.bib' is outside the project" in p
+               for p in problems_of(empty))
+
+
+def test_unreadable_file(empty, monkeypatch):
+    write(empty, "bibliography: refs.bib\n", body="Text.\n", files=("refs.bib",))
+    read_bytes = Path.read_bytes
+
+    def refuse(path):  # chmod 0 is no test when the suite runs as root
+        if path.suffix == ".bib":
+            raise PermissionError(13, "Permission denied")
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    bibliography._cache.clear()
+    assert "content/briefings/refs.bib: cannot read the bibliography: Permission denied " \
+        "(check the file's permissions)" in problems_of(empty)

@@ -115,8 +115,9 @@ def _check_citations(path, number, line, refs, labels, cited, problems) -> None:
         else:
             hint = did_you_mean(key, refs) if refs else "add it to a bibliography file or to " \
                 "'references:' in the front matter"
-            problems.error(path, number, f"unknown citation '{key}'",
-                           hint if grouped else f"{hint}; write \\@ for a plain @".lstrip("; "))
+            if not grouped and not hint.startswith("did you mean"):  # perhaps not a citation
+                hint = "no such reference; write \\@ for a plain @"
+            problems.error(path, number, f"unknown citation '{key}'", hint)
 
 
 def _without_code(line: str) -> str:

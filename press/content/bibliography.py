@@ -75,8 +75,8 @@ def _decode(path, data: bytes, problems) -> str | None:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         problems.append(Problem(path, line, f"not UTF-8: byte 0x{data[exc.start]:02x} at byte "
-                                f"offset {exc.start}", "export the file again as UTF-8 "
-                                "(Zotero: Character Encoding: Unicode (UTF-8))"))
+                                f"offset {exc.start}", "export the file again as UTF-8; in "
+                                "Zotero, Character Encoding: Unicode (UTF-8)"))
         return None
 
 
@@ -195,7 +195,7 @@ def _read_csl_json(path, text, problems) -> list[Reference]:
         data = data["items"]
     if not isinstance(data, list):
         problems.append(Problem(path, 1, "CSL-JSON must be a list of references",
-                                "export as CSL JSON (Zotero: Export, format CSL JSON)"))
+                                "export it again: in Zotero, Export Library, format CSL JSON"))
         return []
     records = []
     for i, item in enumerate(data):

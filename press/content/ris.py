@@ -33,7 +33,7 @@ def _ris_records(path, text, problems) -> list[tuple[int, list[str]]]:
                 current.append(line)
                 continue
             problems.append(Problem(path, number, f"not a RIS line: {line[:40]!r}",
-                                    "RIS lines look like 'TY  - JOUR' (tag, two spaces, dash)"))
+                                    "RIS lines look like 'TY  - JOUR': a tag, two spaces, a dash"))
             if not out:
                 return []  # not RIS at all: one error is enough
             continue
