@@ -176,6 +176,21 @@ def test_series_wide_bibliography(empty):
     assert entries(body.references_html) == [LISTED[1]]
 
 
+def test_bad_series_bibliography_is_reported_once_and_stops_its_briefings(empty):
+    shutil.copy(DATA / "bad-comma.json", empty / "content" / "series" / "library.json")
+    series = empty / "content" / "series" / "performance-pointers.yaml"
+    series.write_text(series.read_text() + "bibliography: library.json\n")
+    write(empty, body="Text.\n")
+    write(empty, body="Text.\n", slug="ni-098-test").write_text(
+        (empty / "content/briefings/ni-099-test.md").read_text().replace("number: 9", "number: 8"))
+    problems, root = Problems(), Project.at(empty)
+    _, briefings = load_all(root, problems)
+    assert [p.format(root.root) for p in problems.items] == [
+        "content/series/library.json:3: invalid JSON: Expecting ',' delimiter (column 3) "
+        "(check for a missing comma, quote or bracket near here)"]
+    assert briefings == []
+
+
 def test_key_in_two_files_is_an_error_naming_both(empty):
     write(empty, "bibliography: [refs.json, refs.bib]\n", body="See [@ward2001].\n",
           files=("refs.json", "refs.bib"))

@@ -58,6 +58,14 @@ def errors(body: str, **kw) -> list[str]:
     ("[@swann2003, p. 17]", "(Swann et al, 2003, p. 17)"),
     ("[@swann2003; @harden2009]", "(Swann et al, 2003; Harden et al, 2009)"),
     ("[@smith1999]", "(Smith, 1999)"),
+    ("[@swann2003, pp. 3-4]", "(Swann et al, 2003, pp. 3–4)"),
+    ("[see @ward2001, pp. 3-5]", "(see Ward and Skuse, 2001, pp. 3–5)"),
+    ("[-@ward2001]", "(2001)"),
+    ("[see @ward2001; also -@smith1999, p. 2]", "(see Ward and Skuse, 2001; also 1999, p. 2)"),
+    ("@ward2001 found", "Ward and Skuse (2001)"),
+    ("@meltzer2003 [p. 33] found", "Meltzer et al (2003, p. 33)"),
+    ("(as @smith1999 says)", "Smith (1999)"),
+    ("[@{smith1999}]", "(Smith, 1999)"),
 ])
 def test_in_text_citations(source, shown):
     out = html(f"Text {source} and [@ward2001] [@meltzer2003] [@swann2003] [@harden2009] "
@@ -66,6 +74,39 @@ def test_in_text_citations(source, shown):
     plain = re.sub(r"<[^>]+>", "", text).split(")")[0] + ")"
     assert plain == shown
     assert 'href="#ni-001-x--ref-' in out
+
+
+@pytest.mark.parametrize("source", [
+    "mail ward2001@example.org", "a link [to @ward2001](https://example.org/@ward2001)",
+    "code `[@nobody]` and `@nobody`", "an escaped \\@nobody", "[a note](#x) @ 5pm",
+])
+def test_not_citations(source):
+    out = html(f"Text {source}. [@ward2001] [@meltzer2003] [@swann2003] [@harden2009] "
+               "[@smith1999]")
+    assert out.count('class="citation"') == 5 + ("[to @ward2001]" in source)
+    assert not re.search(r"<a [^>]*>[^<]*(<(?!/a)[^>]*>[^<]*)*<a ", out)  # no link in a link
+
+
+def test_citation_in_a_fenced_code_block_is_text():
+    out = html("```\n@property\n[@nobody]\n```\n", refs=())
+    assert "@property" in out and "[@nobody]" in out
+
+
+def test_cross_reference_in_brackets_is_an_error():
+    problems = errors("![A](../../assets/figures/ni058-sdq-bands.svg){#fig-a}\n\n"
+                      "Figure: A\n\nSee [@fig-a].", refs=())
+    assert any(":24: cross-reference '@fig-a' in square brackets (write it without brackets: "
+               "'see @fig-a')" in p for p in problems)
+
+
+def test_label_used_twice_is_an_error():
+    problems = errors("## A {#sec-a}\n\n## B {#sec-a}\n", refs=())
+    assert any(":22: label 'sec-a' is used twice (first on line 20" in p for p in problems)
+
+
+def test_label_on_nothing_numbered_is_an_error():
+    problems = errors("A paragraph {#fig-lost}\n\nSee @fig-lost.", refs=())
+    assert any(":20: label 'fig-lost' is not on a figure" in p for p in problems)
 
 
 def test_reference_list_house_style():

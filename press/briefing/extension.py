@@ -126,6 +126,7 @@ class _Structure(Treeprocessor):
         self._tables(root)
         self._pullquotes(root)
         self._crossrefs(root)
+        _unnest_links(root)
         self._ids(root)
         self._long_words(root)
         for el in root.iter():
@@ -316,6 +317,16 @@ class _Structure(Treeprocessor):
                 el.text = AtomicString(text) if isinstance(el.text, AtomicString) else text
             if el.tail and len(el.tail) >= MAX_WORD and el.tag != "pre":
                 el.tail = fix(el.tail)
+
+
+def _unnest_links(root) -> None:
+    """A citation inside a link's text keeps its words but not its own link (a link in a
+    link is invalid HTML)."""
+    for outer in root.iter("a"):
+        for parent in [el for el in outer.iter() if el is not outer]:
+            for inner in [c for c in parent if c.tag == "a"]:
+                inner.tag = "span"
+                inner.attrib = {k: v for k, v in inner.attrib.items() if k == "class"}
 
 
 def _pop_label(text: str, children, kind: str) -> tuple[str, str]:
