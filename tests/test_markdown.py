@@ -30,10 +30,12 @@ SWANN = Reference("swann2003", "report", names("Swann, C.", "Bowe, K.", "McCormi
                   "Teenage pregnancy and parenthood", publisher="HDA", place="London")
 HARDEN = Reference("harden2009", "article", names("Harden, A.", "Brunton, G.", "Fletcher, A."), 2009,
                    "Teenage pregnancy and social disadvantage", container="BMJ", volume="339")
-SOLO = Reference("smith1999", "book", names("Smith, J."), 1999, "A Book", publisher="Pub", place="Leeds")
+SOLO = Reference("smith1999", "book", names("Smith, J."), 1999, "A Book", publisher="Pub",
+                 place="Leeds")
+SOLO2 = Reference("smith2003", "book", names("Smith, J."), 2003, "B Book")
 
 
-def briefing(body: str, refs=(WARD, MELTZER, SWANN, HARDEN, SOLO)) -> Briefing:
+def briefing(body: str, refs=(WARD, MELTZER, SWANN, HARDEN, SOLO, SOLO2)) -> Briefing:
     return Briefing(slug="ni-001-x", path=ROOT / "content/briefings/ni-001-x.md", title="T",
                     series=SERIES, number=1, indicator=Indicator("NI 1", "t"), published="2008-04",
                     authors=(Author("A"),), status="final", summary="S", body=body,
@@ -66,10 +68,12 @@ def errors(body: str, **kw) -> list[str]:
     ("@meltzer2003 [p. 33] found", "Meltzer et al (2003, p. 33)"),
     ("(as @smith1999 says)", "Smith (1999)"),
     ("[@{smith1999}]", "(Smith, 1999)"),
+    ("[@smith1999; @smith2003]", "(Smith, 1999, 2003)"),
+    ("[@smith1999, p. 2; @smith2003]", "(Smith, 1999, p. 2; Smith, 2003)"),
 ])
 def test_in_text_citations(source, shown):
     out = html(f"Text {source} and [@ward2001] [@meltzer2003] [@swann2003] [@harden2009] "
-               "[@smith1999].")
+               "[@smith1999] [@smith2003].")
     text = out.replace("</a>", "").split('class="citation">')[1]
     plain = re.sub(r"<[^>]+>", "", text).split(")")[0] + ")"
     assert plain == shown
@@ -82,8 +86,8 @@ def test_in_text_citations(source, shown):
 ])
 def test_not_citations(source):
     out = html(f"Text {source}. [@ward2001] [@meltzer2003] [@swann2003] [@harden2009] "
-               "[@smith1999]")
-    assert out.count('class="citation"') == 5 + ("[to @ward2001]" in source)
+               "[@smith1999] [@smith2003]")
+    assert out.count('class="citation"') == 6 + ("[to @ward2001]" in source)
     assert not re.search(r"<a [^>]*>[^<]*(<(?!/a)[^>]*>[^<]*)*<a ", out)  # no link in a link
 
 

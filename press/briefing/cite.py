@@ -143,6 +143,21 @@ def in_text(ref: Reference, item: Item | str = "") -> str:
     return f"{text}, {item.locator}" if item.locator else text
 
 
+def parts(items: list[Item], refs) -> list[tuple[str, str, str]]:
+    """``(key, text, separator before it)`` for each item of one citation. Works by the same
+    authors run on: ``World Health Organization, 2009a, 2009b``."""
+    out, previous = [], None
+    for item in items:
+        ref = refs[item.key]
+        name = in_text_name(ref)
+        if out and previous == name and not (item.prefix or item.suppress_author):
+            out.append((item.key, in_text(ref, replace(item, suppress_author=True)), ", "))
+        else:
+            out.append((item.key, in_text(ref, item), "; " if out else ""))
+        previous = None if item.locator else name
+    return out
+
+
 def narrative(ref: Reference, where: str = "") -> tuple[str, str]:
     """``@key``: ``("Ward and Skuse", "(2001)")`` or with a locator ``"(2001, p. 3)"``."""
     where = locator(where.removeprefix(",").strip()) if where else ""

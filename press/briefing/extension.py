@@ -80,11 +80,13 @@ class _Citations(InlineProcessor):
         if items is None or any(item.key not in self.state.refs for item in items):
             return None, None, None  # not a citation, or reported by the line scan
         span = ET.Element("span", {"class": "citation"})
-        span.text = "("
-        for index, item in enumerate(items):
-            link = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{item.key}"})
-            link.text = AtomicString(cite.in_text(self.state.refs[item.key], item))
-            link.tail = "; " if index < len(items) - 1 else ")"
+        span.text, last = "(", span
+        for key, text, separator in cite.parts(items, self.state.refs):
+            if last is not span:
+                last.tail = separator
+            last = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{key}"})
+            last.text = AtomicString(text)
+        last.tail = ")"
         return span, m.start(0), m.end(0)
 
 
