@@ -239,7 +239,7 @@ _BIB_TYPES = {
     "incollection": "chapter", "inbook": "chapter", "inproceedings": "chapter",
     "conference": "chapter", "bookinbook": "chapter", "inreference": "chapter",
     "online": "web", "www": "web", "electronic": "web"}
-_NEEDS_LATEX = re.compile(r"[\\{}~$%&]|--")
+_NEEDS_LATEX = re.compile(r"[\\$]")  # commands and maths; braces and dashes are done here
 _latex2text = None
 
 
@@ -247,7 +247,8 @@ def _latex(text: str) -> str:
     """LaTeX → Unicode: ``{\\"o}`` → ö, ``--`` → –, braces dropped, ``\\&`` → &."""
     global _latex2text
     if not _NEEDS_LATEX.search(text):  # most fields: skip pylatexenc (~1 ms a call)
-        return re.sub(r"\s+", " ", text).strip()
+        text = text.replace("---", "—").replace("--", "–").replace("~", " ")
+        return re.sub(r"\s+", " ", text.replace("{", "").replace("}", "")).strip()
     if _latex2text is None:  # building the converter is the slow part: once per process
         from pylatexenc.latex2text import LatexNodes2Text
 
