@@ -270,6 +270,8 @@ def test_unknown_cross_reference_is_an_error_with_a_suggestion(empty):
     ("not-ris.ris", "not-ris.ris:1: not a RIS line: 'just some text'"),
     ("not-a-list.json", "not-a-list.json:1: CSL-JSON must be a list of references"),
     ("dup.bib", "dup.bib:3: duplicate key 'dup' (give each entry its own key)"),
+    ("empty.bib", "empty.bib: no references found in this BibTeX file"),
+    ("no-title.json", "no-title.json:2: 'a2001' has no title (give every reference a title)"),
 ])
 def test_bad_file_is_an_error_at_its_line(empty, name, expected):
     write(empty, f"bibliography: {name}\n", body="Text.\n", files=(name,))

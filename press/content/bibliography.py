@@ -51,8 +51,16 @@ def read(path: Path) -> tuple[tuple[Reference, ...], list[Problem]]:
     problems: list[Problem] = []
     text = _decode(path, data, problems)
     records = reader(path, text, problems) if text is not None else []
+    if text is not None and not records and not problems:
+        kind = SUFFIXES[path.suffix.lower()]
+        problems.append(Problem(path, None, f"no references found in this {kind} file",
+                                "export the references again, or remove the file from "
+                                "'bibliography:'"))
     unique, seen = [], {}
     for record in records:
+        if not record.title:
+            problems.append(Problem(path, record.line, f"'{record.id}' has no title",
+                                    "give every reference a title"))
         if record.id in seen:
             problems.append(Problem(path, record.line, f"duplicate key '{record.id}'",
                                     f"first on line {seen[record.id]}; give each entry its own "
