@@ -101,7 +101,7 @@ def _labels(briefing, lines, problems) -> dict[str, int]:
 
 def _check_citations(path, number, line, refs, labels, cited, problems) -> None:
     """Every ``[@key]``, ``@key`` and ``@fig-x`` must name a reference or a label."""
-    for key, grouped in cite.citations(line):
+    for key, grouped in dict.fromkeys(cite.citations(line)):  # each slip once per line
         if cite.is_crossref(key):
             if grouped:
                 problems.error(path, number, f"cross-reference '@{key}' in square brackets",

@@ -213,8 +213,8 @@ def _read_csl_json(path, text, problems) -> list[Reference]:
             continue
         key = _s(item.get("citation-key") or item.get("id"))
         # json gives no positions for values: the entry's line is that of its key
-        found = re.search(r'"(?:citation-key|id)"\s*:\s*"?' + re.escape(key), text) if key \
-            else None
+        found = key and re.search(r'"(?:citation-key|id)"\s*:\s*"?' + re.escape(key)
+                                  + r'"?[\s,}]', text)
         line = text[: found.start()].count("\n") + 1 if found else 0
         if not key:
             problems.append(Problem(path, None, f"item {i + 1} has no 'id'",
