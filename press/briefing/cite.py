@@ -26,9 +26,10 @@ from press.model import Name, Reference
 # backtracking stops at the next @, which no key holds.
 KEY = r"(?:\{[^{}\s]++\}|\w(?:[\w:.#$%&+?~/-]*\w)?)"
 # [see @a, p. 3; -@b]: a bracket holding an @ (checked as citations by parse_group)
-GROUP_RE = re.compile(r"\[([^\[\]@]*+@[^\[\]]*+)\](?![(\[:])")
+# (on one line: the line checks, which find the keys cited, read a line at a time)
+GROUP_RE = re.compile(r"\[([^\[\]@\n]*+@[^\[\]\n]*+)\](?![(\[:])")
 # @key in running text (author in text), with an optional [locator] after it
-BARE_RE = re.compile(rf"(?<![\w@\\/:.\[-])@({KEY})(?:\s?\[([^\[\]@]*+)\](?![(\[:]))?")
+BARE_RE = re.compile(rf"(?<![\w@\\/:.\[-])@({KEY})(?:[ \t]?\[([^\[\]@\n]*+)\](?![(\[:]))?")
 ITEM_RE = re.compile(rf"(?:^|(?<=\s))(-?)@({KEY})")
 CROSSREF_KINDS = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
 LABEL_RE = re.compile(r"\{#((?:fig|tbl|sec)-[\w-]+)\}")
