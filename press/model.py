@@ -35,6 +35,7 @@ class Series:
     publisher_logo: str = ""
     booklet: bool = True  # print editions padded to a multiple of 4 pages
     sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
+    bibliography: tuple[Path, ...] = ()  # series-wide bibliography files, checked to exist
 
 
 @dataclass(frozen=True)
@@ -51,22 +52,52 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class Name:
+    """A person's name (``family``, ``given``) or a corporate author (``literal``)."""
+
+    family: str = ""  # particles kept in front: "van der Berg"
+    given: str = ""  # "Harriet" or "H."; the formatter writes initials
+    literal: str = ""  # corporate author: "World Health Organization"
+
+    @classmethod
+    def parse(cls, text: str) -> Name:
+        """``"Ward, H."`` → family and given; no comma → a corporate name."""
+        family, comma, given = text.strip().partition(",")
+        if not comma:
+            return cls(literal=text.strip())
+        return cls(family=family.strip(), given=given.strip())
+
+    @property
+    def sort_name(self) -> str:
+        return self.literal or self.family
+
+
+@dataclass(frozen=True)
 class Reference:
+    """One entry of a briefing's reference list, from the front matter or a bibliography
+    file (CSL-JSON, BibTeX, RIS): every source is normalised to this one shape."""
+
     id: str
-    type: str
-    authors: tuple[str, ...]
-    year: int
+    type: str  # book, report, article, chapter, web
+    authors: tuple[Name, ...]
+    year: int | None  # None: "n.d."
     title: str
-    journal: str = ""
+    container: str = ""  # the journal (article) or the book (chapter)
     volume: str = ""
     issue: str = ""
-    pages: str = ""
+    pages: str = ""  # en dash between numbers: "581–586"
     publisher: str = ""
     place: str = ""
     url: str = ""
-    book: str = ""
-    editors: tuple[str, ...] = ()
-    line: int = 0  # line of the entry in the source file
+    editors: tuple[Name, ...] = ()
+    edition: str = ""  # "2" or "2nd"; the formatter writes "2nd edn"
+    number: str = ""  # report number
+    doi: str = ""  # bare: "10.1111/j.1469-7610.1997.tb01545.x"
+    accessed: str = ""  # ISO date a web source was seen: "2010-03-15"
+    suffix: str = ""  # "a", "b": set when two entries share authors and year
+    source: Path | None = field(default=None, compare=False)  # bibliography file, or None:
+    # the front matter
+    line: int = field(default=0, compare=False)  # line of the entry in its source file
 
 
 @dataclass(frozen=True)
@@ -93,6 +124,7 @@ class Briefing:
     layout: str = "briefing"
     references: tuple[Reference, ...] = ()
     sample_pages: int = 0
+    bibliography: tuple[Path, ...] = ()  # bibliography files read (inputs of the build)
 
     @property
     def is_draft(self) -> bool:

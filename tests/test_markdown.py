@@ -9,25 +9,33 @@ import pytest
 
 from press.briefing import cite, markdown
 from press.errors import ContentError
-from press.model import Author, Briefing, Contact, Indicator, Reference, Series
+from press.model import Author, Briefing, Contact, Indicator, Name, Reference, Series
 
 ROOT = Path(__file__).resolve().parent.parent
 SERIES = Series(id="s", path=ROOT / "content/series/s.yaml", name="Series", publisher="P",
                 strapline="S", about="A", partners=(), contact=Contact("C"), purchase_url="u")
-WARD = Reference("ward2001", "article", ("Ward, H.", "Skuse, T."), 2001,
+
+
+def names(*written):
+    return tuple(Name.parse(n) for n in written)
+
+
+WARD = Reference("ward2001", "article", names("Ward, H.", "Skuse, T."), 2001,
                  "Performance Targets and Stability of Placements for Children Long Looked "
-                 "After Away From Home", journal="Children and Society", volume="15", issue="5")
-MELTZER = Reference("meltzer2003", "report", ("Meltzer, H.", "Gatward, R.", "Corbin, T."), 2003,
+                 "After Away From Home", container="Children and Society", volume="15", issue="5")
+MELTZER = Reference("meltzer2003", "report", names("Meltzer, H.", "Gatward, R.", "Corbin, T."), 2003,
                     "The Mental Health of Young People Looked After by Local Authorities in "
                     "England", publisher="HMSO", place="London", line=30)
-SWANN = Reference("swann2003", "report", ("Swann, C.", "Bowe, K.", "McCormick, G."), 2003,
+SWANN = Reference("swann2003", "report", names("Swann, C.", "Bowe, K.", "McCormick, G."), 2003,
                   "Teenage pregnancy and parenthood", publisher="HDA", place="London")
-HARDEN = Reference("harden2009", "article", ("Harden, A.", "Brunton, G.", "Fletcher, A."), 2009,
-                   "Teenage pregnancy and social disadvantage", journal="BMJ", volume="339")
-SOLO = Reference("smith1999", "book", ("Smith, J.",), 1999, "A Book", publisher="Pub", place="Leeds")
+HARDEN = Reference("harden2009", "article", names("Harden, A.", "Brunton, G.", "Fletcher, A."), 2009,
+                   "Teenage pregnancy and social disadvantage", container="BMJ", volume="339")
+SOLO = Reference("smith1999", "book", names("Smith, J."), 1999, "A Book", publisher="Pub",
+                 place="Leeds")
+SOLO2 = Reference("smith2003", "book", names("Smith, J."), 2003, "B Book")
 
 
-def briefing(body: str, refs=(WARD, MELTZER, SWANN, HARDEN, SOLO)) -> Briefing:
+def briefing(body: str, refs=(WARD, MELTZER, SWANN, HARDEN, SOLO, SOLO2)) -> Briefing:
     return Briefing(slug="ni-001-x", path=ROOT / "content/briefings/ni-001-x.md", title="T",
                     series=SERIES, number=1, indicator=Indicator("NI 1", "t"), published="2008-04",
                     authors=(Author("A"),), status="final", summary="S", body=body,
@@ -52,14 +60,57 @@ def errors(body: str, **kw) -> list[str]:
     ("[@swann2003, p. 17]", "(Swann et al, 2003, p. 17)"),
     ("[@swann2003; @harden2009]", "(Swann et al, 2003; Harden et al, 2009)"),
     ("[@smith1999]", "(Smith, 1999)"),
+    ("[@swann2003, pp. 3-4]", "(Swann et al, 2003, pp. 3–4)"),
+    ("[see @ward2001, pp. 3-5]", "(see Ward and Skuse, 2001, pp. 3–5)"),
+    ("[-@ward2001]", "(2001)"),
+    ("[see @ward2001; also -@smith1999, p. 2]", "(see Ward and Skuse, 2001; also 1999, p. 2)"),
+    ("@ward2001 found", "Ward and Skuse (2001)"),
+    ("@meltzer2003 [p. 33] found", "Meltzer et al (2003, p. 33)"),
+    ("(as @smith1999 says)", "Smith (1999)"),
+    ("[@{smith1999}]", "(Smith, 1999)"),
+    ("[@smith1999; @smith2003]", "(Smith, 1999, 2003)"),
+    ("[@smith1999, p. 2; @smith2003]", "(Smith, 1999, p. 2; Smith, 2003)"),
 ])
 def test_in_text_citations(source, shown):
     out = html(f"Text {source} and [@ward2001] [@meltzer2003] [@swann2003] [@harden2009] "
-               "[@smith1999].")
+               "[@smith1999] [@smith2003].")
     text = out.replace("</a>", "").split('class="citation">')[1]
     plain = re.sub(r"<[^>]+>", "", text).split(")")[0] + ")"
     assert plain == shown
     assert 'href="#ni-001-x--ref-' in out
+
+
+@pytest.mark.parametrize("source", [
+    "mail ward2001@example.org", "a link [to @ward2001](https://example.org/@ward2001)",
+    "code `[@nobody]` and `@nobody`", "an escaped \\@nobody", "[a note](#x) @ 5pm",
+])
+def test_not_citations(source):
+    out = html(f"Text {source}. [@ward2001] [@meltzer2003] [@swann2003] [@harden2009] "
+               "[@smith1999] [@smith2003]")
+    assert out.count('class="citation"') == 6 + ("[to @ward2001]" in source)
+    assert not re.search(r"<a [^>]*>[^<]*(<(?!/a)[^>]*>[^<]*)*<a ", out)  # no link in a link
+
+
+def test_citation_in_a_fenced_code_block_is_text():
+    out = html("```\n@property\n[@nobody]\n```\n", refs=())
+    assert "@property" in out and "[@nobody]" in out
+
+
+def test_cross_reference_in_brackets_is_an_error():
+    problems = errors("![A](../../assets/figures/ni058-sdq-bands.svg){#fig-a}\n\n"
+                      "Figure: A\n\nSee [@fig-a].", refs=())
+    assert any(":24: cross-reference '@fig-a' in square brackets (write it without brackets: "
+               "'see @fig-a')" in p for p in problems)
+
+
+def test_label_used_twice_is_an_error():
+    problems = errors("## A {#sec-a}\n\n## B {#sec-a}\n", refs=())
+    assert any(":22: label 'sec-a' is used twice (first on line 20" in p for p in problems)
+
+
+def test_label_on_nothing_numbered_is_an_error():
+    problems = errors("A paragraph {#fig-lost}\n\nSee @fig-lost.", refs=())
+    assert any(":20: label 'fig-lost' is not on a figure" in p for p in problems)
 
 
 def test_reference_list_house_style():

@@ -29,6 +29,7 @@ VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
 LINK_SCHEMES = ("http", "https", "mailto")
 HEADING1_RE = re.compile(r"^#(?!#)\s")
 BOX_RE = re.compile(r"^!!!\s*([^\s\"]*)")
+FENCE_RE = re.compile(r"^ {0,3}(```|~~~)")
 UNSAFE_HTML_RE = re.compile(
     r"<\s*(script|style|iframe|object|embed|link|form|input|textarea|button|select|meta|base|"
     r"svg|math|frame|frameset|applet|audio|video|source|template)\b"
@@ -40,6 +41,8 @@ def scan(briefing, lines, refs, project_root, problems) -> set[str]:
     """Line-based checks (the Markdown library does not know lines); returns cited ids."""
     cited: set[str] = set()
     path = briefing.path
+    labels = _labels(briefing, lines, problems)
+    fence = False
     for offset, line in enumerate(lines):
         number = briefing.body_line + offset
         line = _without_code(line)
@@ -56,14 +59,10 @@ def scan(briefing, lines, refs, project_root, problems) -> set[str]:
         if depth > MAX_NESTING or indent > 4 * MAX_NESTING:
             problems.error(path, number, "content is nested too deeply",
                            f"keep lists, quotes and boxes under {MAX_NESTING} levels")
-        for match in cite.CITATION_RE.finditer(line):
-            for ref_id, _ in cite.parse(match.group(1)):
-                if ref_id in refs:
-                    cited.add(ref_id)
-                else:
-                    problems.error(path, number, f"unknown citation '{ref_id}'",
-                                   did_you_mean(ref_id, refs) if refs else
-                                   "add it to 'references:' in the front matter")
+        if FENCE_RE.match(line):
+            fence = not fence
+        elif not fence:
+            _check_citations(path, number, line, refs, labels, cited, problems)
         for match in IMAGE_RE.finditer(line):
             alt, src = match.group(1).strip(), unquote(match.group(2))
             if not alt:
@@ -83,6 +82,42 @@ def scan(briefing, lines, refs, project_root, problems) -> set[str]:
             problems.warn(path, number, f"removed unsafe HTML '{what}'",
                           "raw HTML is limited to simple formatting")
     return cited
+
+
+def _labels(briefing, lines, problems) -> dict[str, int]:
+    """Cross-reference labels (``{#fig-x}``, ``{#tbl-x}``, ``{#sec-x}``) and their lines."""
+    labels: dict[str, int] = {}
+    fence = False
+    for offset, line in enumerate(lines):
+        fence = fence != bool(FENCE_RE.match(line))
+        for match in () if fence else cite.LABEL_RE.finditer(_without_code(line)):
+            number = briefing.body_line + offset
+            if match.group(1) in labels:
+                problems.error(briefing.path, number, f"label '{match.group(1)}' is used twice",
+                               f"first on line {labels[match.group(1)]}; give each its own")
+            labels.setdefault(match.group(1), number)
+    return labels
+
+
+def _check_citations(path, number, line, refs, labels, cited, problems) -> None:
+    """Every ``[@key]``, ``@key`` and ``@fig-x`` must name a reference or a label."""
+    for key, grouped in dict.fromkeys(cite.citations(line)):  # each slip once per line
+        if cite.is_crossref(key):
+            if grouped:
+                problems.error(path, number, f"cross-reference '@{key}' in square brackets",
+                               f"write it without brackets: 'see @{key}'")
+            elif key not in labels:
+                problems.error(path, number, f"unknown cross-reference '@{key}'",
+                               did_you_mean(key, labels) or "label a figure with {#fig-...}, "
+                               "a table's caption with {#tbl-...}, a heading with {#sec-...}")
+        elif key in refs:
+            cited.add(key)
+        else:
+            hint = did_you_mean(key, refs) if refs else "add it to a bibliography file or to " \
+                "'references:' in the front matter"
+            if not grouped and not hint.startswith("did you mean"):  # perhaps not a citation
+                hint = "no such reference; write \\@ for a plain @"
+            problems.error(path, number, f"unknown citation '{key}'", hint)
 
 
 def _without_code(line: str) -> str:

@@ -1,37 +1,119 @@
-"""Cite stage: Harvard in-text citations and the reference list, in the series' house style.
+"""Cite stage: pandoc's citation syntax, and Harvard in-text citations and the reference list
+in the series' house style. One formatter for every source (front matter, CSL-JSON, BibTeX,
+RIS): each is a :class:`press.model.Reference` by now.
 
 House style (from the Performance Pointers briefings):
 
 * in text: ``(Ward and Skuse, 2001)``, ``(Meltzer et al, 2003)``, ``(Swann et al, 2003, p. 17)``,
-  ``(Swann et al, 2003; Harden et al, 2009)``;
+  ``(Swann et al, 2003; Harden et al, 2009)``, ``(see Goodman, 1997, pp. 3–5)``, ``(2001)``
+  for ``[-@ward2001]``, ``Ward and Skuse (2001)`` for ``@ward2001``, ``(WHO, 2009a)``, ``n.d.``;
 * in the list: ``Ward, H. and Skuse, T. (2001) 'Title' *Children and Society* 15 (5).`` and
-  ``Meltzer, H. et al (2003) *Title* (London: HMSO).``
+  ``Meltzer, H. et al (2003) *Title* (London: HMSO).``, initials for given names, page ranges
+  with an en dash, then ``Available at: URL (accessed 15 March 2010)`` for web sources.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass, replace
 from html import escape
 
-from press.model import Reference
+from press.model import Name, Reference
 
-# [@id], [@id, p. 17], [@a; @b, pp. 3-4]
-CITATION_RE = re.compile(r"\[(@[\w:.-]+(?:,[^\]\[;]*)?(?:\s*;\s*@[\w:.-]+(?:,[^\]\[;]*)?)*)\]")
-ITEM_RE = re.compile(r"@([\w:.-]+)(?:,\s*([^;]*))?")
+# A key as pandoc reads it: inner punctuation allowed, trailing punctuation is the sentence's;
+# @{...} for any other key. Every pattern is linear: no nested quantifiers, and a key's
+# backtracking stops at the next @, which no key holds.
+KEY = r"(?:\{[^{}\s]++\}|\w(?:[\w:.#$%&+?~/-]*\w)?)"
+# [see @a, p. 3; -@b]: a bracket holding an @ (checked as citations by parse_group)
+# (on one line: the line checks, which find the keys cited, read a line at a time)
+GROUP_RE = re.compile(r"\[([^\[\]@\n]*+@[^\[\]\n]*+)\](?![(\[:])")
+# @key in running text (author in text), with an optional [locator] after it
+BARE_RE = re.compile(rf"(?<![\w@\\/:.\[-])@({KEY})(?:[ \t]?\[([^\[\]@\n]*+)\](?![(\[:]))?")
+ITEM_RE = re.compile(rf"(?:^|(?<=\s))(-?)@({KEY})")
+CROSSREF_KINDS = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
+LABEL_RE = re.compile(r"\{#((?:fig|tbl|sec)-[\w-]+)\}")
 
 
-def surname(author: str) -> str:
-    return author.split(",")[0].strip()
+@dataclass(frozen=True)
+class Item:
+    """One cited work inside a citation: ``[see @key, p. 3]`` → prefix, key, locator."""
+
+    key: str
+    locator: str = ""
+    prefix: str = ""
+    suppress_author: bool = False
 
 
-def parse(inner: str) -> list[tuple[str, str]]:
-    """``"@a, p. 17; @b"`` → ``[("a", "p. 17"), ("b", "")]``."""
-    return [(m.group(1).rstrip("."), (m.group(2) or "").strip())
-            for m in ITEM_RE.finditer(inner)]
+def key_of(text: str) -> str:
+    return text[1:-1] if text.startswith("{") else text
+
+
+def is_crossref(key: str) -> bool:
+    return key.split("-", 1)[0] in CROSSREF_KINDS and "-" in key
+
+
+def parse_group(inner: str) -> list[Item] | None:
+    """``"see @a, p. 17; -@b"`` → items; None if some part is not a citation (a bracket in
+    prose that merely holds an @, e.g. an e-mail address)."""
+    items = []
+    for part in inner.split(";"):
+        match = ITEM_RE.search(part)
+        if match is None:
+            return None
+        rest = part[match.end():].strip()
+        items.append(Item(key_of(match.group(2)), locator(rest.removeprefix(",").strip()),
+                          part[: match.start()].strip(), bool(match.group(1))))
+    return items
+
+
+def locator(text: str) -> str:
+    """``pp. 3-5`` → ``pp. 3–5``: page ranges take an en dash."""
+    return re.sub(r"(?<=\d)\s*(?:-{1,2}|–)\s*(?=\d)", "–", text.strip())
+
+
+def citations(line: str):
+    """Every citation in a line of Markdown: ``(key, is_group)`` for the line checks."""
+    groups = []
+    for match in GROUP_RE.finditer(line):
+        items = parse_group(match.group(1))
+        if items is not None:
+            groups.append(match.span())
+            yield from ((item.key, True) for item in items)
+    for match in BARE_RE.finditer(line):
+        if not any(start <= match.start() < end for start, end in groups):
+            yield key_of(match.group(1)), False
+
+
+# -- names -------------------------------------------------------------------------------------
+
+def initials(given: str) -> str:
+    """``Harriet Jane`` → ``H. J.``; ``H.`` stays; ``Jean-Paul`` → ``J.-P.``."""
+    out = []
+    for word in given.replace(".", ". ").split():
+        out.append("-".join(f"{part[0]}." for part in word.split("-") if part))
+    return " ".join(out)
+
+
+def surname(name: Name) -> str:
+    return name.literal or name.family
+
+
+def list_name(name: Name) -> str:
+    if name.literal or not name.given:
+        return surname(name)
+    return f"{name.family}, {initials(name.given)}"
+
+
+def _who(ref: Reference) -> tuple[tuple[Name, ...], str]:
+    """The names a reference goes by (its authors, or else its editors) and "(ed)"/"(eds)"."""
+    if ref.authors or not ref.editors:
+        return ref.authors, ""
+    return ref.editors, " (ed)" if len(ref.editors) == 1 else " (eds)"
 
 
 def in_text_name(ref: Reference) -> str:
-    names = [surname(a) for a in ref.authors]
+    names = [surname(n) for n in _who(ref)[0]] or ["Anon."]
     if len(names) == 1:
         return names[0]
     if len(names) == 2:
@@ -39,60 +121,130 @@ def in_text_name(ref: Reference) -> str:
     return f"{names[0]} et al"
 
 
-def in_text(ref: Reference, locator: str = "") -> str:
-    """``Ward and Skuse, 2001`` (without brackets), plus ``, p. 17`` if given."""
-    text = f"{in_text_name(ref)}, {ref.year}"
-    return f"{text}, {locator}" if locator else text
+def _names(names) -> str:
+    shown = [list_name(n) for n in names]
+    if len(shown) <= 2:
+        return " and ".join(shown) or "Anon."
+    return f"{shown[0]} et al"
 
 
-def list_authors(ref: Reference) -> str:
-    if len(ref.authors) == 1:
-        return ref.authors[0]
-    if len(ref.authors) == 2:
-        return f"{ref.authors[0]} and {ref.authors[1]}"
-    return f"{ref.authors[0]} et al"
+def year(ref: Reference) -> str:
+    """``2009``, ``2009a``, ``n.d.``."""
+    return f"{ref.year if ref.year is not None else 'n.d.'}{ref.suffix}"
 
+
+# -- in text -----------------------------------------------------------------------------------
+
+def in_text(ref: Reference, item: Item | str = "") -> str:
+    """``Ward and Skuse, 2001`` (without brackets), with the item's prefix and locator."""
+    item = item if isinstance(item, Item) else Item(ref.id, item)
+    text = year(ref) if item.suppress_author else f"{in_text_name(ref)}, {year(ref)}"
+    if item.prefix:
+        text = f"{item.prefix} {text}"
+    return f"{text}, {item.locator}" if item.locator else text
+
+
+def parts(items: list[Item], refs) -> list[tuple[str, str, str]]:
+    """``(key, text, separator before it)`` for each item of one citation. Works by the same
+    authors run on: ``World Health Organization, 2009a, 2009b``."""
+    out, previous = [], None
+    for item in items:
+        ref = refs[item.key]
+        name = in_text_name(ref)
+        if out and previous == name and not (item.prefix or item.suppress_author):
+            out.append((item.key, in_text(ref, replace(item, suppress_author=True)), ", "))
+        else:
+            out.append((item.key, in_text(ref, item), "; " if out else ""))
+        previous = None if item.locator else name
+    return out
+
+
+def narrative(ref: Reference, where: str = "") -> tuple[str, str]:
+    """``@key``: ``("Ward and Skuse", "(2001)")`` or with a locator ``"(2001, p. 3)"``."""
+    where = locator(where.removeprefix(",").strip()) if where else ""
+    return in_text_name(ref), f"({year(ref)}{', ' + where if where else ''})"
+
+
+# -- the reference list ------------------------------------------------------------------------
 
 def sort_key(ref: Reference):
-    return (surname(ref.authors[0]).lower(), ref.year, ref.title.lower())
+    names = _who(ref)[0]
+    first = surname(names[0]).lower() if names else ""
+    return (first, ref.year if ref.year is not None else 9999, ref.suffix, ref.title.lower())
+
+
+def disambiguate(refs) -> list[Reference]:
+    """2009a, 2009b: entries with the same in-text name and year get letters in title order."""
+    groups: dict[tuple, list[Reference]] = {}
+    for ref in refs:
+        groups.setdefault((in_text_name(ref).lower(), ref.year), []).append(ref)
+    letters = {}
+    for group in groups.values():
+        if len(group) > 1:
+            for i, ref in enumerate(sorted(group, key=lambda r: (r.title.lower(), r.id))):
+                letters[ref.id] = chr(ord("a") + i) if i < 26 else f"-{i + 1}"
+    return [replace(r, suffix=letters.get(r.id, "")) for r in refs]
+
+
+def edition(text: str) -> str:
+    """``2`` → ``2nd edn``; ``Revised`` → ``Revised edn``; ``3rd edn`` stays."""
+    text = text.strip()
+    if re.search(r"\bedn?\b|edition", text, re.I):
+        return text
+    if text.isdigit():
+        n = int(text)
+        end = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        text = f"{n}{end}"
+    return f"{text} edn"
+
+
+def accessed(iso: str) -> str:
+    """``2010-03-15`` → ``15 March 2010``."""
+    parts = [int(p) for p in iso.split("-")]
+    if len(parts) == 3:
+        return f"{parts[2]} {dt.date(*parts):%B %Y}"
+    return dt.date(parts[0], parts[1], 1).strftime("%B %Y") if len(parts) == 2 else iso
 
 
 def entry_html(ref: Reference) -> str:
     """One reference list entry as HTML (italics for book and journal titles)."""
-    who = f"{escape(list_authors(ref))} ({ref.year})"
+    names, eds = _who(ref)
+    who = f"{escape(_names(names))}{eds} ({year(ref)})"
     where = ""
     if ref.place and ref.publisher:
         where = f" ({escape(ref.place)}: {escape(ref.publisher)})"
     elif ref.publisher or ref.place:
         where = f" ({escape(ref.publisher or ref.place)})"
+    edn = f", {escape(edition(ref.edition))}" if ref.edition else ""
+    pages = f", pp. {escape(ref.pages)}" if ref.pages else ""
     if ref.type == "article":
         text = f"{who} '{escape(ref.title)}'"
-        if ref.journal:
-            text += f" <i>{escape(ref.journal)}</i>"
+        if ref.container:
+            text += f" <i>{escape(ref.container)}</i>"
         if ref.volume:
             text += f" {escape(ref.volume)}"
         if ref.issue:
             text += f" ({escape(ref.issue)})"
-        if ref.pages:
-            text += f", pp. {escape(ref.pages)}"
-        text += "."
+        text += f"{pages}."
     elif ref.type == "chapter":
         text = f"{who} '{escape(ref.title)}'"
-        if ref.editors:
-            eds = " and ".join(ref.editors) if len(ref.editors) < 3 else f"{ref.editors[0]} et al"
-            text += f" in {escape(eds)} ({'ed' if len(ref.editors) == 1 else 'eds'})"
-        if ref.book:
-            text += f" <i>{escape(ref.book)}</i>"
-        text += where
-        if ref.pages:
-            text += f", pp. {escape(ref.pages)}"
-        text += "."
+        if ref.editors and ref.authors:
+            eds = "ed" if len(ref.editors) == 1 else "eds"
+            text += f" in {escape(_names(ref.editors))} ({eds})"
+        if ref.container:
+            text += f" <i>{escape(ref.container)}</i>"
+        text += f"{edn}{where}{pages}."
     else:  # book, report, web
-        text = f"{who} <i>{escape(ref.title)}</i>{where}"
-        text += "."
-    if ref.url:
-        url = escape(ref.url, quote=True)
-        text += f" Available at: <a href=\"{url}\">{escape(ref.url)}</a>"
+        number = ""
+        if ref.number:
+            number = f", Report no. {escape(ref.number)}" if ref.number.isdigit() \
+                else f", {escape(ref.number)}"
+        text = f"{who} <i>{escape(ref.title)}</i>{edn}{number}{where}."
+    link = f"https://doi.org/{ref.doi}" if ref.doi else ref.url
+    if link:
+        text += f" Available at: <a href=\"{escape(link, quote=True)}\">{escape(link)}</a>"
+        if ref.accessed:
+            text += f" (accessed {accessed(ref.accessed)})"
     return text
 
 

@@ -30,7 +30,15 @@ class State:
         self.briefing, self.prefix, self.refs = briefing, prefix, refs
         self.headings: list[Heading] = []
         self.images: list[Path] = []
+        self.labels: dict[str, str] = {}  # cross-reference label → "Figure 2", a title, ...
         self.error: ContentError | None = None
+
+    def line_of(self, text: str) -> int | None:
+        """The file line of the first body line holding ``text``."""
+        for offset, line in enumerate(self.briefing.body.split("\n")):
+            if text in line:
+                return self.briefing.body_line + offset
+        return None
 
 
 class PressExtension(Extension):
@@ -40,8 +48,11 @@ class PressExtension(Extension):
 
     def extendMarkdown(self, md_):  # noqa: N802 (python-markdown's API name)
         md_.preprocessors.register(_CaptionLines(md_), "press-captions", 25)
+        md_.ESCAPED_CHARS.append("@")  # \@ is a plain @, never a citation
         md_.inlinePatterns.register(
-            _Citations(cite.CITATION_RE.pattern, md_, self.state), "press-cite", 175)
+            _Citations(cite.GROUP_RE.pattern, md_, self.state), "press-cite", 175)
+        md_.inlinePatterns.register(
+            _Narrative(cite.BARE_RE.pattern, md_, self.state), "press-cite-narrative", 174)
         md_.treeprocessors.register(_Structure(md_, self.state), "press-structure", 4)
 
 
@@ -58,24 +69,48 @@ class _CaptionLines(Preprocessor):
 
 
 class _Citations(InlineProcessor):
+    """``[see @a, p. 3; -@b]`` → ``(see A, 2001, p. 3; 2003)``, each work a link to its entry."""
+
     def __init__(self, pattern, md_, state):
         super().__init__(pattern, md_)
         self.state = state
 
     def handleMatch(self, m, data):  # noqa: N802
+        items = cite.parse_group(m.group(1))
+        if items is None or any(item.key not in self.state.refs for item in items):
+            return None, None, None  # not a citation, or reported by the line scan
         span = ET.Element("span", {"class": "citation"})
-        span.text = "("
-        items = cite.parse(m.group(1))
-        last = span
-        for index, (ref_id, locator) in enumerate(items):
-            ref = self.state.refs.get(ref_id)
-            if ref is None:  # reported by the line scan; keep the text visible
-                return None, None, None
-            link = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{ref_id}"})
-            link.text = cite.in_text(ref, locator)
-            link.tail = "; " if index < len(items) - 1 else ")"
-            last = link
-        del last
+        span.text, last = "(", span
+        for key, text, separator in cite.parts(items, self.state.refs):
+            if last is not span:
+                last.tail = separator
+            last = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{key}"})
+            last.text = AtomicString(text)
+        last.tail = ")"
+        return span, m.start(0), m.end(0)
+
+
+class _Narrative(InlineProcessor):
+    """``@key`` → ``Ward and Skuse (2001)`` (the year a link); ``@fig-x`` → ``Figure 2``."""
+
+    def __init__(self, pattern, md_, state):
+        super().__init__(pattern, md_)
+        self.state = state
+
+    def handleMatch(self, m, data):  # noqa: N802
+        key = cite.key_of(m.group(1))
+        if cite.is_crossref(key) and not m.group(2):
+            link = ET.Element("a", {"class": "xref", "href": f"#{key}", "data-xref": key})
+            link.text = AtomicString(f"@{key}")  # filled in once everything is numbered
+            return link, m.start(0), m.end(0)
+        ref = self.state.refs.get(key)
+        if ref is None:
+            return None, None, None  # reported by the line scan
+        name, when = cite.narrative(ref, m.group(2) or "")
+        span = ET.Element("span", {"class": "citation"})
+        span.text = AtomicString(f"{name} ")
+        link = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{key}"})
+        link.text = AtomicString(when)
         return span, m.start(0), m.end(0)
 
 
@@ -92,6 +127,8 @@ class _Structure(Treeprocessor):
         self._figures(root)
         self._tables(root)
         self._pullquotes(root)
+        self._crossrefs(root)
+        _unnest_links(root)
         self._ids(root)
         self._long_words(root)
         for el in root.iter():
@@ -164,10 +201,16 @@ class _Structure(Treeprocessor):
                         parent.remove(nxt)
                 number += 1
                 figure = ET.Element("figure", {"class": "figure"})
+                caption_text, ident = _pop_label(caption_text, rest, "fig-")
+                ident = ident or (img.attrib.pop("id") if img.get("id", "").startswith("fig-")
+                                  else "")
+                if ident:  # {#fig-x}: on the image (attr_list) or at the caption's end
+                    figure.set("id", ident)
+                    self.state.labels[ident] = f"Figure {number}"
                 img.tail = None
                 figure.append(img)
                 self.state.images.append(img.get("src", ""))
-                if caption_text.startswith("Figure:") or rest:
+                if caption_text.startswith("Figure:") or rest or ident:
                     cap = ET.SubElement(figure, "figcaption")
                     label = ET.SubElement(cap, "span", {"class": "label"})
                     label.text = f"Figure {number}"
@@ -191,10 +234,14 @@ class _Structure(Treeprocessor):
                 if index + 1 < len(children):
                     nxt = children[index + 1]
                     if nxt.tag == "p" and (nxt.text or "").startswith("Table:"):
+                        text, ident = _pop_label(nxt.text, list(nxt), "tbl-")
+                        if ident:  # Table: caption {#tbl-x}
+                            table.set("id", ident)
+                            self.state.labels[ident] = f"Table {number}"
                         cap = ET.Element("caption")
                         label = ET.SubElement(cap, "span", {"class": "label"})
                         label.text = f"Table {number}"
-                        label.tail = " " + nxt.text.removeprefix("Table:").strip()
+                        label.tail = " " + text.removeprefix("Table:").strip()
                         cap.extend(list(nxt))
                         table.insert(0, cap)
                         parent.remove(nxt)
@@ -222,6 +269,25 @@ class _Structure(Treeprocessor):
                 cap.text = attribution
                 figure.tail, quote.tail = quote.tail, None
                 parent[index] = figure
+
+    def _crossrefs(self, root):
+        """``@fig-x``, ``@tbl-x``, ``@sec-x`` → "Figure 2", "Table 1", the section's title,
+        now that the figures and tables have their final numbers."""
+        for el in root.iter():
+            if el.tag in ("h2", "h3", "h4") and el.get("id", "").startswith("sec-"):
+                self.state.labels[el.get("id")] = "".join(el.itertext()).strip()
+        for link in root.iter("a"):
+            key = link.attrib.pop("data-xref", None)
+            if key is None:
+                continue
+            if key not in self.state.labels:
+                self.state.error = self.state.error or ContentError.at(
+                    self.state.briefing.path, self.state.line_of(f"{{#{key}}}"),
+                    f"label '{key}' is not on a {cite.CROSSREF_KINDS[key[:3]].lower()}",
+                    "put {#fig-...} after an image, {#tbl-...} at the end of a 'Table:' "
+                    "caption and {#sec-...} at the end of a heading")
+                continue
+            link.text = AtomicString(self.state.labels[key])
 
     def _ids(self, root):
         """Prefix every id and internal link with the slug, so bundles keep links apart."""
@@ -253,6 +319,29 @@ class _Structure(Treeprocessor):
                 el.text = AtomicString(text) if isinstance(el.text, AtomicString) else text
             if el.tail and len(el.tail) >= MAX_WORD and el.tag != "pre":
                 el.tail = fix(el.tail)
+
+
+def _unnest_links(root) -> None:
+    """A citation inside a link's text keeps its words but not its own link (a link in a
+    link is invalid HTML)."""
+    for outer in root.iter("a"):
+        for parent in [el for el in outer.iter() if el is not outer]:
+            for inner in [c for c in parent if c.tag == "a"]:
+                inner.tag = "span"
+                inner.attrib = {k: v for k, v in inner.attrib.items() if k == "class"}
+
+
+def _pop_label(text: str, children, kind: str) -> tuple[str, str]:
+    """A trailing ``{#fig-x}`` taken off a caption (its text, or its last child's tail)."""
+    holder = children[-1] if children else None
+    value = (holder.tail if holder is not None else text) or ""
+    match = re.search(rf"\s*\{{#({kind}[\w-]+)\}}\s*$", value)
+    if not match:
+        return text, ""
+    if holder is not None:
+        holder.tail = value[: match.start()]
+        return text, match.group(1)
+    return value[: match.start()], match.group(1)
 
 
 def _one_line(element) -> None:

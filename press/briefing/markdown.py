@@ -37,14 +37,17 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     """Convert a briefing's body; raise ContentError listing every problem found."""
     problems = Problems()
     lines = briefing.body.split("\n")
-    refs = {r.id: r for r in briefing.references}
-    cited = checks.scan(briefing, lines, refs, project_root, problems)
+    known = {r.id: r for r in briefing.references}
+    cited = checks.scan(briefing, lines, known, project_root, problems)
     checks.check_html_depth(briefing, lines, problems)
     checks.check_tables(briefing, lines, problems)
-    for ref in briefing.references:
-        if ref.id not in cited:
+    for ref in briefing.references:  # a bibliography file may hold more than one briefing cites
+        if ref.id not in cited and ref.source is None:
             problems.warn(briefing.path, ref.line, f"reference '{ref.id}' is never cited",
                           f"cite it with [@{ref.id}] or remove it")
+    listed = cite.disambiguate([r for r in briefing.references
+                                if r.source is None or r.id in cited])
+    refs = {r.id: r for r in listed}
     if problems.errors:
         raise ContentError(problems.items)  # the warnings too: they often explain the errors
 
@@ -65,7 +68,7 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
                               "look for very long runs of brackets, asterisks or HTML tags"
                               ) from None
     prefix = f"{briefing.slug}--"
-    references = cite.reference_list_html(briefing.references, lambda i: f"{prefix}ref-{i}")
+    references = cite.reference_list_html(listed, lambda i: f"{prefix}ref-{i}")
     return Body(html=html, headings=tuple(state.headings), references_html=references,
                 warnings=tuple(problems.warnings), images=tuple(state.images))
 

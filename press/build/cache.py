@@ -92,8 +92,10 @@ class Keys:
     def edition(self, briefing, edition: str, revision: str = "") -> str:
         """The key of one edition of one briefing (``revision`` only matters for drafts)."""
         return freshness.digest(self.base, edition, self.hasher.file(briefing.path),
-                       self.hasher.file(briefing.series.path), self.layout(briefing.layout),
-                       revision if edition == "drafts" else "")
+                                self.hasher.file(briefing.series.path),
+                                self.hasher.files(self.project.root, briefing.bibliography),
+                                self.layout(briefing.layout),
+                                revision if edition == "drafts" else "")
 
 
 # -- manifests ---------------------------------------------------------------------------------

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from press.content import references as refs
 from press.core import fields, yamlsafe
 from press.errors import ContentError, Problem, Problems, did_you_mean
-from press.model import Author, Briefing, Contact, Indicator, Partner, Reference, Series
+from press.model import Author, Briefing, Contact, Indicator, Partner, Series
 from press.project import Project
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-REFERENCE_TYPES = ("book", "report", "article", "chapter", "web")
 
 
 # -- reading text ------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
 # -- series ------------------------------------------------------------------------------------
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
-                 "contact", "purchase_url", "booklet", "sample_pages")
+                 "contact", "purchase_url", "booklet", "sample_pages", "bibliography")
 SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
 
 
@@ -130,9 +130,12 @@ def _series(project, path, data, lines, problems) -> Series | None:
         sample_pages = check(fields.positive_int, sample_pages, "sample_pages")
     values = {key: check(fields.text, data.get(key), key)
               for key in ("name", "publisher", "strapline", "about", "purchase_url")}
+    bib = refs.files(check, data["bibliography"], path.parent, project.root) \
+        if data.get("bibliography") else ()
     if not check.ok:
         return None
-    return Series(
+    refs.check_series(bib, problems)
+    return Series(bibliography=bib,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
         booklet=booklet, sample_pages=sample_pages or 0, **values)
@@ -156,11 +159,9 @@ def briefing_layouts(project: Project) -> list[str]:
 
 BRIEFING_FIELDS = ("title", "subtitle", "series", "number", "indicator", "published",
                    "authors", "status", "summary", "audience", "keywords", "isbn", "price",
-                   "layout", "references", "sample_pages")
+                   "layout", "references", "bibliography", "sample_pages")
 BRIEFING_REQUIRED = ("title", "series", "number", "indicator", "published", "authors",
                      "status", "summary")
-REFERENCE_FIELDS = ("id", "type", "authors", "year", "title", "journal", "volume", "issue",
-                    "pages", "publisher", "place", "url", "book", "editors")
 
 
 def load_briefing(project: Project, path: Path, series: dict[str, Series],
@@ -237,51 +238,20 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
                    did_you_mean(layout, briefing_layouts(project)))
     sample_pages = check(fields.positive_int, data["sample_pages"], "sample_pages") \
         if data.get("sample_pages") else 0
-    references = _references(check, data.get("references") or [])
+    inline = refs.inline(check, data.get("references") or [])
+    bib = refs.files(check, data["bibliography"], path.parent, project.root) \
+        if data.get("bibliography") else ()
     if not check.ok or the_series is None:
+        return None
+    references, read_ok = refs.gather(the_series.bibliography, bib, inline, problems)
+    if not read_ok:
         return None
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
         published=published, authors=tuple(authors), status=status, body=body,
         body_line=body_line, keywords=keywords or (), isbn=isbn or "", price=price,
-        layout=layout, references=references, sample_pages=sample_pages or 0, **texts)
-
-
-def _references(check: fields.Checker, items) -> tuple[Reference, ...]:
-    refs, seen = [], {}
-    for i, item in enumerate(check(fields.items, items, "references") or []):
-        entry = check(fields.fields, item, "references", i, allowed=REFERENCE_FIELDS,
-                      required=("id", "type", "authors", "year", "title"))
-        if not entry:
-            continue
-        line = yamlsafe.line_of(check.lines, "references", i)
-        ref_id = str(entry["id"]).strip()
-        if ref_id in seen:
-            check.fail(("references", i, "id"), f"duplicate reference id '{ref_id}'",
-                       f"first on line {seen[ref_id]}")
-            continue
-        seen[ref_id] = line
-        if entry["type"] not in REFERENCE_TYPES:
-            check.fail(("references", i, "type"), "reference type must be one of "
-                       f"{', '.join(REFERENCE_TYPES)}, not {entry['type']!r}",
-                       did_you_mean(str(entry["type"]), REFERENCE_TYPES))
-            continue
-        authors = check(fields.text_list, entry["authors"], "references", i, "authors")
-        year = entry["year"]
-        if isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 2999:
-            check.fail(("references", i, "year"), f"'year' must be a year like 2001, not {year!r}")
-            continue
-        editors = check(fields.text_list, entry["editors"], "references", i, "editors") \
-            if entry.get("editors") else ()
-        extra = {k: str(entry[k]).strip() for k in
-                 ("journal", "volume", "issue", "pages", "publisher", "place", "url", "book")
-                 if entry.get(k) is not None}
-        if authors is None:
-            continue
-        refs.append(Reference(id=ref_id, type=entry["type"], authors=authors, year=year,
-                              title=str(entry["title"]).strip(), editors=editors or (),
-                              line=line or 0, **extra))
-    return tuple(refs)
+        layout=layout, references=references, sample_pages=sample_pages or 0,
+        bibliography=(*the_series.bibliography, *bib), **texts)
 
 
 def select(folder: Path, suffix: str, names: list[str] | None, what: str,

@@ -35,7 +35,8 @@ FORMAT = 2  # bump when a record's layout or a key recipe changes
 # Libraries whose version can change what a PDF looks like or contains.
 DISTRIBUTIONS = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "fonttools",
                  "pyphen", "Pillow", "pypdf", "Markdown", "nh3", "Jinja2", "MarkupSafe",
-                 "PyYAML", "segno", "python-barcode", "pypdfium2", "briefing-press")
+                 "PyYAML", "segno", "python-barcode", "pypdfium2", "bibtexparser", "rispy",
+                 "briefing-press")
 PACKAGE = "press"
 
 

@@ -15,7 +15,7 @@ class Deps:
     """What one briefing's last build read, for deciding what a change affects."""
 
     series: str | None = None  # None: unknown (the briefing did not load), so any series file
-    files: frozenset[Path] = frozenset()  # other content files it placed (images)
+    files: frozenset[Path] = frozenset()  # other content files it read (images, bibliographies)
 
 
 def is_scratch(path: Path) -> bool:

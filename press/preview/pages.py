@@ -52,7 +52,8 @@ def typeset_briefing(project: Project, path: Path) -> Built:
     rendered = press.briefing.render(
         project, briefing,
         draft=press.briefing.draft_of(briefing) if briefing.is_draft else None)
-    files = {Path(p) for p in rendered.body.images} | set(rendered.laid_out.served)
+    files = ({Path(p) for p in rendered.body.images} | set(rendered.laid_out.served)
+             | {Path(p) for p in briefing.bibliography})
     deps = Deps(briefing.series.id,
                 frozenset(f for f in files if f.is_relative_to(project.content)))
     return Built(briefing, rendered.laid_out, rendered.ident, deps,

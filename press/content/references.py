@@ -1,0 +1,139 @@
+"""Load stage helper: a briefing's references, from bibliography files named by ``bibliography:``
+(the series file's, then the briefing's) and from ``references:`` in its front matter, which
+override a file's entry with the same id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from press.content import bibliography
+from press.core import fields, yamlsafe
+from press.errors import Problems, did_you_mean
+from press.model import Name, Reference
+
+TYPES = ("book", "report", "article", "chapter", "web")
+FIELDS = ("id", "type", "authors", "year", "title", "journal", "volume", "issue", "pages",
+          "publisher", "place", "url", "book", "editors", "edition", "number", "doi", "accessed")
+TEXTS = ("volume", "issue", "publisher", "place", "url", "edition", "number")
+
+
+def files(check: fields.Checker, value, base: Path, root: Path) -> tuple[Path, ...]:
+    """The files a ``bibliography:`` field names (one path or a list, relative to ``base``),
+    each checked to be a file inside the project (symlinks resolved) with a known format."""
+    names = [value] if isinstance(value, str) else check(fields.items, value, "bibliography")
+    found = []
+    for i, name in enumerate(names or []):
+        key = ("bibliography",) if isinstance(value, str) else ("bibliography", i)
+        text = check(fields.text, name, *key)
+        if text is None:
+            continue
+        if "\x00" in text:
+            check.fail(key, "'bibliography' contains a null character", "type the path again")
+            continue
+        path = (base / text).resolve()
+        if not path.is_relative_to(root):
+            check.fail(key, f"bibliography '{text}' is outside the project",
+                       "copy the file into content/ and name it from there")
+        elif path.suffix.lower() not in bibliography.SUFFIXES:
+            check.fail(key, f"bibliography '{text}' has an unknown format '{path.suffix}'",
+                       "use .json (CSL-JSON), .bib (BibTeX/BibLaTeX) or .ris (RIS)")
+        elif not path.is_file():
+            check.fail(key, f"bibliography file '{text}' not found",
+                       f"paths are relative to {base.name}/, the folder of this file")
+        else:
+            found.append(path)
+    return tuple(found)
+
+
+def gather(series_files, briefing_files, inline: tuple[Reference, ...],
+           problems: Problems) -> tuple[tuple[Reference, ...], bool]:
+    """Every reference the briefing may cite, and whether the files were read without error.
+
+    A key in two files is an error naming both; an inline entry replaces a file's entry. The
+    series files' own problems are reported once, by :func:`check_series`, not per briefing.
+    """
+    by_id: dict[str, Reference] = {}
+    ok = True
+    for path in dict.fromkeys([*series_files, *briefing_files]):
+        records, found = bibliography.read(path)
+        ok = ok and not any(p.severity == "error" for p in found)
+        if path not in series_files:
+            problems.extend(found)
+        for record in records:
+            first = by_id.get(record.id)
+            if first is not None:
+                ok = False
+                problems.error(path, record.line, f"key '{record.id}' is defined twice: in "
+                               f"{first.source.name}{_at(first.line)} and in {path.name}"
+                               f"{_at(record.line)}", "keep one of the two entries")
+            else:
+                by_id[record.id] = record
+    for ref in inline:
+        by_id[ref.id] = ref
+    return tuple(by_id.values()), ok
+
+
+def check_series(paths, problems: Problems) -> None:
+    """Report a series-wide bibliography's problems once, when the series is loaded."""
+    for path in paths:
+        problems.extend(bibliography.read(path)[1])
+
+
+def _at(line: int) -> str:
+    return f":{line}" if line else ""
+
+
+def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
+    """The front matter's ``references:`` list, validated."""
+    refs, seen = [], {}
+    for i, item in enumerate(check(fields.items, items, "references") or []):
+        entry = check(fields.fields, item, "references", i, allowed=FIELDS,
+                      required=("id", "type", "authors", "title"))
+        if not entry:
+            continue
+        line = yamlsafe.line_of(check.lines, "references", i)
+        ref_id = str(entry["id"]).strip()
+        if ref_id in seen:
+            check.fail(("references", i, "id"), f"duplicate reference id '{ref_id}'",
+                       f"first on line {seen[ref_id]}")
+            continue
+        seen[ref_id] = line
+        if entry["type"] not in TYPES:
+            check.fail(("references", i, "type"), "reference type must be one of "
+                       f"{', '.join(TYPES)}, not {entry['type']!r}",
+                       did_you_mean(str(entry["type"]), TYPES))
+            continue
+        year = entry.get("year")
+        if isinstance(year, str) and year.strip().lower() in ("n.d.", "nd", "n.d"):
+            year = None
+        if year is not None and (isinstance(year, bool) or not isinstance(year, int)
+                                 or not 1000 <= year <= 2999):
+            check.fail(("references", i, "year"), f"'year' must be a year like 2001, not "
+                       f"{year!r}", "leave it out (or write n.d.) if the work has no date")
+            continue
+        authors = check(fields.text_list, entry["authors"], "references", i, "authors")
+        editors = check(fields.text_list, entry["editors"], "references", i, "editors") \
+            if entry.get("editors") else ()
+        if authors is None:
+            continue
+        extra = {k: str(entry[k]).strip() for k in TEXTS if entry.get(k) is not None}
+        container = entry.get("journal") if entry["type"] == "article" else entry.get("book")
+        refs.append(Reference(
+            id=ref_id, type=entry["type"], authors=tuple(Name.parse(a) for a in authors),
+            year=year, title=str(entry["title"]).strip(),
+            editors=tuple(Name.parse(e) for e in editors or ()),
+            container=str(container or entry.get("journal") or entry.get("book") or "").strip(),
+            pages=bibliography.pages(entry.get("pages")),
+            doi=bibliography.doi(entry.get("doi")),
+            accessed=_accessed(check, entry.get("accessed"), i), line=line or 0, **extra))
+    return tuple(refs)
+
+
+def _accessed(check, value, i) -> str:
+    if value is None:
+        return ""
+    accessed = bibliography.iso(value.isoformat() if hasattr(value, "isoformat") else value)
+    if len(accessed) != 10:
+        check.fail(("references", i, "accessed"), f"'accessed' must be a date like 2010-03-15, "
+                   f"not {value!r}", "the day you last saw the web page")
+    return accessed
