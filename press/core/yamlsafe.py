@@ -129,7 +129,9 @@ def plain_words(problem: str, text: str, mark) -> tuple[str, str]:
     column = mark.column if mark else 0
     where = ""
     if mark and len(source) > 40:
-        near = source[max(column - 12, 0):column + 18].strip()
+        start = max(column - 12, 0)
+        near = source[start:column + 18]
+        near = (near.split(" ", 1)[-1] if start and " " in near[:12] else near).strip()
         where = f" at column {column + 1}, near '{visible(near)}'"
     value = source.partition(":")[2].strip()
     example = f'{source.partition(":")[0].strip()}: "{value[:40]}"' if value else ""
