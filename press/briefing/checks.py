@@ -43,6 +43,8 @@ IMAGE_ATTRS_RE = re.compile(r"!\[[^\n]*?\)\{([^{}\n]*)\}")
 FOOTNOTE_DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:")
 FOOTNOTE_REF_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})")
+ESCAPE_RE = re.compile(r"\\[!-/:-@\[-`{-~]")
+RULE_RE = re.compile(r"^ {0,3}([*_-])(?:\s*\1){2,}\s*$")
 SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
 BLOCK_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\||!!!|\[\^|#|<|Table:|Figure:)")
 LIST_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|!!!|\[\^[^\]]*\]:)")
@@ -87,6 +89,7 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
                            "the title comes from the front matter; use '##' for sections")
         if (match := SETEXT_RE.match(line)) and offset and lines[offset - 1].strip() \
                 and offset - 1 not in code and not BLOCK_START_RE.match(lines[offset - 1]) \
+                and not RULE_RE.match(lines[offset - 1]) \
                 and not lines[offset - 1].startswith("    "):
             level = "##" if match.group(1)[0] == "-" else "#"
             problems.error(path, number, f"underlined heading ('{match.group(1)[:3]}' under "
@@ -253,7 +256,10 @@ def _check_image_source(path, number, src, project_root, problems) -> None:
 
 
 def _without_code(line: str) -> str:
-    """``line`` with inline code spans blanked out (their text is shown, never interpreted)."""
+    """``line`` with backslash escapes and inline code spans blanked out (their text is shown,
+    never interpreted)."""
+    if "\\" in line:
+        line = ESCAPE_RE.sub("  ", line)
     if "`" not in line:
         return line
     runs = [m for m in re.finditer(r"`+", line)]

@@ -7,6 +7,7 @@ layout stage inserts the result into a template as a value, never as template so
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 
 import markdown as md
@@ -96,7 +97,19 @@ def _to_html(briefing: Briefing, text: str, refs) -> tuple[str, extension.State]
                               f"keep lists, quotes and boxes under {MAX_NESTING} levels") from None
     if state.error:
         raise state.error
-    return html, state
+    return _unplaceholder(html), state
+
+
+def _unplaceholder(html: str) -> str:
+    """Python-Markdown leaves a backslash escape's placeholder (``\\x02 43 \\x03`` for '+')
+    where its unescaping does not reach (an e-mail autolink): the character it stands for.
+    Any other stray marker is dropped, so none reaches the page."""
+    if "\x02" not in html and "\x03" not in html and "&#2;" not in html:
+        return html
+    # (in an e-mail address every character is an entity: "&#2;43&#3;")
+    html = re.sub("(?:\x02|&#2;)(\\d+)(?:\x03|&#3;)", lambda m: escape(chr(int(m.group(1)))),
+                  html)
+    return re.sub("\x02|\x03|&#[23];", "", html)
 
 
 def _check_anchors(briefing: Briefing, anchors, ids) -> None:
