@@ -78,7 +78,7 @@ def test_sample_content_is_valid(project):
      "ni-099-test.md:3: unknown series 'performance-pointer' (did you mean 'performance-pointers'?)"),
     ("  code: NI 99\n", "  cod: NI 99\n", "ni-099-test.md:6: unknown field 'cod' in 'indicator'"),
     ("  - name: Ann Author\n", "  - nam: Ann Author\n",
-     "ni-099-test.md:10: unknown field 'nam' in 'authors.0'"),
+     "ni-099-test.md:10: unknown field 'nam' in 'authors[1]'"),
     ("summary: Short summary.", "summary: [a, b]", "ni-099-test.md:13: 'summary' must be text"),
     ("summary: Short summary.", "summary: Short.\nisbn: 978-0-00-000000-1",
      "ni-099-test.md:14: 'isbn' 978-0-00-000000-1 is not a valid ISBN-13"),

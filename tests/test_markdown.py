@@ -231,7 +231,7 @@ def test_fresh_converter_per_briefing_no_footnote_leak():
 
 
 def test_internal_links_are_prefixed():
-    out = html("## Part\n\nSee [the part](#ni-001-x--part) and [other](#local).")
+    out = html("## Part\n\nSee [the part](#ni-001-x--part) and [other](#local).\n\n## Local\n")
     assert 'href="#ni-001-x--part"' in out and 'href="#ni-001-x--local"' in out
 
 

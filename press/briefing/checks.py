@@ -37,51 +37,217 @@ UNSAFE_HTML_RE = re.compile(
 IMAGE_SUFFIXES = resources.IMAGE_SUFFIXES
 
 
-def scan(briefing, lines, refs, project_root, problems) -> set[str]:
-    """Line-based checks (the Markdown library does not know lines); returns cited ids."""
-    cited: set[str] = set()
+IMAGE_ANY_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(([^()\n]*+)\)")
+IMAGE_REF_RE = re.compile(r"!\[([^\[\]]*+)\](?:\[([^\[\]]*+)\])?")
+LINK_DEF_RE = re.compile(r"^\s{0,3}\[(?!\^)([^\[\]]+)\]:\s*<?([^\s>]+)")
+IMAGE_ATTRS_RE = re.compile(r"!\[[^\n]*?\)\{([^{}\n]*)\}")
+FOOTNOTE_DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:")
+FOOTNOTE_REF_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})")
+ESCAPE_RE = re.compile(r"\\[!-/:-@\[\]^_`{-~]")  # (not "\\\\" itself: Windows paths)
+RULE_RE = re.compile(r"^ {0,3}([*_-])(?:\s*\1){2,}\s*$")
+SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
+BLOCK_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\||!!!|\[\^|#|<|Table:|Figure:)")
+LIST_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|!!!|\[\^[^\]]*\]:)")
+WIDTH_RE = re.compile(r"^width=\"?(\d{1,3})%\"?$")
+INLINE_TAGS = {"a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "mark", "q", "s",
+               "small", "span", "strong", "sub", "sup", "u"}
+
+
+class Scan:
+    """What the line scan found for the checks made after conversion."""
+
+    def __init__(self):
+        self.cited: set[str] = set()
+        self.anchors: list[tuple[int, str]] = []  # (line, '#target') of internal links
+
+
+def scan(briefing, lines, refs, project_root, problems) -> Scan:
+    """Line-based checks (the Markdown library does not know lines)."""
+    found = Scan()
     path = briefing.path
     labels = _labels(briefing, lines, problems)
-    fence = False
+    code = code_lines(lines)
+    defs = {}  # link reference label -> (line number, url)
+    image_labels = set()
+    notes_defined: dict[str, int] = {}
+    notes_called: dict[str, int] = {}
+    for offset, line in enumerate(lines):
+        if offset in code:
+            continue
+        line = _without_code(line)
+        if match := LINK_DEF_RE.match(line):
+            defs[match.group(1).strip().lower()] = (briefing.body_line + offset, match.group(2))
+        for match in IMAGE_REF_RE.finditer(line):
+            if line[match.end():match.end() + 1] != "(":
+                image_labels.add((match.group(2) or match.group(1)).strip().lower())
     for offset, line in enumerate(lines):
         number = briefing.body_line + offset
+        if offset in code:
+            continue
         line = _without_code(line)
         if HEADING1_RE.match(line):
             problems.error(path, number, "level-1 heading ('# ...') in the body",
                            "the title comes from the front matter; use '##' for sections")
+        if (match := SETEXT_RE.match(line)) and offset and lines[offset - 1].strip() \
+                and offset - 1 not in code and not BLOCK_START_RE.match(lines[offset - 1]) \
+                and not RULE_RE.match(lines[offset - 1]) \
+                and not lines[offset - 1].startswith("    "):
+            level = "##" if match.group(1)[0] == "-" else "#"
+            problems.error(path, number, f"underlined heading ('{match.group(1)[:3]}' under "
+                           "the line before)",
+                           f"write '## {lines[offset - 1].strip()[:40]}' for a section"
+                           if level == "##" else "the title comes from the front matter; write "
+                           "'## ...' for a section"
+                           + (", or leave a blank line before '---' for a rule"
+                              if level == "##" else ""))
         if match := BOX_RE.match(line):
             kind = match.group(1)
             if kind not in BOX_TYPES:
                 problems.error(path, number, f"unknown box type '{kind}'",
                                did_you_mean(kind, BOX_TYPES))
+            _check_box_indent(path, number, lines, offset, problems)
         depth = len(re.match(r"^[>\s]*", line).group(0).replace(" ", ""))
         indent = len(line) - len(line.lstrip(" "))
         if depth > MAX_NESTING or indent > 4 * MAX_NESTING:
             problems.error(path, number, "content is nested too deeply",
                            f"keep lists, quotes and boxes under {MAX_NESTING} levels")
-        if FENCE_RE.match(line):
-            fence = not fence
-        elif not fence:
-            _check_citations(path, number, line, refs, labels, cited, problems)
-        for match in IMAGE_RE.finditer(line):
-            alt, src = match.group(1).strip(), unquote(match.group(2))
+        _check_citations(path, number, line, refs, labels, found.cited, problems)
+        if match := FOOTNOTE_DEF_RE.match(line):
+            notes_defined.setdefault(match.group(1), number)
+        for match in FOOTNOTE_REF_RE.finditer(line):
+            notes_called.setdefault(match.group(1), number)
+        for match in IMAGE_ANY_RE.finditer(line):
+            alt, src = match.group(1).strip(), match.group(2).strip()
             if not alt:
-                problems.error(path, number, f"image '{src}' has no alt text",
+                problems.error(path, number, f"image '{_shown(src)}' has no alt text",
                                "describe the image: ![what it shows](path)")
-            _check_image(path, number, src, project_root, problems)
+            _check_image_source(path, number, src, project_root, problems)
+        for match in IMAGE_ATTRS_RE.finditer(line):
+            _check_image_attrs(path, number, match.group(1), problems)
         for match in HTML_URL_RE.finditer(line):
             tag, url = match.group(1).lower(), next(g for g in match.groups()[2:] if g is not None)
             if tag == "img":
                 _check_image(path, number, unquote(url), project_root, problems)
             else:
-                _check_link(path, number, url, problems)
+                _check_link(path, number, url, problems, found)
         for match in LINK_RE.finditer(line):
-            _check_link(path, number, match.group(1) or match.group(2) or "", problems)
+            if match.group(2) is not None:  # a reference definition: a link or an image?
+                label = LINK_DEF_RE.match(line).group(1).strip().lower()
+                if label in image_labels:
+                    _check_image_source(path, number, match.group(2), project_root, problems)
+                    continue
+            _check_link(path, number, match.group(1) or match.group(2) or "", problems, found)
         for match in UNSAFE_HTML_RE.finditer(line):
             what = next(g for g in match.groups() if g)
             problems.warn(path, number, f"removed unsafe HTML '{what}'",
                           "raw HTML is limited to simple formatting")
-    return cited
+    for label, number in notes_called.items():
+        if label not in notes_defined:
+            problems.error(path, number, f"footnote '[^{label}]' is never defined",
+                           did_you_mean(label, notes_defined) if notes_defined else
+                           f"write the note on its own line: [^{label}]: The note.")
+    for label, number in notes_defined.items():
+        if label not in notes_called:
+            problems.warn(path, number, f"footnote '[^{label}]' is never referred to",
+                          f"write [^{label}] where the note mark goes, or remove the note")
+    return found
+
+
+def code_lines(lines) -> set[int]:
+    """Offsets of the lines inside code blocks (fenced, or indented by four spaces after a
+    paragraph): their text is shown as written, never checked as links or images."""
+    code: set[int] = set()
+    fence = None
+    container = False  # inside a list, box or footnote: indented lines belong to it
+    previous_blank = True
+    in_indented = False
+    for offset, line in enumerate(lines):
+        stripped = line.strip()
+        if fence is not None:
+            code.add(offset)
+            if stripped.startswith(fence) and set(stripped) == {fence[0]}:
+                fence = None
+            continue
+        if match := FENCE_RE.match(line):
+            fence = match.group(2)
+            code.add(offset)
+            continue
+        if not stripped:
+            previous_blank = True
+            if in_indented:
+                code.add(offset)
+            continue
+        expanded = line.expandtabs(4)
+        indent = len(expanded) - len(expanded.lstrip())
+        if in_indented and indent >= 4:
+            code.add(offset)
+        elif previous_blank and indent >= 4 and not container:
+            in_indented = True
+            code.add(offset)
+        else:
+            in_indented = False
+            if LIST_START_RE.match(line):
+                container = True
+            elif indent == 0 and previous_blank:
+                container = False
+        previous_blank = False
+    return code
+
+
+def _check_box_indent(path, number, lines, offset, problems) -> None:
+    """A box's content must be indented by four spaces: less leaves an empty box with the
+    content printed under it."""
+    for later in range(offset + 1, len(lines)):
+        line = lines[later]
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if line.startswith("\t") or indent >= 4:
+            return
+        if indent:
+            problems.error(path, number, f"the box's content on line {number + later - offset} "
+                           f"is indented by {indent} space{'s' if indent > 1 else ''}",
+                           "indent every line of a box by four spaces")
+        else:
+            problems.warn(path, number, "the box is empty",
+                          "indent its content by four spaces under the '!!!' line")
+        return
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_image_attrs(path, number, attrs, problems) -> None:
+    """``{width=50%}`` after an image: a percentage of the column, 10 to 100."""
+    for item in attrs.split():
+        match = WIDTH_RE.match(item)
+        if item.startswith(("#", ".")):
+            continue
+        if not match or not 10 <= int(match.group(1)) <= 100:
+            problems.error(path, number, f"image option '{_shown(item)}' is not understood",
+                           "write {width=50%}: a percentage of the column, 10% to 100%")
+
+
+def _check_image_source(path, number, src, project_root, problems) -> None:
+    """The part between the parentheses of ``![alt](...)``, whatever its shape."""
+    title = re.match(r"^(.*?)\s+(\"[^\"]*\"|'[^']*')$", src)
+    if title:
+        src = title.group(1).strip()
+    if "\\" in src or re.match(r"^[A-Za-z]:[\\/]", src):
+        problems.error(path, number, f"image path '{_shown(src)}' is a Windows path",
+                       "use forward slashes and a path relative to the Markdown file, "
+                       "e.g. ../../assets/figures/chart.png")
+        return
+    if src.startswith("<") and src.endswith(">"):
+        src = src[1:-1]
+    elif " " in src:
+        problems.error(path, number, f"image path '{_shown(src)}' contains a space",
+                       "rename the file without spaces, e.g. with hyphens, or write the path "
+                       "in angle brackets: ![alt](<path with spaces.png>)")
+        return
+    _check_image(path, number, unquote(src), project_root, problems)
 
 
 def _labels(briefing, lines, problems) -> dict[str, int]:
@@ -121,7 +287,10 @@ def _check_citations(path, number, line, refs, labels, cited, problems) -> None:
 
 
 def _without_code(line: str) -> str:
-    """``line`` with inline code spans blanked out (their text is shown, never interpreted)."""
+    """``line`` with backslash escapes and inline code spans blanked out (their text is shown,
+    never interpreted)."""
+    if "\\" in line:
+        line = ESCAPE_RE.sub("  ", line)
     if "`" not in line:
         return line
     runs = [m for m in re.finditer(r"`+", line)]
@@ -140,9 +309,11 @@ def _without_code(line: str) -> str:
     return "".join(out)
 
 
-def _check_link(path, number, url, problems) -> None:
+def _check_link(path, number, url, problems, found=None) -> None:
     """Links may go to the web, to an email address or to a heading: never to a local file."""
     url = url.strip()
+    if url.startswith("#") and found is not None:
+        found.anchors.append((number, url))
     if not url or url.startswith("#"):
         return
     scheme = urlsplit(url).scheme.lower() if ":" in url else ""
@@ -155,18 +326,45 @@ def _check_link(path, number, url, problems) -> None:
 
 
 def check_html_depth(briefing, lines, problems) -> None:
-    """Raw HTML nested absurdly deep (checked before nh3, which is slow on deep trees)."""
+    """Raw HTML nested absurdly deep (checked before nh3, which is slow on deep trees), an
+    inline tag left open at the end of its paragraph (it would run on into the next ones),
+    and raw tables (written as pipe tables instead)."""
+    code = code_lines(lines)
     depth = 0
-    for offset, line in enumerate(lines):
-        for match in TAG_RE.finditer(line):
+    inline: list[tuple[str, int]] = []  # open inline tags of this paragraph, with their lines
+    reported_depth = False
+    for offset, line in enumerate(lines + [""]):
+        number = briefing.body_line + offset
+        if offset in code:
+            continue
+        if not line.strip():
+            if inline:  # an inline tag left open ends with its paragraph
+                name, opened = inline[0]
+                problems.error(briefing.path, opened, f"'<{name}>' is not closed in its "
+                               "paragraph", f"close it with '</{name}>' before the blank line")
+            inline = []
+            continue
+        for match in TAG_RE.finditer(_without_code(line)):
             name = match.group(2).lower()
             if name in VOID_TAGS or match.group(0).endswith("/>"):
                 continue
-            depth = max(depth - 1, 0) if match.group(1) else depth + 1
-            if depth > MAX_DEPTH:
-                problems.error(briefing.path, briefing.body_line + offset,
+            if name == "table" and not match.group(1):
+                problems.error(briefing.path, number, "raw HTML table",
+                               "write it as a pipe table ('| a | b |'): it is then numbered, "
+                               "captioned and styled like the others")
+            if name in INLINE_TAGS:
+                if not match.group(1):
+                    inline.append((name, number))
+                elif any(n == name for n, _ in inline):
+                    while inline and inline.pop()[0] != name:
+                        pass
+            else:
+                depth = max(depth - 1, 0) if match.group(1) else depth + 1
+            if depth + len(inline) > MAX_DEPTH and not reported_depth:
+                problems.error(briefing.path, number,
                                f"HTML is nested more than {MAX_DEPTH} levels deep",
                                "use Markdown for structure; raw HTML is for small touches")
+                reported_depth = True
                 return
 
 
@@ -188,6 +386,20 @@ def check_tables(briefing, lines, problems) -> None:
                            "summarise it, or publish the full data as a spreadsheet")
 
 
+def _case_hint(target) -> str:
+    """'did you mean' for a file that exists with other capitals (or a near name) in the
+    same folder."""
+    folder = target.parent
+    if not folder.is_dir():
+        return ""
+    names = [p.name for p in folder.iterdir() if p.is_file()]
+    same = [n for n in names if n.lower() == target.name.lower()]
+    if same:
+        return f"did you mean '{same[0]}'? Capitals matter"
+    close = did_you_mean(target.name, names)
+    return close if close.startswith("did you mean") else ""
+
+
 def _check_image(path, number, src, project_root, problems) -> None:
     parts = urlsplit(src)
     if parts.scheme or src.startswith("//"):
@@ -200,11 +412,18 @@ def _check_image(path, number, src, project_root, problems) -> None:
         return
     target = (path.parent / parts.path).resolve()
     allowed = [project_root / d for d in ("content", "assets")]
+    relative = "write the path relative to the Markdown file, e.g. ../../assets/figures/x.png"
     if not any(target.is_relative_to(d.resolve()) for d in allowed):
-        problems.error(path, number, f"image '{src}' is outside the project's content/ and "
-                       "assets/", "copy the file into assets/ and link it from there")
+        if src.startswith("/"):
+            problems.error(path, number, f"image '{_shown(src)}' is outside the project: "
+                           "the path is absolute", relative)
+        else:
+            problems.error(path, number, f"image '{src}' is outside the project's content/ "
+                           "and assets/", "copy the file into assets/ and link it from there")
+    elif src.startswith("/"):
+        problems.error(path, number, f"image '{_shown(src)}' is an absolute path", relative)
     elif not target.is_file():
-        problems.error(path, number, f"image '{src}' not found",
+        problems.error(path, number, f"image '{src}' not found", _case_hint(target) or
                        "paths are relative to the Markdown file, e.g. ../../assets/x.png")
     elif target.suffix.lower() not in IMAGE_SUFFIXES:
         problems.error(path, number, f"image '{src}' has an unsupported format",

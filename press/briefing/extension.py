@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from markdown.extensions import Extension
-from markdown.inlinepatterns import InlineProcessor
+from markdown.inlinepatterns import InlineProcessor, SimpleTagInlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
@@ -19,8 +19,9 @@ from press.model import Heading
 
 BOX_TYPES = {"key-messages": "Key messages", "pointer": "Performance pointer",
              "practice": "Promising practice", "note": "Note"}
-MAX_WORD = 80  # characters; longer "words" are broken so they cannot overflow the page
-PRE_WIDTH = 90  # characters of a code block line that fit the text column
+FOOTNOTE_BLOCKS = {"p": "fn-p", "ul": "fn-ul", "ol": "fn-ol", "li": "fn-li", "pre": "fn-pre",
+                   "blockquote": "fn-quote", "dl": "fn-p", "dt": "fn-p", "dd": "fn-p",
+                   "table": "fn-p", "div": "fn-p", "h4": "fn-p", "hr": "fn-hr"}
 
 
 class State:
@@ -32,6 +33,7 @@ class State:
         self.images: list[Path] = []
         self.labels: dict[str, str] = {}  # cross-reference label → "Figure 2", a title, ...
         self.error: ContentError | None = None
+        self.ids: set[str] = set()  # every id in the body, prefixed
 
     def line_of(self, text: str) -> int | None:
         """The file line of the first body line holding ``text``."""
@@ -53,6 +55,8 @@ class PressExtension(Extension):
             _Citations(cite.GROUP_RE.pattern, md_, self.state), "press-cite", 175)
         md_.inlinePatterns.register(
             _Narrative(cite.BARE_RE.pattern, md_, self.state), "press-cite-narrative", 174)
+        md_.inlinePatterns.register(
+            SimpleTagInlineProcessor(r"(~~)(?!\s)(.+?)(?<!\s)~~", "del"), "press-strike", 65)
         md_.treeprocessors.register(_Structure(md_, self.state), "press-structure", 4)
 
 
@@ -130,20 +134,25 @@ class _Structure(Treeprocessor):
         self._crossrefs(root)
         _unnest_links(root)
         self._ids(root)
-        self._long_words(root)
+        self.state.ids = {el.get("id") for el in root.iter() if el.get("id")}
+        self.state.ids |= {f"{self.state.prefix}ref-{ref_id}" for ref_id in self.state.refs}
         for el in root.iter():
             if el.tag in ("h2", "h3"):
                 text = "".join(el.itertext()).strip()
                 self.state.headings.append(Heading(int(el.tag[1]), text, el.get("id", "")))
         return root
 
-    # footnotes become inline spans that WeasyPrint floats to the foot of the page
+    # footnotes become inline spans that WeasyPrint floats to the foot of the page. A note's
+    # blocks (paragraphs, lists, code) become spans shown as blocks: a <p>, <ul> or <pre>
+    # inside the calling paragraph would be closed and moved out of it by the HTML parser.
     def _footnotes(self, root):
         container = next((el for el in root.iter("div") if el.get("class") == "footnote"), None)
         if container is None:
             return
         notes = {}
         for li in container.iter("li"):
+            if not (li.get("id") or "").startswith("fn:"):
+                continue
             for backref in [a for a in li.iter("a") if "footnote-backref" in a.get("class", "")]:
                 _remove(li, backref)
             span = ET.Element("span", {"class": "footnote"})
@@ -153,10 +162,10 @@ class _Structure(Treeprocessor):
                 span.extend(list(paras[0]))
             else:
                 span.text = li.text
-                for child in li:
-                    if child.tag == "p":
-                        child.tag = "span"
-                        child.tail = (child.tail or "") + " "
+                for child in list(li):
+                    if child.tag == "p" and not (child.text or "").strip() and not len(child):
+                        continue  # the paragraph that held only the back link
+                    _inline_blocks(child)
                     span.append(child)
             _one_line(span)
             notes[li.get("id")] = span
@@ -207,6 +216,11 @@ class _Structure(Treeprocessor):
                 if ident:  # {#fig-x}: on the image (attr_list) or at the caption's end
                     figure.set("id", ident)
                     self.state.labels[ident] = f"Figure {number}"
+                width = img.attrib.pop("width", "")
+                if re.fullmatch(r"\d{1,3}%", width) and 10 <= int(width[:-1]) < 100:
+                    # {width=50%}: the figure's share of the column, in steps of 5%
+                    figure.set("width", f"{round(int(width[:-1]) / 5) * 5}%")
+                img.attrib.pop("height", None)
                 img.tail = None
                 figure.append(img)
                 self.state.images.append(img.get("src", ""))
@@ -219,6 +233,8 @@ class _Structure(Treeprocessor):
                 else:
                     number -= 1
                     figure.set("class", "figure figure-plain")
+                if share := figure.attrib.pop("width", ""):
+                    figure.set("class", f'{figure.get("class")} width-{share[:-1]}')
                 figure.tail = p.tail
                 parent[index] = figure
 
@@ -299,27 +315,6 @@ class _Structure(Treeprocessor):
             if href.startswith("#") and not href.startswith("#" + prefix):
                 el.set("href", "#" + prefix + href[1:])
 
-    def _long_words(self, root):
-        """Insert break opportunities into absurdly long words (URLs, pasted data)."""
-        pattern = re.compile(rf"\S{{{MAX_WORD},}}")
-
-        def fix(text):
-            return pattern.sub(lambda m: "\u200b".join(
-                m.group(0)[i:i + 20] for i in range(0, len(m.group(0)), 20)), text)
-
-        in_pre = set()
-        for pre in root.iter("pre"):  # a code block keeps its line breaks: wrap long lines
-            for el in pre.iter():
-                in_pre.add(el)
-                if el.text and len(el.text) >= PRE_WIDTH:
-                    el.text = AtomicString(_wrap_lines(el.text))
-        for el in root.iter():
-            if el.text and len(el.text) >= MAX_WORD and el not in in_pre:
-                text = fix(el.text)
-                el.text = AtomicString(text) if isinstance(el.text, AtomicString) else text
-            if el.tail and len(el.tail) >= MAX_WORD and el.tag != "pre":
-                el.tail = fix(el.tail)
-
 
 def _unnest_links(root) -> None:
     """A citation inside a link's text keeps its words but not its own link (a link in a
@@ -346,7 +341,8 @@ def _pop_label(text: str, children, kind: str) -> tuple[str, str]:
 
 def _one_line(element) -> None:
     """Line breaks in a footnote become spaces: WeasyPrint 70 asserts on ' \n' in a footnote."""
-    kept = {el for pre in element.iter("pre") for el in pre.iter()}
+    kept = {el for pre in element.iter() if pre.tag == "pre" or "fn-pre" in pre.get("class", "")
+            for el in pre.iter()}
     for el in element.iter():
         for attr in ("tail",) if el in kept else ("text", "tail"):
             value = getattr(el, attr)
@@ -355,16 +351,18 @@ def _one_line(element) -> None:
                 setattr(el, attr, AtomicString(fixed) if isinstance(value, AtomicString) else fixed)
 
 
-def _wrap_lines(text: str) -> str:
-    """Lines of a code block longer than the column, wrapped (at spaces where possible)."""
-    out = []
-    for line in text.split("\n"):
-        while len(line) > PRE_WIDTH:
-            cut = line.rfind(" ", PRE_WIDTH // 2, PRE_WIDTH) + 1 or PRE_WIDTH
-            out.append(line[:cut])
-            line = line[cut:]
-        out.append(line)
-    return "\n".join(out)
+def _inline_blocks(element) -> None:
+    """Block elements in a footnote become spans of a class that the stylesheet shows as a
+    block (``fn-p``, ``fn-ul``, ``fn-li``, ``fn-pre``...)."""
+    for el in element.iter():
+        if el.tag in FOOTNOTE_BLOCKS:
+            if el.tag == "ol" and el.get("start"):
+                el.set("class", "fn-ol")  # (a start number is dropped: rare in a note)
+            classes = [FOOTNOTE_BLOCKS[el.tag], *(el.get("class", "").split())]
+            el.attrib = {"class": " ".join(c for c in dict.fromkeys(classes) if c)}
+            el.tag = "span"
+        elif el.tag in ("table", "thead", "tbody", "tr", "th", "td"):
+            el.tag = "span"
 
 
 def _remove(root, target):

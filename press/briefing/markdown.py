@@ -7,6 +7,7 @@ layout stage inserts the result into a template as a value, never as template so
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 
 import markdown as md
@@ -15,7 +16,7 @@ import nh3
 from press.briefing import checks, cite, extension
 from press.briefing.checks import LINK_SCHEMES, MAX_DEPTH, MAX_NESTING, TAG_RE, VOID_TAGS
 from press.core import limits
-from press.errors import ContentError, Problems
+from press.errors import ContentError, Problems, did_you_mean
 from press.model import Body, Briefing
 
 ALLOWED_TAGS = {
@@ -38,7 +39,8 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     problems = Problems()
     lines = briefing.body.split("\n")
     known = {r.id: r for r in briefing.references}
-    cited = checks.scan(briefing, lines, known, project_root, problems)
+    found = checks.scan(briefing, lines, known, project_root, problems)
+    cited = found.cited
     checks.check_html_depth(briefing, lines, problems)
     checks.check_tables(briefing, lines, problems)
     for ref in briefing.references:  # a bibliography file may hold more than one briefing cites
@@ -62,6 +64,8 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
                              url_schemes=set(LINK_SCHEMES), link_rel=None,
                              clean_content_tags={"script", "style", "template", "textarea"},
                              strip_comments=True)
+        _check_anchors(briefing, found.anchors, state.ids)
+        html = typography(html)
     except limits.TimeLimitExceeded as exc:
         raise ContentError.at(briefing.path, briefing.body_line,
                               f"converting the Markdown did not finish within {exc.seconds:g} s",
@@ -79,7 +83,7 @@ def _to_html(briefing: Briefing, text: str, refs) -> tuple[str, extension.State]
     state = extension.State(briefing, prefix, refs)
     converter = md.Markdown(
         extensions=["tables", "footnotes", "attr_list", "admonition", "smarty", "sane_lists",
-                    "toc", extension.PressExtension(state)],
+                    "def_list", "fenced_code", "toc", extension.PressExtension(state)],
         extension_configs={
             "tables": {"use_align_attribute": True},
             "toc": {"slugify": lambda value, sep: prefix + _slug(value, sep),
@@ -96,7 +100,66 @@ def _to_html(briefing: Briefing, text: str, refs) -> tuple[str, extension.State]
                               f"keep lists, quotes and boxes under {MAX_NESTING} levels") from None
     if state.error:
         raise state.error
-    return html, state
+    return _unplaceholder(html), state
+
+
+def _unplaceholder(html: str) -> str:
+    """Python-Markdown leaves a backslash escape's placeholder (``\\x02 43 \\x03`` for '+')
+    where its unescaping does not reach (an e-mail autolink): the character it stands for.
+    Any other stray marker is dropped, so none reaches the page."""
+    if "\x02" not in html and "\x03" not in html and "&#2;" not in html:
+        return html
+    # (in an e-mail address every character is an entity: "&#2;43&#3;")
+    html = re.sub("(?:\x02|&#2;)(\\d+)(?:\x03|&#3;)", lambda m: escape(chr(int(m.group(1)))),
+                  html)
+    return re.sub("\x02|\x03|&#[23];", "", html)
+
+
+def _check_anchors(briefing: Briefing, anchors, ids) -> None:
+    """Every ``[text](#id)`` must lead to a heading (or another id) of this briefing."""
+    prefix = f"{briefing.slug}--"
+    problems = Problems()
+    for number, href in anchors:
+        target = href[1:]
+        if not target or (target if target.startswith(prefix) else prefix + target) in ids:
+            continue
+        choices = sorted(i.removeprefix(prefix) for i in ids if i.startswith(prefix)
+                         and "ref-" not in i[len(prefix):len(prefix) + 4])
+        problems.error(briefing.path, number, f"link '#{target}' goes to no heading",
+                       did_you_mean(target.removeprefix(prefix), choices) if choices else
+                       "the briefing has no headings to link to")
+    if problems.errors:
+        raise ContentError(problems.items)
+
+
+NUMBER_RANGE_RE = re.compile(r"(?<![\w.,])(\d[\d.,]*)\u2013(\d[\d.,]*\d|\d)(?!\w)")
+LONG_RUN_RE = re.compile(r"[^\s<]{80,}")
+TEXT_OR_TAG_RE = re.compile(r"(<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>)")
+
+
+def typography(html: str) -> str:
+    """Text-node touches made after sanitising, outside code: a number range ("10–17") is
+    kept on one line, and a very long word after an inline element can wrap."""
+    out, in_code = [], 0
+    for part in TEXT_OR_TAG_RE.split(html):
+        if part.startswith("<"):
+            name = re.match(r"</?\s*([a-zA-Z0-9]+)", part)
+            if name and name.group(1).lower() in ("code", "pre"):
+                in_code += -1 if part.startswith("</") else 1
+            out.append(part)
+        else:
+            if in_code <= 0 and "\u2013" in part:
+                part = NUMBER_RANGE_RE.sub(_nobreak_range, part)
+            if out and out[-1].startswith("</") and (run := LONG_RUN_RE.match(part)):
+                # a very long word straight after an inline element has no break
+                # opportunity WeasyPrint can use: give it a box of its own that wraps
+                part = f'<span class="long-word">{run.group(0)}</span>{part[run.end():]}'
+            out.append(part)
+    return "".join(out)
+
+
+def _nobreak_range(match) -> str:
+    return f'<span class="nobr">{match.group(0)}</span>'
 
 
 def _depth(html: str) -> int:

@@ -8,6 +8,7 @@ at the field's line.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import math
 import re
@@ -108,28 +109,81 @@ def text_list(value, name):
     return tuple(text(item, f"{name}[{i + 1}]") for i, item in enumerate(items(value, name)))
 
 
+REPR_RE = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+
+
+def readable(message: str) -> str:
+    """``message`` with Python's escapes in quoted values ('final\\xa0') shown as what an
+    author sees: 'final' followed by a no-break space."""
+    def fix(match):
+        quoted = match.group(0)
+        if "\\" not in quoted:
+            return quoted
+        try:
+            value = ast.literal_eval(quoted)
+        except (ValueError, SyntaxError):
+            return quoted
+        if not isinstance(value, str):
+            return quoted
+        core = value.strip("".join(yamlsafe.INVISIBLE) + " ")
+        start = value.index(core) if core else len(value)
+        before, after = value[:start], value[start + len(core):]
+        shown = f"'{yamlsafe.visible(core)}'"
+        if before:
+            shown += " preceded by " + _named(before)
+        if after:
+            shown += (" and" if before else "") + " followed by " + _named(after)
+        return shown
+    return REPR_RE.sub(fix, message)
+
+
+def _named(chars: str) -> str:
+    names = [yamlsafe.INVISIBLE.get(c, "a space" if c == " " else f"U+{ord(c):04X}")
+             for c in chars]
+    return " and ".join(names)
+
+
 class Checker:
     """Runs field checks against one file's data, turning failures into located problems."""
 
     def __init__(self, path, lines, problems: Problems):
         self.path, self.lines, self.problems = path, lines, problems
         self.ok = True
+        self.data = None  # the file's data, once top() has seen it (names items by their id)
+
+    def name(self, key_path) -> str:
+        """``references[ward2001].year`` for ``("references", 6, "year")``: an item of a list
+        is named by its id when it has one, else by its position counted from 1."""
+        out, node = "", self.data
+        for key in key_path:
+            if isinstance(key, int):
+                item = node[key] if isinstance(node, list) and key < len(node) else None
+                ident = item.get("id") if isinstance(item, dict) else None
+                out += f"[{ident}]" if isinstance(ident, (str, int)) and str(ident).strip() \
+                    else f"[{key + 1}]"
+                node = item
+            else:
+                out += ("." if out else "") + str(key)
+                node = node.get(key) if isinstance(node, dict) else None
+        return out
 
     def __call__(self, func, value, *key_path, **kwargs):
         try:
-            return func(value, ".".join(str(k) for k in key_path), **kwargs)
+            return func(value, self.name(key_path), **kwargs)
         except Invalid as exc:
             self.ok = False
             self.problems.items.append(
-                yamlsafe.problem(self.path, self.lines, key_path + exc.sub, exc.message, exc.hint))
+                yamlsafe.problem(self.path, self.lines, key_path + exc.sub,
+                                 readable(exc.message), exc.hint))
             return None
 
     def fail(self, key_path, message, hint=""):
         self.ok = False
         self.problems.items.append(
-            yamlsafe.problem(self.path, self.lines, tuple(key_path), message, hint))
+            yamlsafe.problem(self.path, self.lines, tuple(key_path), readable(message), hint))
 
     def top(self, data, allowed, required, what):
+        self.data = data
         if not isinstance(data, dict):
             self.ok = False
             self.problems.error(self.path, yamlsafe.line_of(self.lines) or 1,

@@ -103,9 +103,10 @@ def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int
         line = line_offset + (mark.line + 1 if mark else 1)
         problem = exc.problem or exc.context or "invalid YAML"
         opened = _unclosed_quote(text, mark.line if mark else 0)
-        hint = (f"the quote opened on line {opened + line_offset} is never closed" if opened
-                else "check indentation, colons and quoting")
-        raise ContentError.at(path, line, f"invalid YAML: {problem}", hint) from None
+        message, hint = plain_words(problem, text, mark)
+        if opened:
+            hint = f"the quote opened on line {opened + line_offset} is never closed"
+        raise ContentError.at(path, line, f"invalid YAML: {message}", hint) from None
     except yaml.reader.ReaderError as exc:  # a control character, before any parsing
         line = line_offset + text[: exc.position].count("\n") + 1
         raise ContentError.at(path, line, "invalid YAML: control character "
@@ -118,6 +119,65 @@ def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int
         return None, lines
     data = _convert(node, loader, (), lines, path, line_offset)
     return data, lines
+
+
+def plain_words(problem: str, text: str, mark) -> tuple[str, str]:
+    """``(message, hint)`` for a YAML parser error, in an author's words: what is wrong on the
+    line, where (the column, and the text there when the line is long), and what to do."""
+    lines = text.split("\n")
+    source = lines[mark.line] if mark and mark.line < len(lines) else ""
+    column = mark.column if mark else 0
+    where = ""
+    if mark and len(source) > 40:
+        start = max(column - 12, 0)
+        near = source[start:column + 18]
+        near = (near.split(" ", 1)[-1] if start and " " in near[:12] else near).strip()
+        where = f" at column {column + 1}, near '{visible(near)}'"
+    value = source.partition(":")[2].strip()
+    example = f'{source.partition(":")[0].strip()}: "{value[:40]}"' if value else ""
+    if problem == "mapping values are not allowed here":
+        if ":" in source[:column]:
+            return (f"a colon followed by a space inside a value{where}",
+                    "put the value in quotes" + (f", e.g. {example}" if example else ""))
+        return (f"a line is indented more than the one before it{where}",
+                "line up the fields of one level under each other")
+    if "cannot start any token" in problem:
+        char = problem.split("'")[1] if "'" in problem else ""
+        return (f"a value cannot start with '{char}'{where}",
+                "put the value in quotes" + (f", e.g. {example}" if example else ""))
+    if problem.startswith("expected <block end>, but found '<block sequence start>'") or \
+            problem.startswith("expected <block end>, but found '-'"):
+        return (f"a list item is indented differently from the ones before it{where}",
+                "start every '- ' of one list in the same column")
+    if problem.startswith("expected <block end>, but found '<scalar>'"):
+        return (f"text follows a closing quote{where}",
+                "inside single quotes write an apostrophe as '' (two), or use double quotes")
+    if problem.startswith("expected <block end>"):
+        return (f"this line does not line up with the lines before it{where}",
+                "check indentation: the fields of one level start in the same column")
+    if problem == "found unexpected end of stream":
+        return "a quote is never closed", "close the quote at the end of the value"
+    if problem.startswith(("expected ',' or ']'", "expected ',' or '}'")):
+        closing = "]" if "]" in problem else "}"
+        return (f"a '{'[' if closing == ']' else '{'}' is never closed with '{closing}'",
+                f"close it with '{closing}' on the same line, or put the value in quotes")
+    if problem.startswith("could not find expected ':'"):
+        return (f"a line is not a 'field: value' line{where}",
+                "write 'field: value', or continue a long value by indenting it")
+    return f"{problem}{where}", "check indentation, colons and quoting"
+
+
+INVISIBLE = {"\u00a0": "a no-break space", "\u200b": "a zero-width space",
+             "\u2009": "a thin space", "\u202f": "a narrow no-break space",
+             "\ufeff": "a byte order mark", "\t": "a tab", "\u00ad": "a soft hyphen",
+             "\u2028": "a line separator", "\u200e": "a left-to-right mark",
+             "\u200f": "a right-to-left mark", "\u2060": "a word joiner"}
+
+
+def visible(text: str) -> str:
+    """``text`` with invisible characters named (``[a no-break space]``), for messages."""
+    return "".join(f"[{INVISIBLE[c]}]" if c in INVISIBLE else
+                   f"[U+{ord(c):04X}]" if not c.isprintable() else c for c in text)
 
 
 def _unclosed_quote(text: str, last: int) -> int | None:

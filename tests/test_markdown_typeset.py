@@ -1,0 +1,77 @@
+"""The Markdown stage's decisions as they typeset: photos never stretched past their natural
+size (at 300 dpi), the figure width option, no one- or two-row table remnants, code in the
+monospace font."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import copy_project
+from conftest import run as tool
+from PIL import Image
+
+from press.commands import main
+
+SLUG = "ni-997-typeset-gate"
+FRONT = """---
+title: Typeset gate
+series: performance-pointers
+number: 97
+indicator:
+  code: NI 97
+  title: A test indicator
+published: "2010-04"
+authors:
+  - name: Test Author
+status: final
+summary: Photos, a long table and code.
+---
+
+## Figures
+
+![A 600-pixel test photo](../../assets/figures/photo600.png)
+Figure: At its natural size
+
+![A 600-pixel test photo](../../assets/figures/photo600.png){width=30%}
+Figure: At 30% of the column
+
+Code: `rate = n / women`.
+
+## A long table
+
+"""
+ROWS = 47  # 14 rows on the first page, 30 + 3 after (33 + 1 without the widow rule)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("typeset") / "project")
+    Image.new("RGB", (600, 400), (180, 200, 210)).save(root / "assets/figures/photo600.png")
+    table = "| Local authority area | Rate |\n|---|--:|\n" + "".join(
+        f"| Authority number {i} | {20 + i % 17}.{i % 10} |\n" for i in range(1, ROWS + 1))
+    (root / "content/briefings" / f"{SLUG}.md").write_text(
+        FRONT + table + "Table: A long table\n\nThe end.\n", encoding="utf-8")
+    assert main(["--project", str(root), "-q", "-j", "1", "briefing", SLUG,
+                 "--edition", "web"]) == 0
+    return root / "output" / "web" / f"{SLUG}.pdf"
+
+
+def test_photos_natural_size_and_width_option(built):
+    rows = [line.split() for line in tool("pdfimages", "-list", built).splitlines()[2:]]
+    widths = [int(r[3]) / int(r[12]) * 25.4 for r in rows if r[2] == "image"]  # placed, mm
+    assert len(widths) == 2
+    assert abs(widths[0] - 600 / 300 * 25.4) < 1.5  # 600 px at 300 dpi: 51 mm, not 152
+    assert abs(widths[1] - 0.30 * 152) < 1.5  # 30% of the 152 mm column
+
+
+def test_no_table_remnants(built):
+    pages = tool("pdftotext", "-layout", built, "-").split("\f")
+    counts = [len(re.findall(r"Authority number \d+", page)) for page in pages]
+    counts = [c for c in counts if c]
+    assert sum(counts) == ROWS and len(counts) >= 2, counts
+    assert min(counts) >= 3, counts
+
+
+def test_code_in_monospace(built):
+    assert "DejaVu-Sans-Mono" in tool("pdffonts", built)
