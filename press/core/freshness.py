@@ -208,7 +208,13 @@ class Record:
         data = self.read()
         if not data or data.get("key") != key:
             return None
-        if not all(stamp(root / rel) == value for rel, value in data["files"].items()):
+        return self.unchanged(root, data)
+
+    def unchanged(self, root: Path, data: dict | None = None) -> dict | None:
+        """The recorded facts, if the recorded files are as left (whatever the key)."""
+        data = data or self.read()
+        if not data or not all(stamp(root / rel) == value
+                               for rel, value in data["files"].items()):
             return None
         return data.get("facts", {})
 
