@@ -91,8 +91,10 @@ def _png_figure(path: Path) -> None:
     image.save(path, dpi=(300, 300))
 
 
-def generate(root: Path, count: int) -> list[str]:
-    """A project at ``root`` with ``count`` final briefings, one bundle and one mailing."""
+def generate(root: Path, count: int, sections: int = 7) -> list[str]:
+    """A project at ``root`` with ``count`` final briefings of an introduction and
+    ``sections`` more sections each (7: about 15 pages; 3: about 8), one bundle of four of them
+    and one mailing."""
     for folder in ("layouts", "assets"):
         shutil.copytree(REPO / folder, root / folder)
     shutil.copytree(REPO / "content" / "series", root / "content" / "series")
@@ -116,11 +118,11 @@ def generate(root: Path, count: int) -> list[str]:
     for number in range(1, count + 1):
         topic = TOPICS[(number - 1) % len(TOPICS)]
         slug = f"ni-{200 + number}-{topic.replace(' ', '-')}"
-        # About 15 pages: one introduction, then a rotating choice of the other sections.
+        # One introduction, then a rotating choice of the other sections.
         chosen = [intro_a if number % 2 else intro_b]
         pool = rest_a + rest_b
         start = number % len(pool)
-        picked = (pool[start:] + pool[:start])[:7]
+        picked = (pool[start:] + pool[:start])[:sections]
         chosen += picked
         chosen.insert(2, png)
         body = "\n".join(chosen)
@@ -185,8 +187,9 @@ def _mailing(root: Path, slugs: list[str]) -> None:
 
 # -- the raw floor (runs in its own process: ``run.py _floor ROOT SLUG...``) -------------------
 
-def floor_main(root: Path, slugs: list[str]) -> None:
-    """Markdown → HTML → write_pdf once per edition, serially; prints timings as JSON."""
+def floor_main(root: Path, slugs: list[str], only: str = "") -> None:
+    """Markdown → HTML → write_pdf once per edition (or only the edition ``only``), serially;
+    prints timings as JSON."""
     started = time.perf_counter()
     from weasyprint import HTML
 
@@ -205,6 +208,7 @@ def floor_main(root: Path, slugs: list[str]) -> None:
         start = time.perf_counter()
         page = layout.page(project, briefing, markdown.convert(briefing, project.root))
         editions = ("drafts",) if briefing.is_draft else ("web", "print")
+        editions = (only,) if only else editions
         for edition in editions:
             document = HTML(string=page.html, base_url=page.base_url).render()
             pages += len(document.pages)
@@ -311,14 +315,13 @@ def snapshot(target: Path) -> Path:
     return target
 
 
-def cold_build(root: Path, slugs: list[str], jobs: int | None = None) -> dict:
-    """Every edition of every briefing, then the bundle: two commands as a user types them."""
-    jobs_args = ["--jobs", str(jobs)] if jobs else []
-    briefings = timed(build_cmd(root, "briefing", *slugs, *jobs_args))
-    bundle = timed(build_cmd(root, "bundle", BUNDLE_ID)) if _has("products.bundles") else None
-    return {"briefings": briefings, "bundle": bundle,
-            "wall": briefings["wall"] + (bundle["wall"] if bundle else 0),
-            "cpu": briefings["cpu"] + (bundle["cpu"] if bundle else 0)}
+def whole_build(root: Path) -> dict:
+    """``build.py`` as the README gives it (every briefing, bundle and the web shop folder),
+    with the wall time of each of its stages (``--timings``)."""
+    stages_file = root / ".bench-stages.json"
+    run = timed(build_cmd(root, "--timings", str(stages_file)))
+    run["stages"] = json.loads(stages_file.read_text(encoding="utf-8"))
+    return run
 
 
 def _has(module: str) -> bool:
@@ -345,6 +348,7 @@ def figure(name: str, value, goal: str, ok, unit: str = "", detail: str = "") ->
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--briefings", type=int, default=12)
+    parser.add_argument("--runs", type=int, default=3, help="repeat each measurement (spread)")
     parser.add_argument("--scale", type=int, default=0,
                         help="also time a cold build of this many briefings (e.g. 48)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
@@ -361,71 +365,23 @@ def main(argv=None) -> int:
     CODE = snapshot(work / "code")
     os.environ["PRESS_BENCH_CODE"] = str(CODE)  # for the floor processes
     try:
-        root = work / "series"
-        slugs = generate(root, args.briefings)
-        log(f"generated {len(slugs)} briefings in {root}")
-
-        raw = timed([PYTHON, __file__, "_floor", str(root)])
-        floor = json.loads(raw["stdout"])
-        timings["floor"] = {"wall": raw["wall"], "cpu": raw["cpu"], **floor,
-                            "rss_mb": raw["rss_main"]}
-        log(f"floor: {raw['wall']:.1f} s for {floor['pages']} pages "
-            f"({floor['pages'] / raw['wall']:.1f} pages/s)")
-
-        cold = cold_build(root, slugs)
-        pages = output_pages(root)
-        timings["cold"] = _strip(cold)
-        log(f"cold build: {cold['wall']:.1f} s ({pages} pages written)")
-        figures.append(_versus("cold build of all editions + one bundle vs the floor",
-                               cold, raw, "≤ 0.40"))
-        figures.append(_part("briefings", cold, raw["wall"], "≤ 0.40", 0.40))
-
-        noop = cold_build(root, slugs)
-        timings["noop"] = _strip(noop)
-        log(f"no-op rebuild: {noop['wall']:.2f} s")
-        figures.append(_versus("no-op rebuild vs cold build", noop, cold, "≤ 0.05", digits=2))
-        figures.append(_part("briefings", noop, cold["briefings"]["wall"], "≤ 0.05", 0.05))
-
-        edited = slugs[1]  # in the bundle
-        source = root / "content" / "briefings" / f"{edited}.md"
-        source.write_text(source.read_text(encoding="utf-8").replace(
-            "## ", "## Revised: ", 1), encoding="utf-8")
-        edit = cold_build(root, slugs)
-        one_raw = timed([PYTHON, __file__, "_floor", str(root), edited])
-        timings["edit"] = _strip(edit)
-        timings["edit_raw"] = {"wall": one_raw["wall"], "cpu": one_raw["cpu"],
-                               **json.loads(one_raw["stdout"])}
-        log(f"one briefing edited: {edit['wall']:.1f} s, raw one-shot {one_raw['wall']:.1f} s")
-        figures.append(_versus("one briefing edited (+ its bundle) vs a one-shot raw render",
-                               edit, one_raw, "≤ 1.0"))
-        figures.append(_part("briefings", edit, one_raw["wall"], "≤ 1.0", 1.0))
-        # The same kind of edit, made with the one command that rebuilds what a bundle needs
-        # (``build.py bundle ID`` brings its briefings up to date through the cache).
-        source.write_text(source.read_text(encoding="utf-8").replace(
-            "## Revised: ", "## Revised again: ", 1), encoding="utf-8")
-        one_command = timed(build_cmd(root, "bundle", BUNDLE_ID))
-        timings["edit_one_command"] = {"wall": one_command["wall"], "cpu": one_command["cpu"]}
-        log(f"one briefing edited, build.py bundle: {one_command['wall']:.1f} s")
-        figures.append(_versus("  … as one command (build.py bundle ID)", one_command, one_raw,
-                               "≤ 1.0"))
-
+        for label, sections in (("8 pages", 3), ("15 pages", 7)):
+            for run in range(1, args.runs + 1):
+                measured = measure(work / f"series-{sections}-{run}", args.briefings, sections)
+                timings.setdefault(label, []).append(measured)
+                log(f"{label}, run {run}: " + ", ".join(
+                    f"{k} {v:.3f}" for k, v in measured["ratios"].items()))
+            figures += summarise(label, timings[label])
+        root = work / "series-3-1"
         figures.append(_mailing_figure(root, timings))
-        figures.append(_bundle_figure(root, slugs))
-
-        peaks = cold["briefings"]["rss_workers"] or [cold["briefings"]["rss_main"]]
-        edit_peak = edit["briefings"]["rss_main"]
-        worst = max(peaks + [edit_peak])
-        figures.append(figure("peak RSS per worker", worst, "≤ 400 MB", worst <= 400, "MB",
-                              detail=f"cold-build workers {peaks} MB; one-briefing build "
-                                     f"(in-process) {edit_peak} MB; build process "
-                                     f"{cold['briefings']['rss_main']} MB"))
-
+        figures.append(_bundle_figure(root, timings["8 pages"][0]["slugs"]))
+        peaks = [mb for m in timings["8 pages"] for mb in m["rss_workers"]]
+        worst = max(peaks or [0])
+        figures.append(figure("peak RSS per worker (cold build.py, 8-page series)", worst,
+                              "≤ 400 MB", worst <= 400, "MB",
+                              detail=f"workers {sorted(set(peaks), reverse=True)} MB"))
         if args.scale:
-            figures.append(_scale_figure(work, args.scale, len(slugs), cold, pages, timings))
-        else:
-            figures.append(figure(f"time per page at 48 briefings vs at {len(slugs)}",
-                                  None, "within ±15 %", None,
-                                  detail="not measured (run with --scale 48)"))
+            figures.append(_scale_figure(work, args.scale, args.briefings, timings))
     finally:
         env_note["load_after"] = load_average()
         if args.keep:
@@ -441,6 +397,66 @@ def main(argv=None) -> int:
     return 0
 
 
+GOALS = {"cold build.py vs the floor": 0.45, "no-op build.py vs cold": 0.03,
+         "edit outside any bundle, build.py, vs a one-shot of it": 1.1,
+         "edit inside the bundle, build.py, vs the same one-shot": 1.5}
+
+
+def measure(root: Path, count: int, sections: int) -> dict:
+    """One series: the floor, then ``build.py`` cold, as a no-op, after an edit of a briefing in
+    no bundle and after an edit of one in the bundle, each against its reference."""
+    slugs = generate(root, count, sections)
+    raw = timed([PYTHON, __file__, "_floor", str(root)])
+    floor = json.loads(raw["stdout"])
+    cold = whole_build(root)
+    pages = output_pages(root)
+    noop = whole_build(root)
+    runs = {"floor": raw, "cold": cold, "noop": noop}
+    for name, slug in (("edit_outside", slugs[-1]), ("edit_inside", slugs[1])):
+        source = root / "content" / "briefings" / f"{slug}.md"
+        source.write_text(source.read_text(encoding="utf-8").replace("## ", "## Revised: ", 1),
+                          encoding="utf-8")
+        runs[name] = whole_build(root)
+        runs[name + "_one_shot"] = timed([PYTHON, __file__, "_floor", str(root), "--only=web",
+                                          slug])
+    ratios = {
+        "cold build.py vs the floor": cold["wall"] / raw["wall"],
+        "no-op build.py vs cold": noop["wall"] / cold["wall"],
+        "edit outside any bundle, build.py, vs a one-shot of it":
+            runs["edit_outside"]["wall"] / runs["edit_outside_one_shot"]["wall"],
+        "edit inside the bundle, build.py, vs the same one-shot":
+            runs["edit_inside"]["wall"] / runs["edit_inside_one_shot"]["wall"],
+    }
+    return {"slugs": slugs, "pages": pages, "floor_pages": floor["pages"], "ratios": ratios,
+            "rss_workers": cold["rss_workers"] or [cold["rss_main"]],
+            "runs": {k: {"wall": round(v["wall"], 3), "cpu": v["cpu"],
+                         **({"stages": v["stages"]} if "stages" in v else {})}
+                     for k, v in runs.items()}}
+
+
+def summarise(label: str, measured: list[dict]) -> list[dict]:
+    """One figure per goal: the median of the runs, with their spread and the stage times."""
+    rows = []
+    keys = {"cold build.py vs the floor": ("cold", "floor"),
+            "no-op build.py vs cold": ("noop", "cold"),
+            "edit outside any bundle, build.py, vs a one-shot of it":
+                ("edit_outside", "edit_outside_one_shot"),
+            "edit inside the bundle, build.py, vs the same one-shot":
+                ("edit_inside", "edit_inside_one_shot")}
+    for name, goal in GOALS.items():
+        values = sorted(m["ratios"][name] for m in measured)
+        median = values[len(values) // 2]
+        ours, theirs = keys[name]
+        last = measured[len(measured) // 2]["runs"]
+        stages = last[ours].get("stages", {})
+        detail = (f"runs {', '.join(f'{v:.3f}' for v in values)}; {last[ours]['wall']:.2f} s vs "
+                  f"{last[theirs]['wall']:.2f} s; stages " + ", ".join(
+                      f"{k} {v:.2f} s" for k, v in stages.items() if k != "total"))
+        rows.append(figure(f"{label}: {name}", round(median, 3), f"≤ {goal}", median <= goal,
+                           detail=detail))
+    return rows
+
+
 def _versus(name: str, ours: dict, theirs: dict, goal: str, digits: int = 1) -> dict:
     """A figure comparing two timed runs' wall time against a goal such as "≤ 0.40"."""
     ratio = ours["wall"] / theirs["wall"]
@@ -451,18 +467,6 @@ def _versus(name: str, ours: dict, theirs: dict, goal: str, digits: int = 1) -> 
 def _cpu(ours: dict, theirs: dict) -> str:
     return (f"CPU {ours['cpu']:.1f} s vs {theirs['cpu']:.1f} s "
             f"({ours['cpu'] / max(theirs['cpu'], 0.01):.2f})")
-
-
-def _part(stage: str, run: dict, against: float, goal: str, limit: float) -> dict:
-    """The same figure for the briefing stage alone (``build.py briefing``), and the bundle's
-    share, to show which stage the time goes to."""
-    wall = run[stage]["wall"]
-    bundle = run["bundle"]["wall"] if run.get("bundle") else 0.0
-    cpu = run["bundle"]["cpu"] if run.get("bundle") else 0.0
-    return figure("  … of which the briefing stage alone", round(wall / against, 3), goal,
-                  wall / against <= limit,
-                  detail=f"{wall:.2f} s vs {against:.1f} s (CPU {run[stage]['cpu']:.1f} s); "
-                         f"the bundle command took {bundle:.1f} s (CPU {cpu:.1f} s)")
 
 
 def _mailing_figure(root: Path, timings: dict) -> dict:
@@ -505,22 +509,21 @@ def _bundle_figure(root: Path, slugs: list[str]) -> dict:
     return figure(name, round(worst, 3), "≤ 0.8", worst <= 0.8, detail="; ".join(details))
 
 
-def _scale_figure(work: Path, count: int, base_count: int, base: dict, base_pages: int,
-                  timings: dict) -> dict:
-    root = work / f"series-{count}"
-    slugs = generate(root, count)
-    big = cold_build(root, slugs)
+def _scale_figure(work: Path, count: int, base_count: int, timings: dict) -> dict:
+    """Time per page of a cold ``build.py`` at ``count`` briefings against ``base_count``."""
+    base = timings["15 pages"][0]
+    root = work / f"series-scale-{count}"
+    generate(root, count)
+    big = whole_build(root)
     pages = output_pages(root)
-    timings[f"cold_{count}"] = {**_strip(big), "pages": pages}
-    per_page = big["briefings"]["wall"] / pages
-    base_per_page = base["briefings"]["wall"] / base_pages
+    timings[f"cold_{count}"] = {"wall": big["wall"], "cpu": big["cpu"], "pages": pages,
+                                "stages": big["stages"]}
+    per_page = big["wall"] / pages
+    base_per_page = base["runs"]["cold"]["wall"] / base["pages"]
     change = per_page / base_per_page - 1
-    log(f"{count} briefings: {big['briefings']['wall']:.1f} s for {pages} pages")
-    return figure(f"time per page at {count} briefings vs at {base_count}",
+    return figure(f"time per page at {count} briefings vs at {base_count} (15 pages)",
                   round(change * 100, 1), "within ±15 %", abs(change) <= 0.15, "%",
-                  detail=f"{per_page * 1000:.0f} ms vs {base_per_page * 1000:.0f} ms a page "
-                         f"(briefing stage); CPU {big['briefings']['cpu'] / pages * 1000:.0f} ms "
-                         f"vs {base['briefings']['cpu'] / base_pages * 1000:.0f} ms a page")
+                  detail=f"{per_page * 1000:.0f} ms vs {base_per_page * 1000:.0f} ms a page")
 
 
 def _strip(run: dict) -> dict:
@@ -564,7 +567,9 @@ def print_table(figures: list[dict], machine: dict) -> None:
 if __name__ == "__main__":
     sys.path.insert(0, str(CODE))
     if len(sys.argv) > 2 and sys.argv[1] == "_floor":
-        floor_main(Path(sys.argv[2]), sys.argv[3:])
+        edition = sys.argv[3][len("--only="):] if sys.argv[3:4] and \
+            sys.argv[3].startswith("--only=") else ""
+        floor_main(Path(sys.argv[2]), sys.argv[4 if edition else 3:], edition)
     elif len(sys.argv) > 2 and sys.argv[1] == "_letters":
         letters_floor_main(Path(sys.argv[2]))
     else:

@@ -3,6 +3,10 @@ series) its bundles and the web shop folder."""
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+
 from press.build.pipeline import EDITIONS, Options, Result, build
 from press.commands import report
 from press.commands.progress import Progress
@@ -12,6 +16,7 @@ from press.project import Project
 
 
 def command(project: Project, args, say) -> int:
+    stages = Stages()
     problems = Problems()
     editions = EDITIONS if args.edition == "all" else (args.edition,)
     options = Options(editions=editions, drafts_of_final=args.drafts)
@@ -30,19 +35,43 @@ def command(project: Project, args, say) -> int:
     fresh = sum(1 for r in results if r.cached)
     say(f"built {built} of {len(results)} briefings" + (" — with errors" if failed else "")
         + (f" ({fresh} already up to date)" if fresh else "") + f" in {progress.elapsed:.1f} s")
+    stages.done("briefings")
     if args.command == "all":
-        failed = _after_briefings(project, args, results, say) or failed
+        failed = _after_briefings(project, args, results, say, stages) or failed
+    if getattr(args, "timings", None):
+        stages.write(args.timings)
     return 1 if failed else 0
 
 
-def _after_briefings(project: Project, args, results: list[Result], say) -> bool:
+class Stages:
+    """Wall time of each stage of one command, for ``--timings FILE`` (bench/run.py)."""
+
+    def __init__(self):
+        self.started = self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self.last, 4)
+        self.last = now
+
+    def write(self, path) -> None:
+        total = round(time.perf_counter() - self.started, 4)
+        Path(path).write_text(json.dumps({**self.seconds, "total": total}) + "\n",
+                              encoding="utf-8")
+
+
+def _after_briefings(project: Project, args, results: list[Result], say,
+                     stages: Stages) -> bool:
     """The products made from a full build's briefings, bundles first (from the briefings
     just built, none rendered again), the web shop folder last (it packages them all);
     returns True if any of them failed."""
     from press.commands import bundle, web
 
     failed = bundle.after_build(project, results, say, force=args.force)
+    stages.done("bundles")
     shop_problems = web.after_build(project, args, results, say, blocked=failed)
+    stages.done("shop")
     report.print_problems(project, shop_problems.items)
     return bool(shop_problems.errors) or failed
 

@@ -19,10 +19,10 @@ samples), pruned of entries a run did not use.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import logging
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -93,23 +93,32 @@ def _source(module: str) -> Path | None:
     return None
 
 
+# Import statements, found by pattern rather than by parsing (a no-op build computes code keys
+# every run: parsing every module took longer than the rest of the no-op). A match inside a
+# string only adds a module to a key, which can cost a rebuild, never a stale output.
+_FROM_RE = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
+_IMPORT_RE = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.M)
+
+
 def _imports(module: str, path: Path) -> set[str]:
     """The press modules that ``module`` imports anywhere in its source (lazy imports too)."""
-    tree = ast.parse(path.read_bytes(), str(path))
+    text = path.read_text(encoding="utf-8")
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                parts = parts[: len(parts) - node.level + 1]
-                base = ".".join(parts + ([base] if base else []))
-            found.add(base)
-            # `from press.core import output` imports the module press.core.output
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+    for match in _IMPORT_RE.finditer(text):
+        found.update(name.split()[0] for name in match.group(1).split(",") if name.strip())
+    for match in _FROM_RE.finditer(text):
+        base, names = match.group(1), match.group(2).strip("()")
+        level = len(base) - len(base.lstrip("."))
+        base = base.lstrip(".")
+        if level:
+            parts = package.split(".")
+            parts = parts[: len(parts) - level + 1]
+            base = ".".join(parts + ([base] if base else []))
+        found.add(base)
+        # `from press.core import output` imports the module press.core.output
+        found.update(f"{base}.{name.split()[0]}" for name in names.replace("\n", " ").split(",")
+                     if name.strip() and not name.strip().startswith("#"))
     return {name for name in found if name == PACKAGE or name.startswith(PACKAGE + ".")}
 
 
@@ -200,7 +209,13 @@ class Record:
         data = self.read()
         if not data or data.get("key") != key:
             return None
-        if not all(stamp(root / rel) == value for rel, value in data["files"].items()):
+        return self.unchanged(root, data)
+
+    def unchanged(self, root: Path, data: dict | None = None) -> dict | None:
+        """The recorded facts, if the recorded files are as left (whatever the key)."""
+        data = data or self.read()
+        if not data or not all(stamp(root / rel) == value
+                               for rel, value in data["files"].items()):
             return None
         return data.get("facts", {})
 

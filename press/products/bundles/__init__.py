@@ -157,10 +157,15 @@ def bundle_inputs(project: Project, bundle: Bundle) -> list[Path]:
 def bundle_key(project: Project, bundle: Bundle) -> str:
     """A key over everything a bundle's PDFs are made from: its files, the code that assembles
     it (``freshness.code_key``) and the library versions."""
+    inputs = bundle_inputs(project, bundle)
+    # The briefings' PDFs by size and modification time: a no-op build reads no PDF (the
+    # pipeline rewrites a PDF only when it rebuilds it).
+    pdfs = [p for p in inputs if p.suffix == ".pdf"]
+    stamps = sorted((p.relative_to(project.root).as_posix(), freshness.stamp(p)) for p in pdfs)
+    sources = [p for p in inputs if p.suffix != ".pdf"]
     return freshness.digest(freshness.FORMAT, freshness.versions(),
                             freshness.code_key(BUNDLE_CODE),
-                            freshness.Hasher().files(project.root,
-                                                     bundle_inputs(project, bundle)))
+                            freshness.Hasher().files(project.root, sources), stamps)
 
 
 def _record(project: Project, bundle: Bundle) -> freshness.Record:

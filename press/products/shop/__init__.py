@@ -22,6 +22,7 @@ catalogue is written last. ``changes()`` compares the folder with the snapshot t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html.parser
 import io
@@ -35,6 +36,7 @@ from pathlib import Path
 from press.content.load import load_all
 from press.core import freshness, output
 from press.errors import ContentError, Problem, Problems
+from press.products.shop import published
 from press.products.shop.catalogue import (
     CATALOGUE_FILES,
     catalogue_csv,
@@ -142,6 +144,15 @@ def build(project: Project) -> Report:
     if problems:
         raise ContentError(problems)
     cache = _Cache(project)
+    record = published.folder_record(project)
+    key = _folder_key(project, items, cache)
+    facts = record.fresh(key, project.root)
+    if facts is not None and sorted(facts["listing"]) == published.names(current):
+        # Nothing it is made from changed, and the folder is as the last build left it.
+        report = Report(current, stale=stale, entries=_entries(facts["entries"], items),
+                        reused=facts["derived"], unlisted=facts["unlisted"])
+        report.seconds = time.perf_counter() - started
+        return report
     report = Report(current, stale=stale)
     with output.staged_folder(current) as stage:
         stage.chmod(0o755)
@@ -154,10 +165,30 @@ def build(project: Project) -> Report:
         _write(stage, "index.html", page.encode("utf-8"))
         _write(stage, "catalogue.json", catalogue_json(report.entries).encode("utf-8"))
         listed = {f.name for e in report.entries for f in e.files} | set(CATALOGUE_FILES)
-        report.unlisted = sorted(set(listing(stage)) - listed)
+        report.unlisted = sorted(set(published.names(stage)) - listed)
     cache.prune()
+    now = listing(current)
+    record.write(key, project.root, [current / name for name in now], {
+        "listing": now, "unlisted": report.unlisted, "derived": report.made + report.reused,
+        "entries": [[e.product.kind, e.product.id, e.pages, e.sample_pages,
+                     [dataclasses.astuple(f) for f in e.files]] for e in report.entries]})
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _folder_key(project: Project, items: list[Product], cache: _Cache) -> str:
+    """Everything the folder is made from but the PDFs in it (whose stamps the record keeps):
+    the shop's code and layouts, and every product's source and series file."""
+    hasher = freshness.Hasher()
+    sources = {p for item in items for p in (item.source, item.series.path)}
+    return freshness.digest(cache.key("folder"), hasher.files(project.root, sources),
+                            [(item.kind, item.id) for item in items])
+
+
+def _entries(recorded: list, items: list[Product]) -> list[Entry]:
+    by_id = {(item.kind, item.id): item for item in items}
+    return [Entry(by_id[(kind, pid)], pages, shown, tuple(FileEntry(*f) for f in files))
+            for kind, pid, pages, shown, files in recorded]
 
 
 def _newest_input(project: Project, product: Product) -> float:

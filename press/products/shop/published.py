@@ -5,29 +5,52 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from press.core import output
+from press.core import freshness, output
 from press.errors import ContentError
 from press.products.shop.products import sha256
 from press.project import Project
 
 
-def listing(folder: Path) -> dict[str, dict]:
-    """``{relative name: {"bytes", "sha256"}}`` for every file in the folder (not hidden)."""
-    files = {}
+def names(folder: Path) -> list[str]:
+    """The files in the folder (not hidden), by relative name; nothing is read."""
     if not folder.is_dir():
-        return files
+        return []
+    found = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
-            data = path.read_bytes()
-            files[rel] = {"bytes": len(data), "sha256": sha256(data)}
+            found.append(rel)
+    return found
+
+
+def listing(folder: Path) -> dict[str, dict]:
+    """``{relative name: {"bytes", "sha256"}}`` for every file in the folder (not hidden)."""
+    files = {}
+    for rel in names(folder):
+        data = (folder / rel).read_bytes()
+        files[rel] = {"bytes": len(data), "sha256": sha256(data)}
     return files
+
+
+def folder_record(project: Project) -> freshness.Record:
+    """What the last shop build left in the folder: its key, entries and file listing."""
+    return freshness.Record(project.cache, "shop", "folder")
+
+
+def current_listing(project: Project) -> dict[str, dict]:
+    """:func:`listing` of the shop folder, from the last build's record while every file in it
+    is as that build left it (no file is read), else read afresh."""
+    folder = project.shop_folder
+    facts = folder_record(project).unchanged(project.root)
+    if facts is not None and sorted(facts.get("listing", {})) == names(folder):
+        return facts["listing"]
+    return listing(folder)
 
 
 def changes(project: Project) -> list[tuple[str, str]] | None:
     """``[(status, name)]``: files that are new, changed or removed since the last upload was
     marked published (sorted by name); None if no upload has been marked yet."""
-    now = listing(project.shop_folder)
+    now = current_listing(project)
     path = project.published_snapshot
     if not path.is_file():
         return None
