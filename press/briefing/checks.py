@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from press.briefing import cite
+from press.briefing import cite, images
 from press.briefing.extension import BOX_TYPES
 from press.errors import did_you_mean
-from press.render import fetcher as resources
 
 MAX_NESTING = 12  # blockquotes/lists/boxes deeper than this are almost surely a mistake
 MAX_DEPTH = 40  # elements inside the body; WeasyPrint recurses per level (about 200 is fatal)
@@ -34,7 +33,6 @@ UNSAFE_HTML_RE = re.compile(
     r"<\s*(script|style|iframe|object|embed|link|form|input|textarea|button|select|meta|base|"
     r"svg|math|frame|frameset|applet|audio|video|source|template)\b"
     r"|\s(on[a-z]+)\s*=|\s(style)\s*=|\srel\s*=\s*[\"']?(attachment)", re.I)
-IMAGE_SUFFIXES = resources.IMAGE_SUFFIXES
 
 
 IMAGE_ANY_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(([^()\n]*+)\)")
@@ -49,7 +47,6 @@ RULE_RE = re.compile(r"^ {0,3}([*_-])(?:\s*\1){2,}\s*$")
 SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
 BLOCK_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\||!!!|\[\^|#|<|Table:|Figure:)")
 LIST_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|!!!|\[\^[^\]]*\]:)")
-WIDTH_RE = re.compile(r"^width=\"?(\d{1,3})%\"?$")
 INLINE_TAGS = {"a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "mark", "q", "s",
                "small", "span", "strong", "sub", "sup", "u"}
 
@@ -120,22 +117,22 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
         for match in IMAGE_ANY_RE.finditer(line):
             alt, src = match.group(1).strip(), match.group(2).strip()
             if not alt:
-                problems.error(path, number, f"image '{_shown(src)}' has no alt text",
+                problems.error(path, number, f"image '{images.shown(src)}' has no alt text",
                                "describe the image: ![what it shows](path)")
-            _check_image_source(path, number, src, project_root, problems)
+            images.check_source(path, number, src, project_root, problems)
         for match in IMAGE_ATTRS_RE.finditer(line):
-            _check_image_attrs(path, number, match.group(1), problems)
+            images.check_attrs(path, number, match.group(1), problems)
         for match in HTML_URL_RE.finditer(line):
             tag, url = match.group(1).lower(), next(g for g in match.groups()[2:] if g is not None)
             if tag == "img":
-                _check_image(path, number, unquote(url), project_root, problems)
+                images.check_file(path, number, unquote(url), project_root, problems)
             else:
                 _check_link(path, number, url, problems, found)
         for match in LINK_RE.finditer(line):
             if match.group(2) is not None:  # a reference definition: a link or an image?
                 label = LINK_DEF_RE.match(line).group(1).strip().lower()
                 if label in image_labels:
-                    _check_image_source(path, number, match.group(2), project_root, problems)
+                    images.check_source(path, number, match.group(2), project_root, problems)
                     continue
             _check_link(path, number, match.group(1) or match.group(2) or "", problems, found)
         for match in UNSAFE_HTML_RE.finditer(line):
@@ -213,41 +210,6 @@ def _check_box_indent(path, number, lines, offset, problems) -> None:
             problems.warn(path, number, "the box is empty",
                           "indent its content by four spaces under the '!!!' line")
         return
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_image_attrs(path, number, attrs, problems) -> None:
-    """``{width=50%}`` after an image: a percentage of the column, 10 to 100."""
-    for item in attrs.split():
-        match = WIDTH_RE.match(item)
-        if item.startswith(("#", ".")):
-            continue
-        if not match or not 10 <= int(match.group(1)) <= 100:
-            problems.error(path, number, f"image option '{_shown(item)}' is not understood",
-                           "write {width=50%}: a percentage of the column, 10% to 100%")
-
-
-def _check_image_source(path, number, src, project_root, problems) -> None:
-    """The part between the parentheses of ``![alt](...)``, whatever its shape."""
-    title = re.match(r"^(.*?)\s+(\"[^\"]*\"|'[^']*')$", src)
-    if title:
-        src = title.group(1).strip()
-    if "\\" in src or re.match(r"^[A-Za-z]:[\\/]", src):
-        problems.error(path, number, f"image path '{_shown(src)}' is a Windows path",
-                       "use forward slashes and a path relative to the Markdown file, "
-                       "e.g. ../../assets/figures/chart.png")
-        return
-    if src.startswith("<") and src.endswith(">"):
-        src = src[1:-1]
-    elif " " in src:
-        problems.error(path, number, f"image path '{_shown(src)}' contains a space",
-                       "rename the file without spaces, e.g. with hyphens, or write the path "
-                       "in angle brackets: ![alt](<path with spaces.png>)")
-        return
-    _check_image(path, number, unquote(src), project_root, problems)
 
 
 def _labels(briefing, lines, problems) -> dict[str, int]:
@@ -386,50 +348,3 @@ def check_tables(briefing, lines, problems) -> None:
                            "summarise it, or publish the full data as a spreadsheet")
 
 
-def _case_hint(target) -> str:
-    """'did you mean' for a file that exists with other capitals (or a near name) in the
-    same folder."""
-    folder = target.parent
-    if not folder.is_dir():
-        return ""
-    names = [p.name for p in folder.iterdir() if p.is_file()]
-    same = [n for n in names if n.lower() == target.name.lower()]
-    if same:
-        return f"did you mean '{same[0]}'? Capitals matter"
-    close = did_you_mean(target.name, names)
-    return close if close.startswith("did you mean") else ""
-
-
-def _check_image(path, number, src, project_root, problems) -> None:
-    parts = urlsplit(src)
-    if parts.scheme or src.startswith("//"):
-        problems.error(path, number, f"image '{src}' is not a project file",
-                       "remote and file:// images are not loaded; copy the file into assets/")
-        return
-    if "\x00" in src:
-        problems.error(path, number, "image path contains a null character",
-                       "type the path again")
-        return
-    target = (path.parent / parts.path).resolve()
-    allowed = [project_root / d for d in ("content", "assets")]
-    relative = "write the path relative to the Markdown file, e.g. ../../assets/figures/x.png"
-    if not any(target.is_relative_to(d.resolve()) for d in allowed):
-        if src.startswith("/"):
-            problems.error(path, number, f"image '{_shown(src)}' is outside the project: "
-                           "the path is absolute", relative)
-        else:
-            problems.error(path, number, f"image '{src}' is outside the project's content/ "
-                           "and assets/", "copy the file into assets/ and link it from there")
-    elif src.startswith("/"):
-        problems.error(path, number, f"image '{_shown(src)}' is an absolute path", relative)
-    elif not target.is_file():
-        problems.error(path, number, f"image '{src}' not found", _case_hint(target) or
-                       "paths are relative to the Markdown file, e.g. ../../assets/x.png")
-    elif target.suffix.lower() not in IMAGE_SUFFIXES:
-        problems.error(path, number, f"image '{src}' has an unsupported format",
-                       f"use one of {', '.join(sorted(IMAGE_SUFFIXES))}")
-    else:
-        try:
-            resources.check_image(target, target.read_bytes())
-        except resources.RefusedResource as exc:
-            problems.error(path, number, str(exc), "export it again as PNG, JPEG or SVG")
