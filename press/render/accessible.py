@@ -75,6 +75,7 @@ def make_accessible(data: bytes, source_text: str = "") -> tuple[bytes, Report]:
     report.links, report.unlinked = _links(writer, struct, texts)
     report.scopes, report.ids = _tables(struct)
     writer._ID = reader.trailer["/ID"]  # identifiers stay as WeasyPrint made them (fixed)
+    writer.pdf_header = reader.pdf_header  # PDF 1.7, as PDF/UA-1 is written
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue(), report
