@@ -17,7 +17,7 @@ import barcode
 import jinja2
 import segno
 from barcode.writer import SVGWriter
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from press.model import Body, Briefing, Page
 from press.project import Project
@@ -49,9 +49,13 @@ def file_url(path: Path) -> str:
 
 
 def qr_svg(url: str) -> Markup:
-    """A QR code for ``url`` as inline SVG (black modules, no ids)."""
+    """A QR code for ``url`` as inline SVG (black modules, no ids).
+
+    The ``<title>`` is the figure's alternative text in the tagged web PDF: WeasyPrint takes
+    an inline SVG's /Alt from its direct ``<title>`` child and ignores ``aria-label``."""
     svg = segno.make(url, error="m").svg_inline(scale=1, dark="#000", border=2,
-                                               svgclass="qr", lineclass=None)
+                                               svgclass="qr", lineclass=None,
+                                               title=f"QR code linking to {url}")
     return Markup(svg)
 
 
@@ -66,7 +70,10 @@ def ean13_svg(isbn: str) -> Markup:
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
     svg = re.sub(r'\sid="[^"]*"', "", svg)
-    return Markup(svg.replace("<svg ", '<svg class="ean13" ', 1))
+    title = escape(f"ISBN {isbn} barcode for this publication")
+    svg = re.sub(r"<svg\b([^>]*)>",
+                 lambda m: f'<svg class="ean13"{m.group(1)}><title>{title}</title>', svg, count=1)
+    return Markup(svg)  # the <title> is its /Alt in the web PDF (see qr_svg)
 
 
 def page(project: Project, briefing: Briefing, body: Body, draft: Draft | None = None) -> Page:

@@ -134,7 +134,35 @@ def merge_structure(writer: PdfWriter, segments, placed, source) -> None:
     tree_root[NameObject("/ParentTreeNextKey")] = NumberObject(key)
     if role_map:
         tree_root[NameObject("/RoleMap")] = role_map
+    _id_tree(tree_root)
     writer._root_object[NameObject("/StructTreeRoot")] = tree_ref
+
+
+def _id_tree(tree_root) -> None:
+    """The merged tree's /IDTree: every element's /ID (the parts' ids are prefixed by slug,
+    so they are unique), as the parts' own trees had them (ISO 32000-1 14.7.2)."""
+    ids = []
+    stack = list(tree_root["/K"])
+    seen = set()
+    while stack:
+        ref = stack.pop()
+        if not isinstance(ref, IndirectObject) or ref.idnum in seen:
+            continue
+        seen.add(ref.idnum)
+        element = ref.get_object()
+        if not isinstance(element, DictionaryObject) or "/S" not in element:
+            continue
+        if "/ID" in element:
+            ids.append((str(element["/ID"]), ref))
+        kids = element.get("/K")
+        kids = kids.get_object() if kids is not None else None
+        stack.extend(kids if isinstance(kids, ArrayObject) else [element.raw_get("/K")]
+                     if kids is not None else [])
+    if ids:
+        names = ArrayObject()
+        for name, ref in sorted(ids, key=lambda item: item[0]):
+            names += [TextStringObject(name), ref]
+        tree_root[NameObject("/IDTree")] = DictionaryObject({NameObject("/Names"): names})
 
 
 def _name(segment) -> str:

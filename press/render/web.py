@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from weasyprint.images import RasterImage
 
 from press.core.output import identifier
+from press.render.accessible import make_accessible
 from press.render.typeset import Typeset, restore_bleed, set_bleed, write
 
 WEB_DPI = 150  # raster images above this resolution at their placed size are downsampled
@@ -16,18 +17,38 @@ WEB_DPI = 150  # raster images above this resolution at their placed size are do
 def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False) -> bytes | None:
     """Trimmed, RGB, tagged PDF/UA-1 with viewer title; returns bytes if ``target`` is None.
 
-    ``excerpt``: only some pages of a document (see :func:`press.render.typeset.write`)."""
+    ``excerpt``: only some pages of a document (see :func:`press.render.typeset.write`).
+    WeasyPrint's tagging is completed by :mod:`press.render.accessible` (artifacts, link
+    descriptions, table scopes, soft hyphens)."""
     document = typeset.document
     saved_profiles = dict(document.color_profiles)
     document.color_profiles.clear()  # no CMYK profile in the web file
     saved = set_bleed(document, 0)
     try:
         with _downsampled(document, WEB_DPI):
-            return write(typeset, target, excerpt, pdf_variant="pdf/ua-1",
+            data = write(typeset, None, excerpt, pdf_variant="pdf/ua-1",
                          pdf_identifier=identifier(ident, "web"), finisher=_web_finisher)
     finally:
         restore_bleed(document, saved)
         document.color_profiles.update(saved_profiles)
+    data, _report = make_accessible(data, source_text(document))
+    if target is None:
+        return data
+    if hasattr(target, "write"):
+        target.write(data)
+    else:
+        with open(target, "wb") as file:
+            file.write(data)
+    return None
+
+
+def source_text(document) -> str:
+    """The text of the document's HTML, as written (soft hyphens and all)."""
+    for page in document.pages:
+        for child in page._page_box.children:
+            if child.element is not None:
+                return "".join(child.element.itertext())
+    return ""
 
 
 @contextmanager

@@ -1,0 +1,425 @@
+"""Web edition stage, last step: what WeasyPrint's PDF/UA-1 tagging leaves out, added with pypdf.
+
+Each fix answers a finding of the independent checkers (``outloud``, ``pdfua``; run in
+``tests/test_accessibility.py``) or of ISO 14289-1 directly:
+
+* Running heads and folios. WeasyPrint marks margin-box text as ``/Span`` with an MCID whose
+  structure element it never links into the tree (tags.py: "could be included in tree as
+  Artifact, but that's only allowed in PDF 2.0"), so that text is neither tagged content nor
+  an artifact (ISO 14289-1 7.1; Matterhorn 18-001). Every marked-content sequence whose
+  ParentTree entry is unreachable from the StructTreeRoot becomes
+  ``/Artifact <</Type /Pagination>>`` and its ParentTree slot is emptied.
+* Link annotations get a /Contents that a person can read (the link's text, and the page an
+  internal link goes to), instead of WeasyPrint's bare fragment id (7.18.5), and the Print
+  flag (harmless; outloud asks for it, see the test). A /Link element with no annotation
+  left (a shop sample drops links to the sections it leaves out) becomes a /Span.
+* Table header cells get /Scope, and the /ID that WeasyPrint gives them is entered in an
+  /IDTree (ISO 32000-1 14.7.2: required when elements have IDs; the cells' /Headers name them).
+* Automatic hyphens: the hyphen drawn at an automatic break is wrapped in
+  ``/Span <</ActualText (U+00AD)>>`` (ISO 32000-1 14.8.2.2.3: an incidental word division is a
+  soft hyphen), so a screen reader reads "reduction", while a real hyphen at a line end
+  ("under-" / "18") is left alone and copy/search still gives "under-18".
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    NullObject,
+    NumberObject,
+    TextStringObject,
+)
+
+SOFT_HYPHEN = TextStringObject("\u00ad")
+PRINT_FLAG = 4  # annotation flags bit 3
+
+
+@dataclass
+class Report:
+    """What :func:`make_accessible` changed (for tests and logging)."""
+
+    artifacts: int = 0
+    scopes: int = 0
+    ids: int = 0
+    links: int = 0
+    unlinked: int = 0
+    hyphens: list[str] = field(default_factory=list)  # the words whose break became soft
+
+
+def make_accessible(data: bytes, source_text: str = "") -> tuple[bytes, Report]:
+    """The fixed PDF and a report. ``source_text``: the document's text as written (its HTML's
+    text), which tells an automatic hyphen ("re-" / "duction") from a real one ("under-")."""
+    reader = PdfReader(io.BytesIO(data))
+    writer = PdfWriter(clone_from=reader)
+    report = Report()
+    root = writer._root_object
+    if "/StructTreeRoot" not in root:
+        return data, report
+    struct = root["/StructTreeRoot"].get_object()
+    reached = _reachable(struct)
+    parent_tree = dict(_number_tree(struct["/ParentTree"]))
+    slots = [_page_slots(page, parent_tree) for page in writer.pages]
+    pages = _read_pages(writer)
+    report.artifacts, edits = _artifacts(pages, slots, reached)
+    report.hyphens = _soft_hyphens(pages, _normalised(source_text), edits)
+    _apply(pages, edits)
+    texts = [{m: s.text for m, s in page.sequences.items()} if page else {} for page in pages]
+    report.links, report.unlinked = _links(writer, struct, texts)
+    report.scopes, report.ids = _tables(struct)
+    writer._ID = reader.trailer["/ID"]  # identifiers stay as WeasyPrint made them (fixed)
+    writer.pdf_header = reader.pdf_header  # PDF 1.7, as PDF/UA-1 is written
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue(), report
+
+
+# -- structure tree ------------------------------------------------------------------------------
+
+def _kids(element) -> list:
+    kids = element.get("/K")
+    if kids is None:
+        return []
+    kids = kids.get_object()
+    return list(kids) if isinstance(kids, ArrayObject) else [element.raw_get("/K")]
+
+
+def _elements(struct):
+    """Every structure element reachable from the root, depth first, as (ref, element)."""
+    stack = list(reversed(_kids(struct)))
+    seen = set()
+    while stack:
+        ref = stack.pop()
+        if not isinstance(ref, IndirectObject) or ref.idnum in seen:
+            continue
+        element = ref.get_object()
+        if not isinstance(element, DictionaryObject) or "/S" not in element:
+            continue
+        seen.add(ref.idnum)
+        yield ref, element
+        stack.extend(reversed(_kids(element)))
+
+
+def _reachable(struct) -> set[int]:
+    return {ref.idnum for ref, _ in _elements(struct)}
+
+
+def _number_tree(node) -> list[tuple[int, object]]:
+    node = node.get_object()
+    items = []
+    nums = node.get("/Nums")
+    if nums is not None:
+        nums = nums.get_object()
+        items += [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
+    for kid in node.get("/Kids", []) or []:
+        items += _number_tree(kid)
+    return items
+
+
+def _page_slots(page, parent_tree) -> ArrayObject | None:
+    if "/StructParents" not in page:
+        return None
+    slots = parent_tree.get(int(page["/StructParents"]))
+    slots = slots.get_object() if slots is not None else None
+    return slots if isinstance(slots, ArrayObject) else None
+
+
+def _orphans(slots, reached) -> set[int]:
+    return {mcid for mcid, ref in enumerate(slots)
+            if isinstance(ref, IndirectObject) and ref.idnum not in reached}
+
+
+# -- page content ---------------------------------------------------------------------------------
+#
+# WeasyPrint writes its content streams one operator per line, text as hex glyph ids of
+# Type0/Identity-H fonts in TJ arrays. They are read and rewritten as bytes with the patterns
+# below (parsing them with pypdf's ContentStream costs about half a second a page).
+
+_TOKEN = re.compile(
+    rb"/(?P<tag>\w+)\n<</MCID (?P<mcid>\d+)>>\nBDC\n"  # start of a tagged sequence
+    rb"|(?P<bmc>BMC|BDC)\n"  # start of another marked-content sequence
+    rb"|(?P<emc>EMC)\n"
+    rb"|/(?P<font>\S+) [\d.]+ Tf\n"
+    rb"|\[(?P<tj>[^\]]*)\] TJ\n")
+_HEX = re.compile(rb"<([0-9a-fA-F]*)>")
+
+
+@dataclass
+class _Sequence:
+    """One tagged marked-content sequence of a page: its text and where its last glyph is."""
+
+    mcid: int
+    start: int  # offset of its BDC in the content
+    text: str = ""
+    # offsets of the hex digits of its last glyph, and of the end of their TJ line
+    last_glyph: tuple[int, int, int] | None = None
+
+
+@dataclass
+class _Page:
+    content: object  # the page's content stream
+    data: bytes
+    sequences: dict[int, _Sequence]
+
+
+def _read_pages(writer) -> list[_Page | None]:
+    cmaps: dict[int, dict[bytes, str]] = {}
+    pages = []
+    for page in writer.pages:
+        contents = page.get("/Contents")
+        content = contents.get_object() if contents is not None else None
+        if content is None or isinstance(content, ArrayObject):
+            pages.append(None)  # not a WeasyPrint page: left as it is
+            continue
+        data = content.get_data()
+        fonts = page.get("/Resources", {}).get("/Font", {}) or {}
+        pages.append(_Page(content, data, _scan(data, fonts, cmaps)))
+    return pages
+
+
+def _scan(data: bytes, fonts, cmaps) -> dict[int, _Sequence]:
+    sequences: dict[int, _Sequence] = {}
+    stack: list[_Sequence | None] = []
+    cmap: dict[bytes, str] = {}
+    for match in _TOKEN.finditer(data):
+        if match["mcid"] is not None:
+            sequence = _Sequence(int(match["mcid"]), match.start())
+            sequences[sequence.mcid] = sequence
+            stack.append(sequence)
+        elif match["bmc"] is not None:
+            stack.append(None)
+        elif match["emc"] is not None:
+            if stack:
+                stack.pop()
+        elif match["font"] is not None:
+            cmap = _cmap(fonts.get("/" + match["font"].decode("latin-1")), cmaps)
+        else:
+            current = next((s for s in reversed(stack) if s is not None), None)
+            if current is None:
+                continue
+            for hexes in _HEX.finditer(match["tj"]):
+                digits = hexes[1]
+                for i in range(0, len(digits) - 3, 4):
+                    current.text += cmap.get(digits[i:i + 4].lower(), "")
+                if len(digits) >= 4:
+                    offset = match.start("tj") + hexes.start(1)
+                    current.last_glyph = (offset + len(digits) - 4, offset + len(digits),
+                                          match.end())
+    return sequences
+
+
+_BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>")
+_BFRANGE = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>")
+
+
+def _cmap(font, cmaps) -> dict[bytes, str]:
+    """Glyph id (4 hex digits, lower case) → text, from a Type0 font's ToUnicode CMap."""
+    if font is None:
+        return {}
+    key = font.idnum if isinstance(font, IndirectObject) else id(font)
+    if key not in cmaps:
+        font = font.get_object()
+        found: dict[bytes, str] = {}
+        if font.get("/Subtype") == "/Type0" and "/ToUnicode" in font:
+            data = font["/ToUnicode"].get_object().get_data()
+            for section in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
+                for low, high, first in _BFRANGE.findall(section):
+                    base = int(first, 16)
+                    for n, glyph in enumerate(range(int(low, 16), int(high, 16) + 1)):
+                        found[b"%04x" % glyph] = chr(base + n)
+            for section in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
+                for glyph, text in _BFCHAR.findall(section):
+                    found[glyph.lower()] = bytes.fromhex(text.decode()).decode("utf-16-be")
+        cmaps[key] = found
+    return cmaps[key]
+
+
+def _artifacts(pages, slots_of, reached) -> tuple[int, dict[int, list]]:
+    """Margin-box sequences → pagination artifacts (edits per page); ParentTree slots emptied."""
+    count = 0
+    edits: dict[int, list] = {}
+    for number, page in enumerate(pages):
+        slots = slots_of[number]
+        if page is None or slots is None:
+            continue
+        for mcid in sorted(_orphans(slots, reached)):
+            sequence = page.sequences.get(mcid)
+            if sequence is None:
+                continue
+            end = page.data.index(b"BDC\n", sequence.start) + 4
+            edits.setdefault(number, []).append(
+                (sequence.start, end, b"/Artifact\n<</Type /Pagination>>\nBDC\n"))
+            slots[mcid] = NullObject()
+            del page.sequences[mcid]
+            count += 1
+    return count, edits
+
+
+# -- hyphens --------------------------------------------------------------------------------------
+
+_WORD_END = re.compile(r"(\w+)-$")
+_WORD_START = re.compile(r"^\s*(\w+)")
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00ad", ""))
+
+
+def _soft_hyphens(pages, source: str, edits: dict[int, list]) -> list[str]:
+    """Put the hyphen of every automatic break in a Span with ActualText U+00AD (edits per
+    page); returns the words so broken."""
+    sequence = [(number, s) for number, page in enumerate(pages) if page is not None
+                for s in sorted(page.sequences.values(), key=lambda s: s.start)]
+    words = []
+    for (number, current), (_, following) in zip(sequence, sequence[1:]):
+        end, start = _WORD_END.search(current.text), _WORD_START.match(following.text)
+        if not end or not start or not source or current.last_glyph is None:
+            continue
+        head, tail = end.group(1), start.group(1)
+        if f"{head}-{tail}" in source or f"{head}{tail}" not in source:
+            continue  # a real hyphen at the line end, or a break we cannot place
+        # "<aaaa hhhh>0] TJ" → "<aaaa> ] TJ /Span <</ActualText (U+00AD)>> BDC [<hhhh>0] TJ EMC"
+        first, last, line_end = current.last_glyph
+        glyph = pages[number].data[first:last]
+        edits.setdefault(number, []).extend([
+            (first, last, b"> ] TJ\n/Span\n<</ActualText <FEFF00AD>>>\nBDC\n[<" + glyph),
+            (line_end, line_end, b"EMC\n")])
+        words.append(head + tail)
+    return words
+
+
+def _apply(pages, edits: dict[int, list]) -> None:
+    for number, changes in edits.items():
+        page = pages[number]
+        data, out, at = page.data, [], 0
+        for start, end, replacement in sorted(changes):
+            out += [data[at:start], replacement]
+            at = end
+        out.append(data[at:])
+        page.content.set_data(b"".join(out))
+
+
+# -- links and tables -----------------------------------------------------------------------------
+
+def _element_text(element, texts_by_page: dict[int, dict[int, str]], page_index: dict[int, int],
+                  page=None) -> str:
+    page = element.raw_get("/Pg") if "/Pg" in element else page
+    parts = []
+    for kid in _kids(element):
+        target = kid.get_object() if isinstance(kid, IndirectObject) else kid
+        if isinstance(target, NumberObject) or isinstance(target, int):
+            number = page_index.get(page.idnum) if isinstance(page, IndirectObject) else None
+            if number is not None:
+                parts.append(texts_by_page[number].get(int(target), ""))
+        elif isinstance(target, DictionaryObject) and target.get("/Type") == "/MCR":
+            kid_page = target.raw_get("/Pg") if "/Pg" in target else page
+            number = page_index.get(kid_page.idnum) if isinstance(kid_page, IndirectObject) \
+                else None
+            if number is not None:
+                parts.append(texts_by_page[number].get(int(target["/MCID"]), ""))
+        elif isinstance(target, DictionaryObject) and "/S" in target:
+            parts.append(_element_text(target, texts_by_page, page_index, page))
+    return "".join(parts)
+
+
+def _links(writer, struct, texts) -> tuple[int, int]:
+    """/Contents from each link's text (and target page); the Print flag; empty Links unlinked."""
+    page_index = {page.indirect_reference.idnum: n for n, page in enumerate(writer.pages)}
+    texts_by_page = dict(enumerate(texts))
+    destinations = _destination_pages(writer, page_index)
+    labels = list(writer.page_labels) if writer.pages else []
+    annotation_pages = {annot.idnum: n for n, page in enumerate(writer.pages)
+                        for annot in page.get("/Annots", []) or []
+                        if isinstance(annot, IndirectObject)}
+    fixed = unlinked = 0
+    for _ref, element in _elements(struct):
+        if element.get("/S") != "/Link":
+            continue
+        annotations = [kid.get_object().raw_get("/Obj") for kid in _kids(element)
+                       if isinstance(kid.get_object(), DictionaryObject)
+                       and kid.get_object().get("/Type") == "/OBJR"]
+        if not annotations:
+            element[NameObject("/S")] = NameObject("/Span")
+            unlinked += 1
+            continue
+        text = " ".join(_element_text(element, texts_by_page, page_index).split())
+        for ref in annotations:
+            annotation = ref.get_object()
+            annotation[NameObject("/F")] = NumberObject(int(annotation.get("/F", 0)) | PRINT_FLAG)
+            if not text:
+                continue
+            label = text
+            target = destinations.get(str(annotation.get("/Dest", "")))
+            here = annotation_pages.get(ref.idnum) if isinstance(ref, IndirectObject) else None
+            if target is not None and target != here and target < len(labels):
+                label = f"{text}, page {labels[target]}"
+            annotation[NameObject("/Contents")] = TextStringObject(label)
+            fixed += 1
+    return fixed, unlinked
+
+
+def _destination_pages(writer, page_index) -> dict[str, int]:
+    names = writer._root_object.get("/Names")
+    if names is None or "/Dests" not in names.get_object():
+        return {}
+    found = {}
+    stack = [names.get_object()["/Dests"].get_object()]
+    while stack:
+        node = stack.pop()
+        pairs = node.get("/Names")
+        if pairs is not None:
+            pairs = pairs.get_object()
+            for i in range(0, len(pairs) - 1, 2):
+                dest = pairs[i + 1].get_object()
+                if isinstance(dest, DictionaryObject):
+                    dest = dest["/D"].get_object()
+                page = dest[0] if len(dest) else None
+                if isinstance(page, IndirectObject) and page.idnum in page_index:
+                    found[str(pairs[i])] = page_index[page.idnum]
+        stack.extend(kid.get_object() for kid in node.get("/Kids", []) or [])
+    return found
+
+
+def _tables(struct) -> tuple[int, int]:
+    """/Scope on header cells (Row when no header cell is above it, else Column) and the
+    /IDTree for every /ID."""
+    scopes = 0
+    for _ref, element in _elements(struct):
+        if element.get("/S") != "/TR":
+            continue
+        cells = [kid.get_object() for kid in _kids(element)
+                 if isinstance(kid, IndirectObject)]
+        headers_only = all(cell.get("/S") == "/TH" for cell in cells)
+        for cell in cells:
+            if cell.get("/S") != "/TH":
+                continue
+            attributes = cell.get("/A")
+            attributes = attributes.get_object() if attributes is not None else None
+            if not isinstance(attributes, DictionaryObject):
+                attributes = DictionaryObject({NameObject("/O"): NameObject("/Table")})
+                cell[NameObject("/A")] = attributes
+            if "/Scope" not in attributes:
+                attributes[NameObject("/Scope")] = NameObject(
+                    "/Column" if headers_only else "/Row")
+                scopes += 1
+    return scopes, add_id_tree(struct)
+
+
+def add_id_tree(struct) -> int:
+    """Enter every reachable element's /ID in the root's /IDTree; returns how many."""
+    ids = sorted(((str(element["/ID"]), ref) for ref, element in _elements(struct)
+                  if "/ID" in element), key=lambda item: item[0])
+    if not ids:
+        return 0
+    names = ArrayObject()
+    for name, ref in ids:
+        names += [TextStringObject(name), ref]
+    struct[NameObject("/IDTree")] = DictionaryObject({NameObject("/Names"): names})
+    return len(ids)
