@@ -278,10 +278,11 @@ def test_check_command_and_exit_codes(project, capsys):
 
 
 def test_write_time_errors_fail_the_briefing(project, capsys):
-    """WeasyPrint only logs a link to a missing anchor while writing; we fail the briefing."""
+    """WeasyPrint only logs a link to a missing anchor while writing: the Markdown stage
+    refuses it first, at its line, and the briefing fails with no PDF written."""
     path = project / "content" / "briefings" / f"{DRAFT}.md"
     path.write_text(path.read_text() + "\nSee [the missing part](#nowhere).\n")
     assert main(["--project", str(project), "-q", "briefing", DRAFT]) == 1
     err = capsys.readouterr().err
-    assert f"content/briefings/{DRAFT}.md: No anchor #{DRAFT}--nowhere" in err
+    assert f"content/briefings/{DRAFT}.md:" in err and "link '#nowhere' goes to no heading" in err
     assert not (project / "output" / "drafts" / f"{DRAFT}.pdf").exists()

@@ -82,7 +82,7 @@ def test_in_text_citations(source, shown):
 
 @pytest.mark.parametrize("source", [
     "mail ward2001@example.org", "a link [to @ward2001](https://example.org/@ward2001)",
-    "code `[@nobody]` and `@nobody`", "an escaped \\@nobody", "[a note](#x) @ 5pm",
+    "code `[@nobody]` and `@nobody`", "an escaped \\@nobody", "[a note](https://example.org/x) @ 5pm",
 ])
 def test_not_citations(source):
     out = html(f"Text {source}. [@ward2001] [@meltzer2003] [@swann2003] [@harden2009] "

@@ -47,6 +47,9 @@ RULE_RE = re.compile(r"^ {0,3}([*_-])(?:\s*\1){2,}\s*$")
 SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
 BLOCK_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\||!!!|\[\^|#|<|Table:|Figure:)")
 LIST_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|!!!|\[\^[^\]]*\]:)")
+# Raw HTML is sanitised away or kept as markup, never read for citations (``@import`` in a
+# <style> block is not one).
+RAW_HTML_RE = re.compile(r"<(style|script)\b[^<>]*>.*?</\1\s*>|<[^<>]*>", re.I)
 INLINE_TAGS = {"a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "mark", "q", "s",
                "small", "span", "strong", "sub", "sup", "u"}
 
@@ -109,7 +112,8 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
         if depth > MAX_NESTING or indent > 4 * MAX_NESTING:
             problems.error(path, number, "content is nested too deeply",
                            f"keep lists, quotes and boxes under {MAX_NESTING} levels")
-        _check_citations(path, number, line, refs, labels, found.cited, problems)
+        _check_citations(path, number, RAW_HTML_RE.sub(" ", line), refs, labels, found.cited,
+                         problems)
         if match := FOOTNOTE_DEF_RE.match(line):
             notes_defined.setdefault(match.group(1), number)
         for match in FOOTNOTE_REF_RE.finditer(line):
