@@ -35,6 +35,7 @@ class Series:
     publisher_logo: str = ""
     booklet: bool = True  # print editions padded to a multiple of 4 pages
     sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
+    print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
 
 
 @dataclass(frozen=True)

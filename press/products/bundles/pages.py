@@ -149,5 +149,9 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
         return web.write_web(laid_out, None, ident), the_plan
     palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
     css_url = layout.file_url(project.layouts / "briefing.css")
-    blanks = typeset.blank_pages(sum(the_plan.pads) + the_plan.pad_end, project.root, css_url)
-    return print_pdf.write_print(laid_out, None, ident, palette, blanks), the_plan
+    # a blank before a briefing that must start on a right-hand page; before the back cover,
+    # Notes pages rather than a run of blanks
+    kinds = ["blank"] * sum(the_plan.pads) + typeset.padding_kinds(the_plan.pad_end)
+    blanks = typeset.blank_pages(len(kinds), project.root, css_url, kinds)
+    profile = print_pdf.output_profile(project.assets, bundle.series.print_profile)
+    return print_pdf.write_print(laid_out, None, ident, palette, blanks, profile), the_plan
