@@ -220,7 +220,8 @@ def test_one_archive_for_the_printer_with_checksums(small_pack):
                  "sha256sum -c SHA256SUMS", "text in 100 % black (K only)",
                  "Coated FOGRA39", "crop marks in registration colour",
                  "one hard proof of each booklet"):
-        assert text in readme, text
+        assert text in " ".join(readme.split()), text
+    assert max(len(line) for line in readme.splitlines()) <= 76  # plain text for any reader
     assert (pack / "README.txt").read_text() == readme
 
 

@@ -288,5 +288,19 @@ def test_a_title_too_long_for_the_cover_fails_at_its_line(project, capsys):
                  "-q"]) == 1
     err = capsys.readouterr().err
     assert re.search(rf"{NI112}\.md:2: the cover's title block runs [\d.]+ mm too far "
-                     r"down: its last line \(the authors\) meets the logo strip", err), err
+                     r"down: its last line meets the logo strip", err), err
     assert "Traceback" not in err
+
+
+def test_a_bundle_title_too_long_for_its_cover_fails_at_its_line(copy_built, capsys):
+    root = copy_built()
+    source = root / "content" / "bundles" / f"{BUNDLE}.yaml"
+    text = source.read_text()
+    source.write_text(text.replace(
+        'title: "Performance Pointers 2008–09: the collected briefings"',
+        'title: "Performance Pointers 2008–09: the collected briefings on placement stability, '
+        'teenage pregnancy and what local authorities can do about both"', 1))
+    assert main(["bundle", BUNDLE, "--project", str(root), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(rf"{BUNDLE}\.yaml:2: the cover's title block runs [\d.]+ mm too far "
+                     r"down", err), err

@@ -71,7 +71,7 @@ def cover_fit(document) -> str | None:
     if room >= COVER_GAP_MM:
         return None
     return (f"the cover's title block runs {COVER_GAP_MM - room:.1f} mm too far down: its "
-            "last line (the authors) meets the logo strip")
+            "last line meets the logo strip")
 
 
 def _pixels(image):

@@ -141,9 +141,20 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
                        counts: tuple[int, ...], guess: int = 2) -> tuple[bytes, Plan]:
     """Lay out (:func:`settle_contents`) and write the bundle's cover, contents and back cover
     for one edition."""
+    from press.render import (  # WeasyPrint: imported only when a bundle is assembled
+        preflight,
+        typeset,
+        web,
+    )
     from press.render import print as print_pdf
-    from press.render import typeset, web  # WeasyPrint: imported only when a bundle is assembled
     laid_out, the_plan = settle_contents(project, bundle, edition, counts, guess)
+    collision = preflight.cover_fit(laid_out.document)
+    if collision:
+        line = next((n for n, text in enumerate(bundle.path.read_text(encoding="utf-8")
+                                                .splitlines(), 1)
+                     if text.startswith("title:")), None)
+        raise ContentError.at(bundle.path, line, collision,
+                              "shorten the title or the subtitle")
     ident = f"{bundle.series.id}/bundles/{bundle.id}"
     if edition == "web":
         return web.write_web(laid_out, None, ident), the_plan

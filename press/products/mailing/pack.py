@@ -209,39 +209,49 @@ def archive_name(mailing: Mailing) -> str:
 
 def printer_readme(project: Project, mailing: Mailing, rows: list[PrintFile],
                    names: list[str]) -> str:
-    """README.txt: what is in the archive, for the printer, in plain text."""
+    """README.txt: what is in the archive, for the printer, in plain text (76 columns)."""
     series = mailing.series
     contact = ", ".join(v for v in (series.contact.name, series.contact.phone,
                                     series.contact.email) if v)
-    lines = [f"{mailing.title}", f"Mailing {mailing.id}, {mailing.date_label}", "",
-             f"From {series.publisher} ({series.name}). Contact: {contact}.", ""]
+    lines = [mailing.title, f"Mailing {mailing.id}, {mailing.date_label}", "",
+             *_wrap(f"From {series.publisher} ({series.name}). Contact: {contact}."), ""]
     brief = mailing.printer.rows()
     if brief:
         lines += ["The job", "-------"]
-        width = max(len(label) for label, _ in brief)
-        lines += [f"{label + ':':<{width + 1}} {' '.join(value.split())}" for label, value in brief]
+        width = max(len(label) for label, _ in brief) + 2
+        for label, value in brief:
+            lines += _wrap(" ".join(value.split()), f"{label + ':':<{width}}", " " * width)
         lines.append("")
-    lines += ["What is in this archive", "-----------------------",
-              "job-sheet.pdf   the job sheet: every item, its pages, trim size, binding, colour",
-              "                and quantity (job-sheet.csv: the same rows as a spreadsheet)",
-              "manifest.csv    what goes into each envelope (one row per agency)",
-              "letters.pdf     the covering letters, one per agency, each from a new sheet;",
-              "                single-sided, no bleed",
-              "print/          the print files, in envelope order:"]
+    lines += ["What is in this archive", "-----------------------"]
+    files = [("job-sheet.pdf", "the job sheet: every item with its pages, trim size, binding, "
+              "colour and quantity; job-sheet.csv has the same rows for a spreadsheet"),
+             ("manifest.csv", "what goes into each envelope, one row per agency"),
+             ("letters.pdf", "the covering letters, one per agency, each on a new sheet; "
+              "single-sided, no bleed")]
     for name, row in zip(names, rows, strict=False):
-        lines.append(f"                {name}: {row.title} ({row.pages} pages, {row.binding})")
-    lines += ["SHA256SUMS      a SHA-256 checksum of every other file: check the download with",
-              "                'sha256sum -c SHA256SUMS'", "",
-              "The print files", "---------------",
-              "PDF/X-4, every colour CMYK, text in 100 % black (K only), 3 mm bleed on every",
-              "side, crop marks in registration colour outside the bleed, fonts embedded, no",
-              "annotations. The output intent names the press condition the colours were made",
-              f"for: {_condition(project, mailing)}. Each print file has a preflight",
-              "report in the publisher's output folder; ask if you need it.", "",
-              "Please send a proof before the run"
-              + (f" ({' '.join(mailing.printer.proofs.split())})." if mailing.printer.proofs
-                 else "."), ""]
+        pages = f"{row.pages} page{'s' if row.pages != 1 else ''}"
+        files.append((name, f"{row.title}: {pages}, {row.binding}"))
+    files.append(("SHA256SUMS", "a SHA-256 checksum of every other file; check the download "
+                  "with 'sha256sum -c SHA256SUMS'"))
+    for name, text in files:
+        lines += [name, *_wrap(text, "    ", "    ")]
+    lines += ["", "The print files", "---------------",
+              *_wrap("PDF/X-4, every colour CMYK, text in 100 % black (K only), 3 mm bleed "
+                     "on every side, crop marks in registration colour outside the bleed, "
+                     "fonts embedded, no annotations. The output intent names the press "
+                     f"condition the colours were made for: {_condition(project, mailing)}. "
+                     "Each print file has a preflight report in the publisher's output "
+                     "folder; ask if you need it."), "",
+              *_wrap("Please send a proof before the run"
+                     + (f": {' '.join(mailing.printer.proofs.split())}."
+                        if mailing.printer.proofs else ".")), ""]
     return "\n".join(lines)
+
+
+def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
+    import textwrap
+    return textwrap.wrap(text, 76, initial_indent=first, subsequent_indent=rest,
+                         break_on_hyphens=False, break_long_words=False)
 
 
 def _condition(project: Project, mailing: Mailing) -> str:
