@@ -304,3 +304,13 @@ def test_a_bundle_title_too_long_for_its_cover_fails_at_its_line(copy_built, cap
     err = capsys.readouterr().err
     assert re.search(rf"{BUNDLE}\.yaml:2: the cover's title block runs [\d.]+ mm too far "
                      r"down", err), err
+
+
+def test_a_ready_made_insert_is_queried_not_changed():
+    """The press did not make an insert, so it cannot fix it: the mailing says what a printer
+    would query (the sample order form: rich-black text, a SWOP intent)."""
+    from press.products.mailing.pack import insert_warnings
+
+    (message,) = insert_warnings(REPO / "assets" / "inserts" / "order-form.pdf", "FOGRA39")
+    assert re.search(r"\d+ runs of dark text on several plates", message)
+    assert "output intent Artifex CMYK SWOP Profile, not FOGRA39" in message

@@ -40,6 +40,9 @@ def prepare_items(project: Project, mailing: Mailing, say) -> tuple[Item, ...]:
             else:
                 source = item.source
             _pdf_info(source)  # fail here, before anything is written, if it is unreadable
+            if item.kind == "insert":
+                for message in insert_warnings(source, _condition_of(project, mailing)):
+                    say(f"mailing: insert {item.ref}: {message}")
         except ContentError as exc:
             problems.extend(exc.problems)
             problems.error(mailing.path, item.line, f"{item.kind} '{item.ref}' failed to build",
@@ -48,6 +51,38 @@ def prepare_items(project: Project, mailing: Mailing, say) -> tuple[Item, ...]:
         result.append(Item(**{**item.__dict__, "source": source}))
     problems.raise_if_errors()
     return tuple(result)
+
+
+def _condition_of(project: Project, mailing: Mailing) -> str:
+    """The OutputConditionIdentifier of the series' print editions ("" if unknown)."""
+    from press.render import print as print_pdf
+
+    profile = print_pdf.output_profile(project.assets, mailing.series.print_profile)
+    return profile.condition if profile else ""
+
+
+def insert_warnings(path: Path, condition: str = "FOGRA39") -> list[str]:
+    """What a printer would query in a ready-made insert (the press did not make it, so it
+    cannot fix it): links, dark text on several plates, an output intent other than
+    ``condition`` (the series' print editions')."""
+    from press.render import preflight
+
+    reader = pypdf.PdfReader(path)
+    inks = preflight.inks_used(reader)
+    found = []
+    if inks["annotations"]:
+        found.append(f"{inks['annotations']} annotations (links)")
+    if inks["multi_plate_text"]:
+        found.append(f"{inks['multi_plate_text']} runs of dark text on several plates")
+    intents = reader.trailer["/Root"].get("/OutputIntents")
+    own = str(intents[0].get_object().get("/OutputConditionIdentifier", "")) \
+        if intents else "none"
+    if condition and own != condition:
+        found.append(f"output intent {own}, not {condition}")
+    if found:
+        return ["; ".join(found) + " (ask its designer for a print-ready PDF/X: text in "
+                f"100 K, no links, {condition or 'the printer’s condition'})"]
+    return []
 
 
 def _briefing_pdf(project: Project, item: Item, say) -> Path:
