@@ -36,6 +36,7 @@ class Series:
     booklet: bool = True  # print editions padded to a multiple of 4 pages
     sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
     bibliography: tuple[Path, ...] = ()  # series-wide bibliography files, checked to exist
+    print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
 
 
 @dataclass(frozen=True)

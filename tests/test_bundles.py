@@ -31,7 +31,8 @@ def bundle_pdf(root, edition):
 
 
 def part_pages(root, edition):
-    """Pages each briefing brings into the bundle (print: without its booklet padding)."""
+    """Pages each briefing brings into the bundle: without its own back cover (the bundle has
+    one back cover, one price, one barcode) and, in print, without its booklet padding."""
     return [len(model.PartFile.of(Project.at(root), slug, edition).pages)
             for slug in (NI62, NI112)]
 
@@ -50,12 +51,13 @@ def test_full_build_assembles_the_sample_bundle(built_project):
     for edition in ("web", "print"):
         reader = PdfReader(bundle_pdf(built_project, edition))
         counts = part_pages(built_project, edition)
-        if edition == "web":  # cover, contents, the briefings as they are, back cover
-            assert counts == [17, 11]
-            assert len(reader.pages) == FRONT + sum(counts) + 1 == 31
-        else:  # the briefings' booklet padding is left out, a blank starts NI 112 recto
-            assert counts == [17, 11]
-            assert len(reader.pages) == FRONT + 17 + 1 + 11 + 1 == 32  # a multiple of 4
+        # cover, contents, the briefings (17 and 11 pages) without their back covers, and the
+        # bundle's own back cover
+        assert counts == [16, 10]
+        if edition == "web":
+            assert len(reader.pages) == FRONT + sum(counts) + 1 == 29
+        else:  # the briefings' booklet padding is left out; Notes pads to a multiple of 4
+            assert len(reader.pages) == FRONT + 16 + 10 + 3 + 1 == 32
             for first, _ in part_ranges(built_project, edition):
                 assert first % 2 == 0  # index 0 is page 1: even index = right-hand page
 
@@ -88,20 +90,23 @@ def test_page_labels_roman_front_matter_then_arabic(built_project):
 
 
 def test_blank_pages_keep_the_boxes_and_the_back_cover_is_last(built_project):
-    """NI 62 has 17 pages: a blank follows it so that NI 112 starts on a right-hand page."""
+    """NI 62 brings 16 pages (its back cover stays out), so NI 112 starts on a right-hand page
+    with no blank; two Notes pages and a blank pad the book to 32 before the back cover."""
     reader = PdfReader(bundle_pdf(built_project, "print"))
-    texts = run("pdftotext", bundle_pdf(built_project, "print"), "-").split("\f")
-    blank = reader.pages[FRONT + 17]
-    assert not texts[FRONT + 17].strip() and "/Annots" not in blank
+    texts = run("pdftotext", bundle_pdf(built_project, "print"), "-").split("\f")[:-1]
+    assert [t.strip() for t in texts[-4:-1]] == ["Notes", "Notes", ""]
+    blank = reader.pages[-2]
+    assert "/Annots" not in blank
     boxes = {name: [float(v) for v in blank[name]] for name in ("/MediaBox", "/TrimBox",
                                                                   "/BleedBox")}
     for page in reader.pages:
         assert {name: [float(v) for v in page[name]] for name in boxes} == boxes
-    assert "NI 112" in texts[FRONT + 17 + 1]  # its cover, on a right-hand page
-    assert reader.page_labels[FRONT + 17 + 1] == "19" and "page 19" in texts[1]
+    assert "NI 112" in texts[FRONT + 16]  # its cover, on a right-hand page
+    assert reader.page_labels[FRONT + 16] == "17" and "page 17" in texts[1]
+    # one product, one price, one barcode: the parts' own back covers are left out
     backs = [n for n, text in enumerate(texts) if "Price £" in text]
-    assert backs == [FRONT + 16, FRONT + 17 + 1 + 10, len(reader.pages) - 1]
-    assert "Price £20.00" in texts[-2]  # the bundle's own back cover (texts[-1]: after \f)
+    assert backs == [len(reader.pages) - 1]
+    assert "Price £20.00" in texts[-1] and "ISBN" in texts[-1]
 
 
 # -- bookmarks, links ------------------------------------------------------------------------------
@@ -122,7 +127,7 @@ def test_bookmarks_one_per_briefing_with_its_own_nested(built_project):
     assert [(title, page) for title, page, _ in tree] == [
         ("Performance Pointers 2008–09: the collected briefings", 0), ("Contents", 1),
         ("NI 62: Placement stability for looked after children", 2),
-        ("NI 112: Reducing under-18 conceptions", 19)]
+        ("NI 112: Reducing under-18 conceptions", 18)]
     for (_title, _page, children), slug, (first, last) in zip(
             tree[2:], (NI62, NI112), part_ranges(built_project, "web"), strict=True):
         own = PdfReader(built_project / "output" / "web" / f"{slug}.pdf")
@@ -155,7 +160,13 @@ def link_targets(reader):
     return found
 
 
-@pytest.mark.parametrize("edition", ["web", "print"])
+def test_print_bundle_has_no_links(built_project):
+    """Links do nothing on paper: the print finisher takes every annotation off."""
+    reader = PdfReader(bundle_pdf(built_project, "print"))
+    assert not any(page.get("/Annots") for page in reader.pages)
+
+
+@pytest.mark.parametrize("edition", ["web"])
 def test_every_internal_link_lands_in_its_own_briefing(built_project, edition):
     reader = PdfReader(bundle_pdf(built_project, edition))
     ranges = part_ranges(built_project, edition)
@@ -269,14 +280,16 @@ def test_reading_order_follows_the_parts(built_project):
     text = run("pdftotext", "-layout", bundle_pdf(built_project, "web"), "-")
     positions = [text.index("In this collection")]
     for slug in (NI62, NI112):
-        own = run("pdftotext", "-layout", built_project / "output" / "web" / f"{slug}.pdf", "-")
+        own_pdf = built_project / "output" / "web" / f"{slug}.pdf"
+        pages = len(PdfReader(own_pdf).pages)  # the bundle takes all but its back cover
+        own = run("pdftotext", "-layout", "-l", str(pages - 1), own_pdf, "-")
         first_line = next(line.strip() for line in own.splitlines() if line.strip())
         last_words = own.strip().splitlines()[-1].strip()
         start = text.index(first_line, positions[-1])
         assert text.index(last_words, start) > start
         positions.append(start)
     assert positions == sorted(positions)
-    assert text.rindex("Extra copies") > positions[-1]  # the bundle's back cover is last
+    assert text.rindex("Price £20.00") > positions[-1]  # the bundle's back cover is last
 
 
 def struct_text(pdf) -> list[str]:
@@ -288,7 +301,8 @@ def struct_text(pdf) -> list[str]:
 
 def test_each_part_reads_exactly_like_its_briefing(built_project):
     """The structure tree of each Part of the bundle is the briefing's own, element for
-    element (with its attributes and link objects), in the same order."""
+    element (with its attributes and link objects), in the same order, up to its back
+    cover, which the bundle leaves out."""
     bundle = struct_text(bundle_pdf(built_project, "web"))
     starts = [n for n, line in enumerate(bundle) if line.startswith("  Part ")]
     assert len(starts) == 2
@@ -297,7 +311,10 @@ def test_each_part_reads_exactly_like_its_briefing(built_project):
     for slug, start, end in zip((NI62, NI112), starts, ends, strict=True):
         own = struct_text(built_project / "output" / "web" / f"{slug}.pdf")
         assert own[0] == "Document"
-        assert [line[2:] for line in bundle[start + 1:end]] == own[1:]
+        part = [line[2:] for line in bundle[start + 1:end]]
+        assert part == own[1:len(part) + 1] and len(part) > 100
+        back = own[len(part) + 1:]  # the briefing's back cover: its elements only
+        assert back and back[0].startswith("  ") and not back[0].startswith("   ")
 
 
 def test_print_bundle_keeps_bleed_and_one_output_intent(built_project):
@@ -390,7 +407,7 @@ def test_assembling_does_not_re_render_up_to_date_briefings(copy_built, monkeypa
     assert main(["bundle", "--project", str(root), "-q"]) == 0
     assert sorted(rendered) == sorted([NI112, BUNDLE, BUNDLE])
     reader = PdfReader(bundle_pdf(root, "web"))
-    assert "Cutting under-18 conceptions" in reader.pages[FRONT + 17].extract_text()
+    assert "Cutting under-18 conceptions" in reader.pages[FRONT + 16].extract_text()
 
 
 # -- bad input -------------------------------------------------------------------------------------
@@ -441,7 +458,7 @@ def test_bad_bundles_are_reported_with_file_and_line_and_keep_the_previous(copy_
     assert "Traceback" not in err
     assert good.is_file()  # the good bundle still built
     reader = PdfReader(good)
-    assert len(reader.pages) == 31
+    assert len(reader.pages) == 29
 
 
 def test_bundle_file_errors_are_located(project):

@@ -175,7 +175,9 @@ def test_print_boxes_bleed_and_booklet(built_project):
     texts = page_texts(pdf)
     web_pages = len(PdfReader(built_project / "output" / "web" / f"{NI62}.pdf").pages)
     assert "Extra copies" in texts[-1], "the back cover must stay last"
-    assert all(not t.strip() for t in texts[web_pages - 1:-1]), "padding pages must be blank"
+    padding = [t.strip() for t in texts[web_pages - 1:-1]]
+    assert len(padding) == 3  # 17 pages: a reader finds Notes pages, then one blank
+    assert padding == ["Notes", "Notes", ""], "padding: Notes pages, then the inside back cover"
 
 
 def test_print_is_pdfx_with_cmyk_output_intent_and_no_rgb(built_project):

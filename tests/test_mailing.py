@@ -39,6 +39,16 @@ items:
     copies: 2
   - insert: assets/inserts/order-form.pdf
     label: Order form
+printer:
+  job: PO 4471
+  cover_paper: 250 gsm silk
+  text_paper: 130 gsm silk
+  finished_size: A4 (210 × 297 mm)
+  press_size: SRA3
+  binding: saddle-stitch, 2 wires
+  delivery_date: 2009-03-25
+  delivery_address: research in practice, Blacklers, Park Road, Dartington TQ9 6EQ
+  proofs: PDF proof of every file, then one hard proof of each booklet
 """
 
 LETTER = """\
@@ -167,6 +177,54 @@ def test_print_files_job_sheet_and_manifest_agree(small_pack):
     assert str(total) in sheet
 
 
+def test_job_sheet_carries_what_the_printer_asks_for(small_pack):
+    _, pack = small_pack
+    job = {row["file"]: row for row in rows(pack / "job-sheet.csv")}
+    booklet = job["print/01-ni-112-under-18-conceptions.pdf"]
+    assert booklet["paper"] == "cover 250 gsm silk; text 130 gsm silk"
+    assert job["print/02-order-form.pdf"]["paper"] == "130 gsm silk"  # a flat sheet
+    for row in job.values():
+        assert row["job"] == "PO 4471" and row["press_size"] == "SRA3"
+        assert row["delivery_date"] == "2009-03-25"
+        assert row["delivery_address"].startswith("research in practice, Blacklers")
+        assert row["proofs"].startswith("PDF proof of every file")
+    sheet = " ".join(run("pdftotext", pack / "job-sheet.pdf", "-").split())
+    for text in ("Job / PO number PO 4471", "Cover paper 250 gsm silk", "Text paper 130 gsm silk",
+                 "Finished size A4 (210 × 297 mm)", "Press sheet SRA3",
+                 "Binding saddle-stitch, 2 wires", "Delivery date 25 March 2009",
+                 "Deliver to research in practice", "Proofs PDF proof of every file",
+                 "for-printer-test.zip"):
+        assert text in sheet, text
+
+
+def test_one_archive_for_the_printer_with_checksums(small_pack):
+    import hashlib
+    import zipfile
+
+    _, pack = small_pack
+    with zipfile.ZipFile(pack / "for-printer-test.zip") as archive:
+        names = sorted(archive.namelist())
+        assert names == sorted(["README.txt", "SHA256SUMS", "job-sheet.csv", "job-sheet.pdf",
+                                "letters.pdf", "manifest.csv",
+                                "print/01-ni-112-under-18-conceptions.pdf",
+                                "print/02-order-form.pdf"])
+        sums = archive.read("SHA256SUMS").decode().splitlines()
+        assert len(sums) == len(names) - 1
+        for line in sums:  # the format sha256sum -c reads
+            digest, name = line.split("  ", 1)
+            data = archive.read(name)
+            assert hashlib.sha256(data).hexdigest() == digest
+            assert data == (pack / name).read_bytes()  # the same files as the pack's
+        readme = archive.read("README.txt").decode()
+    for text in ("Job / PO number: PO 4471", "print/01-ni-112-under-18-conceptions.pdf",
+                 "sha256sum -c SHA256SUMS", "text in 100 % black (K only)",
+                 "Coated FOGRA39", "crop marks in registration colour",
+                 "one hard proof of each booklet"):
+        assert text in " ".join(readme.split()), text
+    assert max(len(line) for line in readme.splitlines()) <= 76  # plain text for any reader
+    assert (pack / "README.txt").read_text() == readme
+
+
 def test_letters_are_print_ready(small_pack):
     _, pack = small_pack
     assert "<pdfx:GTS_PDFXVersion>PDF/X-4<" in run("pdfinfo", "-meta", pack / "letters.pdf")
@@ -177,6 +235,10 @@ def test_letters_are_print_ready(small_pack):
     assert "Lato" in fonts and "Helvetica" not in fonts and "DejaVu" not in fonts
     outline = pypdf.PdfReader(pack / "letters.pdf").outline
     assert len(outline) == 5  # one bookmark per letter, to find an agency's letter quickly
+    reader = pypdf.PdfReader(pack / "letters.pdf")
+    assert not any(page.get("/Annots") for page in reader.pages)  # links do not print
+    intent = reader.trailer["/Root"]["/OutputIntents"][0].get_object()  # PDF/X needs one
+    assert intent["/OutputConditionIdentifier"] == "FOGRA39"
 
 
 def test_failed_run_keeps_the_previous_pack(small_pack, tmp_path, capsys):
@@ -258,6 +320,17 @@ BAD_DEFINITION = {
                         r"test-letter\.md:9: template syntax"),
     "missing field": (MAILING.replace("letter: test-letter.md\n", ""), LETTER,
                       r"test\.yaml:1: missing required field 'letter'"),
+    "paper without weight": (MAILING.replace("250 gsm silk", "heavy silk"), LETTER,
+                             r"test\.yaml:14: 'cover_paper' must give the paper's weight in "
+                             r"gsm"),
+    "unknown printer field": (MAILING.replace("  press_size:", "  press_sise:"), LETTER,
+                              r"test\.yaml:17: unknown field 'press_sise' in 'printer' "
+                              r"\(did you mean 'press_size'\?\)"),
+    "bad delivery date": (MAILING.replace("2009-03-25", "next week"), LETTER,
+                          r"test\.yaml:19: 'delivery_date' must be a date"),
+    "missing print profile": (MAILING + "  print_profile: color/nope.icc\n", LETTER,
+                              r"test\.yaml:22: 'print_profile': no \.icc file "
+                              r"assets/color/nope\.icc"),
 }
 
 

@@ -145,13 +145,18 @@ def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
     from press.briefing import layout
     from press.render import preflight, typeset
     from press.render import print as print_pdf
+    collision = preflight.cover_fit(laid_out.document)
+    if collision:
+        raise ContentError.at(briefing.path, _title_line(briefing.path), collision,
+                              "shorten the title or the subtitle")
     pages = laid_out.page_count
     padding = (-pages) % 4 if briefing.series.booklet else 0
     css_url = layout.file_url(project.layouts / "briefing.css")
     images = preflight.placed_images(laid_out.document)
     palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
     blanks = typeset.blank_pages(padding, project.root, css_url)
-    data = print_pdf.write_print(laid_out, None, ident, palette, blanks)
+    profile = print_pdf.output_profile(project.assets, briefing.series.print_profile)
+    data = print_pdf.write_print(laid_out, None, ident, palette, blanks, profile)
     report = preflight.check(data, images, booklet=briefing.series.booklet)
     report["source"] = str(briefing.path.relative_to(project.root))
     report["padding_pages"] = padding
@@ -165,6 +170,17 @@ def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
     output.write_bytes(paths["print"], data)
     output.write_text(paths["preflight"], json.dumps(report, indent=2, sort_keys=True) + "\n")
     result.outputs["print"], result.pages["print"] = paths["print"], report["pages"]
+
+
+def _title_line(path) -> int | None:
+    """The line of ``title:`` in a briefing's front matter, for problems about the title."""
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("title:"):
+                return number
+    except OSError:
+        pass
+    return None
 
 
 def wanted_editions(briefing: Briefing, options: Options) -> tuple[str, ...]:

@@ -73,7 +73,8 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
 # -- series ------------------------------------------------------------------------------------
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
-                 "contact", "purchase_url", "booklet", "sample_pages", "bibliography")
+                 "contact", "purchase_url", "booklet", "sample_pages", "bibliography",
+                 "print_profile")
 SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
 
 
@@ -122,6 +123,13 @@ def _series(project, path, data, lines, problems) -> Series | None:
     logo = ""
     if data.get("publisher_logo"):
         logo = check(lambda v, n: _asset(project, v, n), data["publisher_logo"], "publisher_logo")
+    profile = ""
+    if data.get("print_profile"):
+        profile = check(lambda v, n: _asset(project, v, n), data["print_profile"],
+                        "print_profile")
+        if profile and not profile.lower().endswith((".icc", ".icm")):
+            check.fail(("print_profile",), "'print_profile' must be an .icc or .icm file",
+                       "the CMYK profile your printer supplies, e.g. color/printer.icc")
     booklet = data.get("booklet", True)
     if not isinstance(booklet, bool):
         check.fail(("booklet",), "'booklet' must be true or false")
@@ -138,7 +146,7 @@ def _series(project, path, data, lines, problems) -> Series | None:
     return Series(bibliography=bib,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
-        booklet=booklet, sample_pages=sample_pages or 0, **values)
+        booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "", **values)
 
 
 LAYOUT_MARKER = "{# layout: briefing #}"

@@ -87,8 +87,9 @@ def merge_structure(writer: PdfWriter, segments, placed, source) -> None:
             kids.append(parent_ref)
         else:
             parent, parent_ref = document, document_ref
-            wanted = {segment.reader.pages[i].indirect_reference.idnum for i in segment.pages}
-            tops = [element for element in tops if _first_page(element) in wanted]
+        # only the elements of the pages taken (a part's own back cover is left out)
+        wanted = {segment.reader.pages[i].indirect_reference.idnum for i in segment.pages}
+        tops = [element for element in tops if _first_page(element) in wanted]
         clone_map = writer._id_translated.setdefault(id(segment.reader),
                                                      {"PreventGC": segment.reader})
         clone_map[struct_ref.idnum] = tree_ref.idnum

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
@@ -12,6 +13,9 @@ from press.render.units import A4_PT, BLEED_PT
 
 MIN_DPI = 300
 TOLERANCE = 0.6  # points
+MAX_TAC = 300  # per cent: total area coverage a coated-paper press (FOGRA39) takes
+DARK_TEXT_K = 0.5  # text with this much black is "dark": it belongs on the K plate only
+TEXT_OPERATORS = ("Tj", "TJ", "'", '"')
 
 
 def placed_images(document) -> list[dict]:
@@ -34,6 +38,40 @@ def placed_images(document) -> list[dict]:
                                                    pixels[1] / placed_in[1]))
             found[(entry["src"], number)] = entry
     return list(found.values())
+
+
+COVER_GAP_MM = 2.0  # the least space between the cover's title block and its logo strip
+
+
+def cover_fit(document) -> str | None:
+    """Whether the cover's title block (``.cover-titles``: title, subtitle, date, authors)
+    ends above its logo strip (``.cover-marks``) with room to spare; a message if not.
+
+    Looks at the laid-out boxes of the first page: a title too long for the cover wraps to
+    more lines and pushes the author line into the logos, which WeasyPrint does not report.
+    """
+    if not document.pages:
+        return None
+    found = {}
+    for box in document.pages[0]._page_box.descendants():
+        element = getattr(box, "element", None)
+        if element is None or not hasattr(box, "margin_height"):
+            continue
+        for name in (element.get("class") or "").split():
+            if name in ("cover-titles", "cover-marks") and name not in found:
+                found[name] = box
+    if len(found) < 2:
+        return None
+    titles, marks = found["cover-titles"], found["cover-marks"]
+    lines = [box for box in titles.descendants() if type(box).__name__ == "LineBox"]
+    if not lines:
+        return None
+    bottom = max(line.position_y + line.height for line in lines)
+    room = (marks.position_y + marks.margin_top - bottom) / 96 * 25.4
+    if room >= COVER_GAP_MM:
+        return None
+    return (f"the cover's title block runs {COVER_GAP_MM - room:.1f} mm too far down: its "
+            "last line meets the logo strip")
 
 
 def _pixels(image):
@@ -79,8 +117,22 @@ def check(data: bytes, images: list[dict], booklet: bool) -> dict:
         first = intents[0].get_object()
         intent = {"subtype": str(first.get("/S")),
                   "condition": str(first.get("/OutputConditionIdentifier", ""))}
+        intent["info"] = str(first.get("/Info", ""))
+        intent["registry"] = str(first.get("/RegistryName", ""))
+        intent["profile"] = _profile_name(first.get("/DestOutputProfile"))
     if not intent or intent["subtype"] != "/GTS_PDFX":
         blocking.append("no PDF/X output intent")
+    inks = inks_used(reader)
+    if inks["annotations"]:
+        warnings.append(f"{inks['annotations']} annotations (links) on the pages: they do not "
+                        "print, and a printer's preflight lists each one")
+    if inks["multi_plate_text"]:
+        warnings.append(f"{inks['multi_plate_text']} runs of dark text print on several "
+                        "plates (a registration risk); give their colour a one-plate 'text:' "
+                        "ink in layouts/palette.yaml")
+    if inks["max_tac"] > MAX_TAC:
+        warnings.append(f"a fill has {inks['max_tac']:g} % total ink (over {MAX_TAC} %): it "
+                        "may not dry or may set off; lighten the colour in layouts/palette.yaml")
     for image in images:
         dpi = image.get("effective_dpi")
         if dpi is not None and dpi < MIN_DPI:
@@ -95,10 +147,102 @@ def check(data: bytes, images: list[dict], booklet: bool) -> dict:
         "images": images,
         "image_colour_spaces": sorted(_image_spaces(reader)),
         "output_intent": intent,
+        "annotations": inks["annotations"],
+        "text_inks": inks["text_inks"],
+        "multi_plate_text": inks["multi_plate_text"],
+        "max_tac": inks["max_tac"],
         "pdf_version": reader.pdf_header.replace("%PDF-", ""),
         "blocking": blocking,
         "warnings": warnings,
     }
+
+
+def _profile_name(stream) -> str:
+    """The description of an embedded ICC profile, or ""."""
+    if stream is None:
+        return ""
+    try:
+        from PIL import ImageCms
+        data = stream.get_object().get_data()
+        return ImageCms.ImageCmsProfile(io.BytesIO(data)).profile.profile_description.strip()
+    except Exception:  # noqa: BLE001 - any unreadable profile is reported as unnamed
+        return ""
+
+
+def inks_used(reader: PdfReader) -> dict:
+    """What the pages' content streams paint with (and what forms they draw, once each).
+
+    ``text_inks``: text-showing operators per fill colour in effect (CMYK as "c m y k"), the
+    most used first; ``multi_plate_text``: those in a dark colour (K at least
+    ``DARK_TEXT_K``) on more than one plate; ``max_tac``: the most ink (C+M+Y+K, per cent) of
+    any CMYK fill colour set, an upper bound for what a fill inside the trim lays down;
+    ``annotations``: annotations on the pages.
+    """
+    text, fills = Counter(), set()
+    annotations = 0
+    for page in reader.pages:
+        annotations += len(page.get("/Annots") or [])
+        contents = page.get_contents()
+        if contents is not None:
+            _walk(reader, contents.get_data(), page.get("/Resources"), text, fills, set(), 0)
+    inks = {key: count for key, count in text.most_common()}
+    multi = sum(count for key, count in text.items()
+                if key[3] >= DARK_TEXT_K and sum(1 for v in key if v) > 1)
+    return {"annotations": annotations, "multi_plate_text": multi,
+            "text_inks": {" ".join(f"{v:g}" for v in key): count for key, count in inks.items()},
+            "max_tac": round(max((sum(f) * 100 for f in fills), default=0), 1)}
+
+
+# Content-stream tokens: arrays (TJ's, kept whole), strings, names, and numbers or operators.
+# A regular expression over the bytes is some ten times faster than pypdf's parser, and the
+# preflight runs on every print build.
+TOKEN = re.compile(rb"\[(?:\((?:\\.|[^\\)])*\)|[^\]])*\]|<<|>>|<[^>]*>|\((?:\\.|[^\\)])*\)"
+                   rb"|/[^\s/\[\]<>()]+|[^\s/\[\]<>()]+")
+TEXT_TOKENS = {op.encode() for op in TEXT_OPERATORS}
+
+
+def _walk(reader, data: bytes, resources, text, fills, seen, depth):
+    fill, stack, operands = None, [], []
+    resources = resources.get_object() if resources is not None else {}
+    position = 0
+    while match := TOKEN.search(data, position):
+        token, position = match.group(), match.end()
+        first = token[:1]
+        if first in b"[(</" or first.isdigit() or first in b"-+.":
+            operands.append(token)
+            continue
+        if token == b"q":
+            stack.append(fill)
+        elif token == b"Q":
+            fill = stack.pop() if stack else None
+        elif token == b"k" and len(operands) >= 4:
+            fill = tuple(round(float(v), 4) for v in operands[-4:])
+            fills.add(fill)
+        elif token == b"g" and operands:
+            fill = (0.0, 0.0, 0.0, round(1 - float(operands[-1]), 4))
+        elif token in (b"rg", b"sc", b"scn", b"cs"):
+            fill = None  # not DeviceCMYK: counted as unknown
+        elif token in TEXT_TOKENS and fill is not None:
+            text[fill] += 1
+        elif token == b"Do" and operands and depth < 4:
+            _form(reader, operands[-1].decode("latin-1"), resources, text, fills, seen, depth)
+        elif token == b"ID":  # an inline image's data is not tokens: go on after its EI
+            end = re.compile(rb"\sEI(?=\s|$)").search(data, position)
+            position = end.end() if end else len(data)
+        operands = []
+
+
+def _form(reader, name, resources, text, fills, seen, depth):
+    xobjects = resources.get("/XObject")
+    ref = xobjects.get_object().get(name) if xobjects else None
+    if ref is None or (isinstance(ref, IndirectObject) and ref.idnum in seen):
+        return
+    if isinstance(ref, IndirectObject):
+        seen.add(ref.idnum)
+    form = ref.get_object()
+    if form.get("/Subtype") == "/Form":
+        _walk(reader, form.get_data(), form.get("/Resources", resources), text, fills, seen,
+              depth + 1)
 
 
 def _box(page, name):
@@ -150,5 +294,7 @@ def summary(report: dict) -> str:
     intent = (report["output_intent"] or {}).get("condition") or "none"
     status = "FAIL" if report["blocking"] else ("warnings" if report["warnings"] else "ok")
     return (f"preflight {status}: {report['pages']} pages (+{report.get('padding_pages', 0)} "
-            f"blank), A4 trim + 3 mm bleed, fonts {embedded}/{len(fonts)} embedded, "
-            f"{len(report['images'])} images, output intent {intent}")
+            f"padding), A4 trim + 3 mm bleed, fonts {embedded}/{len(fonts)} embedded, "
+            f"{len(report['images'])} images, {report.get('annotations', 0)} annotations, "
+            f"{report.get('multi_plate_text', 0)} multi-plate text, max ink "
+            f"{report.get('max_tac', 0):g} %, output intent {intent}")

@@ -117,13 +117,41 @@ def write(typeset: Typeset, target, excerpt: bool = False, **options) -> bytes |
     return data
 
 
-def blank_pages(count: int, project_root: Path, css_url: str) -> list:
-    """``count`` blank A4 pages with the same bleed, for padding a print booklet."""
+NOTES_LINES = 28  # ruled lines on a notes page, 8 mm apart
+
+
+def padding_kinds(count: int) -> list[str]:
+    """What the ``count`` pages that pad a booklet before its back cover are: a reader
+    understands a Notes page, and one blank (the inside back cover), never a run of blanks."""
+    if count <= 1:
+        return ["blank"] * max(count, 0)
+    return ["notes"] * (count - 1) + ["blank"]
+
+
+def blank_pages(count: int, project_root: Path, css_url: str,
+                kinds: list[str] | None = None) -> list:
+    """``count`` A4 pages with the same bleed, for padding a print booklet: by default as
+    :func:`padding_kinds` says (Notes pages, then a blank); ``kinds`` gives each page's kind
+    ("notes" or "blank") instead. ``css_url``: the layout's stylesheet (its fonts are used)."""
     if count <= 0:
         return []
-    html = ('<html lang="en-GB"><head><style>@page { size: A4; bleed: 3mm; margin: 0 } '
-            'div { break-after: page; height: 1px }</style></head><body>'
-            + '<div></div>' * count + '</body></html>')
+    kinds = list(kinds) if kinds is not None else padding_kinds(count)
+    fonts = css_url.rsplit("/", 1)[0] + "/fonts.css"
+    rules = "".join('<div class="rule"></div>' for _ in range(NOTES_LINES))
+    pages = "".join('<div class="notes"><h2>Notes</h2>' + rules + '</div>' if kind == "notes"
+                    else '<div class="blank"></div>' for kind in kinds[:count])
+    html = ('<html lang="en-GB"><head><meta charset="utf-8">'
+            f'<link rel="stylesheet" href="{fonts}"><style>'
+            '@page { size: A4; bleed: 3mm; margin: 24mm 24mm 22mm 24mm } '
+            'body { margin: 0; font-family: "Lato"; color: #1f2a30 } '
+            '.blank, .notes { break-after: page } .blank { height: 1px } '
+            # the house heading: teal, 16 pt black weight, an orange bar above (briefing.css h2)
+            '.notes h2 { font: 900 16pt/1.2 "Lato"; color: #00656e; margin: 0 0 2mm; '
+            'padding-top: 3mm; position: relative } '
+            '.notes h2::before { content: ""; position: absolute; top: 0; left: 0; '
+            'width: 14mm; height: 1.4mm; background: #e35d2f } '
+            '.rule { height: 8mm; border-bottom: 0.5pt solid #c9d1d5 } '
+            '</style></head><body>' + pages + '</body></html>')
     document = weasyprint.HTML(string=html, url_fetcher=ProjectFetcher(project_root)).render()
     return document.pages[:count]
 

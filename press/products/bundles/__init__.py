@@ -1,7 +1,8 @@
 """Assemble stage: built briefings of one series → a bundle PDF per edition (web and print).
 
 A bundle (``content/bundles/<id>.yaml``, read by :mod:`.load`) is a cover and contents page,
-the briefings' own already-built pages in order, and a back cover. The bundle's own pages
+the briefings' own already-built pages in order (each without its own back cover: the collected
+edition has one back cover, one price and one barcode), and a back cover. The bundle's own pages
 (:mod:`.pages`) are laid out by the typeset stage; the briefings' pages are copied in with
 pypdf (``press.pdf.merge``), never re-rendered unless their PDFs are missing or older than
 their sources. For the web edition the parts' structure trees are merged into one
@@ -47,6 +48,7 @@ from press.products.bundles.model import (
     Bundle,
     PartFile,
     Plan,
+    part_count,
     plan,
 )
 from press.products.bundles.pages import anchor, description, own_pages, page, settle_contents
@@ -292,5 +294,5 @@ def after_build(project: Project, results: list,
 
 __all__ = ["EDITIONS", "Assembled", "Bundle", "PartFile", "Plan", "after_build", "anchor",
            "assemble", "assemble_all", "bundle_key", "bundle_up_to_date", "description",
-           "ensure_built", "load_bundle", "merge", "own_pages", "page", "plan",
+           "ensure_built", "load_bundle", "merge", "own_pages", "page", "part_count", "plan",
            "settle_contents"]

@@ -50,8 +50,10 @@ class PartFile:
 
     @classmethod
     def of(cls, project: Project, slug: str, edition: str, parse: bool = False) -> PartFile:
-        """All pages, except in print the blank pages that padded the briefing to a booklet
-        (recorded by the preflight report): in a bundle they would only be empty sheets.
+        """All pages but the briefing's own back cover (a collected edition has one back
+        cover, with one price and one barcode: the bundle's), and in print the padding pages
+        that made the briefing a booklet (recorded by the preflight report): in a bundle they
+        would only be empty sheets.
 
         The file is read once, here; :func:`merge` copies from this same reader, so the
         plan and the pages merged cannot come from two different versions of the file.
@@ -71,8 +73,13 @@ class PartFile:
             except (OSError, ValueError, TypeError):
                 padding = 0  # no report: keep every page
         padding = max(0, min(padding, count - 2))
-        dropped = set(range(count - 1 - padding, count - 1))
+        dropped = set(range(count - 1 - padding, count))  # the padding and the back cover
         return cls(paths[edition], tuple(i for i in range(count) if i not in dropped), reader)
+
+
+def part_count(pages: int) -> int:
+    """How many of a briefing's web pages a bundle takes: all but its own back cover."""
+    return max(pages - 1, 1)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ covering-letter Markdown, checks everything, then writes ``output/mailings/ID/``
   for every letter, not one render per agency); each letter starts on a new sheet;
 * ``print/NN-name.pdf``: the print-ready PDF of every item, in envelope order;
 * ``job-sheet.pdf`` and ``job-sheet.csv``: what the printer prints, and how many;
-* ``manifest.csv``: what goes into each agency's envelope.
+* ``manifest.csv``: what goes into each agency's envelope;
+* ``README.txt`` and ``for-printer-ID.zip``: the one archive handed to the printer (print files,
+  letters, job sheet, manifest, README and a SHA256SUMS checksum list).
 
 The folder is built under a temporary name and swapped in at the end, so a failed run leaves
 the previous pack untouched and never a half-written one.
@@ -34,12 +36,15 @@ from press.products.mailing.letters import (
 from press.products.mailing.load import load_mailing
 from press.products.mailing.model import PLACEHOLDERS, WINDOW_MM, Mailing, Recipient
 from press.products.mailing.pack import (
+    archive_name,
     binding_for,
     job_csv,
     job_rows,
     manifest_csv,
     prepare_items,
     print_name,
+    printer_archive,
+    printer_readme,
     render_job_sheet,
 )
 from press.products.mailing.recipients import read_recipients
@@ -56,21 +61,25 @@ def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tup
     letters_pdf = write_letters(project, mailing, laid_out)
     rows = job_rows(mailing, laid_out.page_count)
     job_pdf = render_job_sheet(project, mailing, rows, laid_out.page_count)
+    names = [f"print/{print_name(n, item)}" for n, item in enumerate(mailing.items, 1)]
+    files = {name: item.source.read_bytes() for name, item in zip(names, mailing.items,
+                                                                   strict=True)}
+    for data in files.values():
+        output.check_pdf(data)
+    files["letters.pdf"] = letters_pdf
+    files["job-sheet.pdf"] = job_pdf
+    files["job-sheet.csv"] = job_csv(rows, mailing.printer).encode()
+    files["manifest.csv"] = manifest_csv(mailing, placements).encode()
+    files["README.txt"] = printer_readme(project, mailing, rows, names).encode()
     final = project.mailing_folder(mailing.id)
     with output.staged_folder(final) as staging:
         umask = os.umask(0)
         os.umask(umask)
         staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the pack is for sharing
         (staging / "print").mkdir()
-        for number, item in enumerate(mailing.items, 1):
-            data = item.source.read_bytes()
-            output.check_pdf(data)
-            (staging / "print" / print_name(number, item)).write_bytes(data)
-        (staging / "letters.pdf").write_bytes(letters_pdf)
-        (staging / "job-sheet.pdf").write_bytes(job_pdf)
-        (staging / "job-sheet.csv").write_text(job_csv(rows), encoding="utf-8")
-        (staging / "manifest.csv").write_text(manifest_csv(mailing, placements),
-                                              encoding="utf-8")
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        (staging / archive_name(mailing)).write_bytes(printer_archive(files, mailing.date))
         # the evaluation round: a feedback form per recipient and feedback-emails.csv
         forms = write_feedback(project, mailing, staging)
     summary = (f"{len(mailing.recipients)} letters ({laid_out.page_count} pages), "

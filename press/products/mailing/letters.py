@@ -203,16 +203,19 @@ def check_placements(mailing: Mailing, placements: list[Placement]) -> None:
 
 def write_letters(project: Project, mailing: Mailing, laid_out) -> bytes:
     """letters.pdf: CMYK brand colours, PDF/X-4, no bleed (nothing runs off the page)."""
-    return write_print_pdf(project, laid_out, f"{mailing.id}/letters")
+    return write_print_pdf(project, laid_out, f"{mailing.id}/letters", mailing.print_profile)
 
 
-def write_print_pdf(project: Project, laid_out, ident: str) -> bytes:
-    """PDF/X-4 with every colour in CMYK, as the print editions (press.render.print.to_cmyk)."""
+def write_print_pdf(project: Project, laid_out, ident: str, profile: str = "") -> bytes:
+    """PDF/X-4 with every colour in CMYK and no links, as the print editions
+    (press.render.print); ``profile``: the output profile under assets/ (default FOGRA39)."""
     from press.render import print as print_pdf
     from press.render import typeset
 
     palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
+    intent = print_pdf.output_profile(project.assets, profile)
     with typeset.captured():
         return laid_out.document.write_pdf(pdf_variant="pdf/x-4",
-                                           finisher=print_pdf.pdfx_finisher(palette, ident),
+                                           finisher=print_pdf.pdfx_finisher(palette, ident,
+                                                                            intent),
                                            pdf_identifier=output.identifier(ident, "print"))

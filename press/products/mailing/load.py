@@ -4,6 +4,7 @@ letter, recipients and items), every problem reported at its line."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from press.content.load import SLUG_RE, load_all, load_series, read_text
@@ -17,8 +18,10 @@ from press.products.mailing.model import (
     MAILING_FIELDS,
     MAILING_REQUIRED,
     MAX_COPIES,
+    PRINTER_FIELDS,
     Item,
     Mailing,
+    PrinterJob,
 )
 from press.products.mailing.recipients import read_recipients
 from press.project import Project
@@ -52,6 +55,7 @@ def load_mailing(project: Project, mailing_id: str) -> Mailing:
                            f"'date' must be a date like 2009-04-01, not {date!r}")
             date = None
     series = _mailing_series(project, path, lines, data, problems)
+    printer = _printer(project, check, data.get("printer"))
     letter_path = _source_file(project, path, lines, "letter", data["letter"], problems)
     recipients_path = _source_file(project, path, lines, "recipients", data["recipients"],
                                    problems)
@@ -71,7 +75,51 @@ def load_mailing(project: Project, mailing_id: str) -> Mailing:
     return Mailing(id=mailing_id, path=path, title=title, date=date, series=series,
                    subject=subject, sign_off=sign_off,
                    letter=letter, recipients_path=recipients_path, recipients=recipients,
-                   items=items)
+                   items=items, printer=printer)
+
+
+GSM_RE = re.compile(r"\b\d{2,3}\s*(gsm|g/m²|g/m2)\b", re.IGNORECASE)
+
+
+def _printer(project, check, value) -> PrinterJob:
+    """The optional ``printer:`` block: what the printer's quote and job ticket ask for."""
+    if value is None:
+        return PrinterJob()
+    block = check(fields.fields, value, "printer", allowed=PRINTER_FIELDS, required=())
+    if not block:
+        return PrinterJob()
+    values = {}
+    for key in PRINTER_FIELDS:
+        if key in ("delivery_date", "print_profile") or block.get(key) is None:
+            continue
+        values[key] = check(fields.text, block[key], "printer", key) or ""
+    for key in ("cover_paper", "text_paper"):
+        if values.get(key) and not GSM_RE.search(values[key]):
+            check.fail(("printer", key), f"'{key}' must give the paper's weight in gsm, "
+                       f"not {values[key]!r}", "write stock and weight, e.g. '300 gsm silk'")
+    if block.get("delivery_date") is not None:
+        when = block["delivery_date"]
+        if isinstance(when, dt.datetime):
+            when = when.date()
+        if not isinstance(when, dt.date):
+            try:
+                when = dt.date.fromisoformat(str(when))
+            except ValueError:
+                check.fail(("printer", "delivery_date"), "'delivery_date' must be a date like "
+                           f"2009-03-25, not {when!r}")
+                when = None
+        values["delivery_date"] = when
+    if block.get("print_profile"):
+        profile = check(fields.text, block["print_profile"], "printer", "print_profile") or ""
+        target = (project.assets / profile).resolve()
+        if profile and (not target.is_relative_to(project.assets.resolve())
+                        or not target.is_file()
+                        or target.suffix.lower() not in (".icc", ".icm")):
+            check.fail(("printer", "print_profile"), f"'print_profile': no .icc file "
+                       f"assets/{profile}", "paths are relative to assets/, e.g. "
+                       "color/printer.icc")
+        values["print_profile"] = profile
+    return PrinterJob(**values)
 
 
 def _mailing_series(project, path, lines, data, problems) -> Series | None:

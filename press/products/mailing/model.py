@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from press.model import Series
@@ -22,7 +22,7 @@ MAX_ADDRESS_LINES = 7  # at 10 pt on 4 mm lines (layouts/letter.css)
 
 ITEM_KINDS = ("briefing", "bundle", "insert")
 MAILING_FIELDS = ("title", "date", "series", "subject", "letter", "recipients", "items",
-                  "sign_off")
+                  "sign_off", "printer")
 MAILING_REQUIRED = ("title", "date", "letter", "recipients", "items")
 ITEM_FIELDS = ITEM_KINDS + ("copies", "label")
 MAX_COPIES = 999
@@ -84,6 +84,36 @@ class Letter:
     html: str  # sanitised HTML with {placeholders} left in
 
 
+PRINTER_FIELDS = ("job", "cover_paper", "text_paper", "finished_size", "press_size",
+                  "binding", "delivery_date", "delivery_address", "proofs", "print_profile")
+
+
+@dataclass(frozen=True)
+class PrinterJob:
+    """The printer's brief (the mailing file's optional ``printer:`` block); "" = not given."""
+
+    job: str = ""  # job or purchase-order number
+    cover_paper: str = ""  # stock and weight, e.g. "300 gsm silk"
+    text_paper: str = ""
+    finished_size: str = ""  # e.g. "A4 (210 × 297 mm)"; default: each PDF's TrimBox
+    press_size: str = ""  # e.g. "SRA3"
+    binding: str = ""  # e.g. "saddle-stitch, 2 wires"; default: by page count
+    delivery_date: dt.date | None = None
+    delivery_address: str = ""
+    proofs: str = ""  # e.g. "PDF proof, then one hard proof of each item"
+    print_profile: str = ""  # CMYK output profile under assets/, for letters and job sheet
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) for the job sheet, in the order a printer's quote form asks."""
+        wanted = [("Job / PO number", self.job), ("Cover paper", self.cover_paper),
+                  ("Text paper", self.text_paper), ("Finished size", self.finished_size),
+                  ("Press sheet", self.press_size), ("Binding", self.binding),
+                  ("Delivery date", f"{self.delivery_date.day} {self.delivery_date:%B %Y}"
+                   if self.delivery_date else ""),
+                  ("Deliver to", self.delivery_address), ("Proofs", self.proofs)]
+        return [(label, value) for label, value in wanted if value]
+
+
 @dataclass(frozen=True)
 class Mailing:
     id: str
@@ -97,6 +127,14 @@ class Mailing:
     recipients_path: Path
     recipients: tuple[Recipient, ...]
     items: tuple[Item, ...]
+    printer: PrinterJob = field(default_factory=lambda: PrinterJob())  # the printer: block
+
+    @property
+    def print_profile(self) -> str:
+        """The output profile of the letters and job sheet: the mailing's, else the
+        series' (under assets/; "" = the default FOGRA39)."""
+        own = self.printer.print_profile if self.printer else ""
+        return own or (self.series.print_profile if self.series else "")
 
     @property
     def date_label(self) -> str:

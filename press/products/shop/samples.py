@@ -146,7 +146,8 @@ def bundle_sample(project: Project, product: Product, pdf: bytes,
 
     total = len(PdfReader(io.BytesIO(pdf)).pages)
     bundle = product.bundle
-    counts = tuple(pdf_pages((folder / f"{b.slug}.pdf").read_bytes(), f"{b.slug}.pdf")
+    counts = tuple(assemble.part_count(pdf_pages((folder / f"{b.slug}.pdf").read_bytes(),
+                                                 f"{b.slug}.pdf"))
                    for b in bundle.briefings)
     own, the_plan = assemble.settle_contents(project, bundle, "web", counts)
     front = the_plan.front
