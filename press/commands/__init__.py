@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--changes", action="store_true",
                         help="web: list files that differ from the last published catalogue")
     parser.add_argument("--mark-published", action="store_true",
-                        help="web: record output/web as uploaded (what --changes compares with)")
+                        help="web: record output/upload as uploaded (what --changes compares with)")
     parser.add_argument("--port", type=int, default=8000, help="preview: port (default 8000)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-q", "--quiet", action="store_true", help="only print problems")

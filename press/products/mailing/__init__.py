@@ -19,7 +19,6 @@ Nothing in the letter is a template, so nothing in it can run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from press.core import output
@@ -47,6 +46,8 @@ from press.project import Project
 
 def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tuple[Path, str]:
     """Check everything, build what is missing, then write the pack; returns (folder, summary)."""
+    # staging folders and partial files of killed mailings (only those whose process is gone)
+    output.clean_partials(project.output / "mailings")
     mailing = load_mailing(project, mailing_id)
     items = prepare_items(project, mailing, say)
     mailing = Mailing(**{**mailing.__dict__, "items": items})
@@ -57,9 +58,6 @@ def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tup
     job_pdf = render_job_sheet(project, mailing, rows, laid_out.page_count)
     final = project.mailing_folder(mailing.id)
     with output.staged_folder(final) as staging:
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the pack is for sharing
         (staging / "print").mkdir()
         for number, item in enumerate(mailing.items, 1):
             data = item.source.read_bytes()
