@@ -626,3 +626,24 @@ def test_pdf_write_has_a_time_limit(monkeypatch):
     with pytest.raises(ContentError, match="writing the PDF did not finish within 0.2 s"):
         typeset.write(typeset.Typeset(Slow(), set(), (), "x.md"), None)
     assert time.monotonic() - started < 2
+
+
+def test_a_256_character_path_segment_is_one_clear_error(project, capsys):
+    source = project / "content" / "briefings" / f"{SLUG}.md"
+    source.write_text(source.read_text("utf-8") + f"\n![A chart](../../assets/{'a' * 256}.png)\n",
+                      encoding="utf-8")
+    assert main(["--project", str(project), "-q", "check"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and ("over 255 bytes" in err or "not found" in err), err
+
+
+def test_a_nul_in_a_mailing_path_is_refused_at_its_line(project):
+    from press.products.mailing.load import load_mailing
+
+    path = project / "content" / "mailings" / "2009-04.yaml"
+    text = path.read_text("utf-8").replace("letter: 2009-04-letter.md",
+                                           'letter: "2009-04\\0letter.md"')
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_mailing(Project.at(project), "2009-04")
+    assert "2009-04.yaml:7: U+0000 is a control character" in str(caught.value)

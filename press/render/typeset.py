@@ -98,6 +98,8 @@ def render(page: Page, project_root: Path, *, tagged: bool = True) -> Typeset:
     problems = failures(page.name, capture, fetcher)
     if problems:
         raise ContentError(problems)
+    _PROJECT_FONTS.update(_file_identity(path) for path in fetcher.served
+                          if path.suffix.lower() in FONT_SUFFIXES)
     return Typeset(document, set(fetcher.served), capture.warnings, page.name)
 
 
@@ -126,6 +128,9 @@ def write(typeset: Typeset, target, excerpt: bool = False, **options) -> bytes |
 
 
 FONT_SUFFIXES = {".ttf", ".otf"}
+# Fonts the sandboxed fetcher has served in this process: a document made of other documents'
+# pages (a shop sample) was laid out from those, so its own ``served`` set may be empty.
+_PROJECT_FONTS: set[tuple] = set()
 
 
 def _check_fonts(typeset: Typeset) -> None:
@@ -133,8 +138,8 @@ def _check_fonts(typeset: Typeset) -> None:
     character the house fonts lack (CJK, Hebrew, emoji) or an SVG naming another font would
     otherwise be set in whatever the build machine has installed: output that depends on the
     machine, with no warning."""
-    allowed = {_file_identity(path) for path in typeset.served
-               if path.suffix.lower() in FONT_SUFFIXES}
+    allowed = _PROJECT_FONTS | {_file_identity(path) for path in typeset.served
+                                if path.suffix.lower() in FONT_SUFFIXES}
     foreign = sorted({font.family for font in typeset.document.fonts.values()
                       if _identity(font.file_content) not in allowed})
     if foreign:
