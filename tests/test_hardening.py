@@ -474,7 +474,7 @@ def test_file_names_with_a_newline_or_upper_case_suffix(project, capsys):
     (briefings / "x.MD").write_bytes(source.read_bytes())
     assert main(["--project", str(project), "check"]) == 1
     err = capsys.readouterr().err
-    assert "file name 'ni-900\\n.md' is not a valid slug" in err
+    assert "content/briefings/ni-900\\n.md: file name 'ni-900\\n.md' is not a valid slug" in err
     assert "file name 'x.MD' must end in '.md' (lower case) to be read" in err
 
 
