@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from press.preview.pages import (
     publish,
     rasterise,
     typeset_briefing,
+    warm_up,
 )
 from press.project import Project
 
@@ -86,6 +88,7 @@ class Preview:
         self._pending: set[str] = set()
         self._viewed: dict[str, float] = {}
         self.stopping = threading.Event()
+        self._warm = False  # warm_up() done in this process (see _in_child)
         for slug in self._slugs_on_disk():
             self.views[slug] = View(slug)
 
@@ -239,6 +242,13 @@ class Preview:
         own limits work too. A child that runs over is killed and the build reported failed;
         the preview keeps serving the last good pages."""
         seconds = limits.seconds_for("preview")
+        if not self._warm:
+            self._warm = True
+            try:
+                with tempfile.TemporaryDirectory(prefix="press-warm-") as scratch:
+                    warm_up(self.project, Path(scratch))
+            except (ContentError, OSError) as exc:  # only speed is lost
+                log.warning("preview: warm-up failed: %s", exc)
         child = parallel.Forked(work)
         deadline = time.monotonic() + seconds if seconds > 0 else None
         while not child.done(wait=0.25):
