@@ -28,7 +28,10 @@ class Problem:
                 path = path.resolve().relative_to(root.resolve())
             except ValueError:
                 pass
-        where = f"{path}:{self.line}" if self.line else f"{path}"
+        shown = str(path)
+        if not shown.isprintable():  # a file name with a newline must not break the line
+            shown = shown.encode("unicode_escape", "backslashreplace").decode("ascii")
+        where = f"{shown}:{self.line}" if self.line else shown
         text = f"{where}: {self.severity}: {self.message}" if self.severity == "warning" else (
             f"{where}: {self.message}")
         if self.hint:

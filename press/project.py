@@ -66,7 +66,10 @@ class Project:
 
     @property
     def shop_folder(self) -> Path:
-        """The web team's upload folder."""
-        return self.output / "web"
+        """The web team's upload folder: written only by the shop stage, swapped in whole, so
+        a briefing build (which rewrites ``output/web/``) never leaves it out of step."""
+        return self.output / "upload"
+
+    shop_review = property(lambda self: self.output / "upload-review.html")  # not uploaded
 
     published_snapshot = property(lambda self: self.output / "web-published.json")  # last upload

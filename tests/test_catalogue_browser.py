@@ -1,4 +1,4 @@
-"""The web shop's catalogue page (output/web/index.html) in Debian's headless chromium."""
+"""The web shop's catalogue page (output/upload-review.html) in Debian's headless chromium."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def folder(built_project, tmp_path_factory) -> Path:
     if any(not (root / "output" / "web" / "bundles" / f"{i}.pdf").is_file() for i in ids):
         assert main(["--project", str(root), "bundle", "-q"]) == 0
     shop.build(Project.at(root))
-    return root / "output" / "web"
+    return root / "output" / "upload"
 
 
 
@@ -41,7 +41,7 @@ def _open(browser, folder: Path, width: int):
             if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-    page.goto((folder / "index.html").as_uri(), wait_until="load")
+    page.goto((folder.parent / "upload-review.html").as_uri(), wait_until="load")
     return page, problems
 
 
@@ -73,7 +73,8 @@ def test_catalogue_page_loads_cleanly(browser, folder, tmp_path):
                 assert Path(unquote(parts.path)).is_file(), url
             else:
                 assert parts.scheme == "" and url.startswith("#"), url
-        pdfs = page.eval_on_selector_all("a.button", "els => els.map(a => a.getAttribute('href'))")
+        pdfs = [href.removeprefix("upload/") for href in page.eval_on_selector_all(
+            "a.button", "els => els.map(a => a.getAttribute('href'))")]
         for product in shop_entries(folder):
             assert product["files"][0]["name"] in pdfs and product["files"][1]["name"] in pdfs
         assert page.evaluate("document.documentElement.lang") == "en-GB"

@@ -367,3 +367,283 @@ def test_the_fetcher_refuses_every_route_even_past_the_sanitiser(project, secret
     assert fetcher.served == set() or all(p.is_relative_to(project) for p in fetcher.served)
     assert len(fetcher.refused) >= 6
     assert _leaks(pdf, marker, tmp_path) == []
+
+
+# -- random series, bundle and mailing files: loaded or reported, never a traceback ----------
+
+yaml_traps = st.sampled_from(["12:30", "062", "2009-02-30", "2009-04-01", ".nan", "-.inf",
+                              "yes", "off", "0x1F", "1e400", "[" * 400, '"\\ud800"',
+                              '"\\u202e"', '"a\\0b"', "[a, b]", "{a: 1}", "x" * 300 + ".md",
+                              "../../../etc/passwd", "file:///etc/passwd", "~", "''"])
+
+
+def _mutate(text: str, key: str, value: str) -> str:
+    """Set ``key`` (a top-level field) to the raw YAML ``value``, adding it if absent."""
+    pattern = re.compile(rf"(?m)^{re.escape(key)}:.*$")
+    line = f"{key}: {value}"
+    return pattern.sub(lambda _: line, text, count=1) if pattern.search(text) \
+        else f"{text.rstrip()}\n{line}\n"
+
+
+@pytest.fixture(scope="module")
+def yaml_sandbox(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("yaml-random") / "project")
+    project = Project.at(root)
+    files = {kind: path.read_text(encoding="utf-8") for kind, path in (
+        ("series", project.series_dir / "performance-pointers.yaml"),
+        ("bundle", project.bundles_dir / "performance-pointers-2008-09.yaml"),
+        ("mailing", project.mailings_dir / "2009-04.yaml"))}
+    return project, files
+
+
+SERIES_KEYS = ("name", "publisher", "purchase_url", "booklet", "sample_pages", "partners",
+               "contact", "about")
+BUNDLE_KEYS = ("title", "series", "published", "isbn", "price", "briefings")
+MAILING_KEYS = ("title", "date", "series", "letter", "recipients", "items", "sign_off")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(["series", "bundle", "mailing"]),
+       changes=st.lists(st.tuples(st.sampled_from(SERIES_KEYS + BUNDLE_KEYS + MAILING_KEYS),
+                                  st.one_of(yaml_traps, st.text(max_size=20))), max_size=3))
+def test_random_series_bundle_and_mailing_files_load_or_report(yaml_sandbox, kind, changes):
+    from press.products import bundles
+    from press.products.mailing.load import load_mailing
+
+    project, files = yaml_sandbox
+    text = files[kind]
+    for key, value in changes:
+        text = _mutate(text, key, value.replace("\n", " "))
+    path = {"series": project.series_dir / "performance-pointers.yaml",
+            "bundle": project.bundles_dir / "performance-pointers-2008-09.yaml",
+            "mailing": project.mailings_dir / "2009-04.yaml"}[kind]
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        problems = Problems()
+        series = load_series(project, problems)
+        if kind == "bundle":
+            from press.content.load import load_all
+
+            _, briefings = load_all(project, Problems())
+            bundles.load_bundle(project, path, series, {b.slug: b for b in briefings})
+        elif kind == "mailing":
+            load_mailing(project, "2009-04")
+        assert all(p.message for p in problems.errors)
+    except ContentError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+    finally:
+        path.write_text(files[kind], encoding="utf-8")
+
+
+# -- YAML is read by YAML 1.2's rules, strictly ------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("12:30", "12:30"), ("062", "062"), ("2009-02-30", "2009-02-30"), ("2009-04-01", "2009-04-01"),
+    (".nan", ".nan"), (".inf", ".inf"), ("yes", "yes"), ("off", "off"), ("0x1F", "0x1F"),
+    ("62", 62), ("-3", -3), ("12.50", 12.5), ("true", True), ("false", False), ("~", None),
+    ("null", None), ("1e3", 1000.0)])
+def test_yaml_1_2_scalars(raw, expected):
+    from press.core import yamlsafe
+
+    value = yamlsafe.load(f"a: {raw}\n", "x.yaml")[0]["a"]
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("[" * 400, "nested more than 32 levels deep"),
+    ('"\\ud800"', "U+D800 is a lone surrogate"),
+    ('"a\\u202eb"', "U+202E is a bidirectional control"),
+    ('"a\\u2066b"', "U+2066 is a bidirectional control"),
+    ('"a\\0b"', "U+0000 is a control character"),
+    ('"a\\x85b"', "U+0085 is a control character"),
+])
+def test_yaml_refuses_at_the_line(raw, message):
+    from press.core import yamlsafe
+
+    with pytest.raises(ContentError) as caught:
+        yamlsafe.load(f"ok: 1\na: {raw}\n", "x.yaml", line_offset=1)
+    assert "x.yaml:3: " in str(caught.value) and message in str(caught.value)
+
+
+# -- file names, encodings, limits, OS errors --------------------------------------------------
+
+def test_file_names_with_a_newline_or_upper_case_suffix(project, capsys):
+    briefings = project / "content" / "briefings"
+    source = briefings / f"{SLUG}.md"
+    (briefings / "ni-900\n.md").write_bytes(source.read_bytes())
+    (briefings / "x.MD").write_bytes(source.read_bytes())
+    assert main(["--project", str(project), "check"]) == 1
+    err = capsys.readouterr().err
+    assert "content/briefings/ni-900\\n.md: file name 'ni-900\\n.md' is not a valid slug" in err
+    assert "file name 'x.MD' must end in '.md' (lower case) to be read" in err
+
+
+def _mailing_with_recipients(project: Path, data: bytes):
+    from press.products.mailing.recipients import read_recipients
+
+    path = project / "content" / "mailings" / "2009-04-recipients.csv"
+    path.write_bytes(data)
+    with pytest.raises(ContentError) as caught:
+        read_recipients(path)
+    return str(caught.value)
+
+
+def test_utf16_recipients_name_the_encoding(project):
+    text = (project / "content" / "mailings" / "2009-04-recipients.csv").read_text("utf-8")
+    for data in (text.encode("utf-16-le"), text.encode("utf-16-be"), text.encode("utf-16")):
+        message = _mailing_with_recipients(project, data)
+        assert "the file is UTF-16, save it as UTF-8" in message
+        assert "unknown column" not in message
+
+
+def test_recipients_are_bounded(project):
+    from press.products.mailing.recipients import MAX_RECIPIENTS
+
+    rows = ["agency,link_officer,address_1,town,postcode"] + [
+        f"Agency {n},Officer {n},1 Road,TOWN,XF11 2FF" for n in range(MAX_RECIPIENTS + 50)]
+    message = _mailing_with_recipients(project, "\n".join(rows).encode())
+    assert f"more than {MAX_RECIPIENTS:,} recipients" in message
+
+
+def test_recipient_with_a_bidi_override(project):
+    rows = ["agency,link_officer,address_1,town,postcode",
+            "Agency \u202eevil,Officer,1 Road,TOWN,XF11 2FF"]
+    message = _mailing_with_recipients(project, "\n".join(rows).encode())
+    assert "row 2: 'agency': U+202E is a bidirectional control" in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_output_is_one_clear_message(project, capsys):
+    (project / "output").mkdir()
+    (project / "output").chmod(0o555)
+    try:
+        code = main(["--project", str(project), "-q", "briefing", SLUG, "--edition", "web"])
+    finally:
+        (project / "output").chmod(0o755)
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "Permission denied" in err and "check the folder's permissions" in err
+
+
+@pytest.mark.parametrize("number, text", [
+    (28, "the disk is full"), (30, "mounted read-only"), (36, "over 255 bytes")])
+def test_os_errors_get_a_hint(number, text, monkeypatch, project, capsys):
+    import errno
+
+    from press.commands import _verb
+
+    def fail(*args):
+        raise OSError(number, os.strerror(number), str(project / "output" / "x.pdf"))
+
+    monkeypatch.setattr(_verb("check"), "command", fail)
+    assert main(["--project", str(project), "check"]) == 1
+    err = capsys.readouterr().err
+    assert text in err and "output/x.pdf" in err and "Traceback" not in err
+    assert number in (errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG)
+
+
+# -- no byte from outside the project -----------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://www.rip.org.uk/x",
+                                 "javascript:alert(1)", "https://", "https://a b.org"])
+def test_series_urls_must_be_https(project, capsys, url):
+    series = project / "content" / "series" / "performance-pointers.yaml"
+    text = series.read_text("utf-8")
+    series.write_text(re.sub(r"(?m)^purchase_url: .*$", f"purchase_url: {url}", text),
+                      encoding="utf-8")
+    assert main(["--project", str(project), "-q", "check"]) == 1
+    err = capsys.readouterr().err
+    assert "performance-pointers.yaml:23: 'purchase_url' must be a web address starting " \
+           "https://" in err
+
+
+def _outside_copy(tmp_path: Path, source: Path, marker: str) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    target = outside / source.name
+    target.write_text(source.read_text("utf-8") + f"\n{{# {marker} #}}\n", encoding="utf-8")
+    return target
+
+
+def test_symlinked_partial_outside_layouts_is_refused(project, tmp_path, capsys):
+    partial = project / "layouts" / "_about.html"
+    outside = _outside_copy(tmp_path, partial, "outside")
+    partial.unlink()
+    partial.symlink_to(outside)
+    code = main(["--project", str(project), "-q", "briefing", SLUG, "--edition", "web"])
+    out = capsys.readouterr()
+    assert code == 1 and "Traceback" not in out.err
+    assert "layouts/_about.html is a link to a file outside layouts/" in out.err + out.out
+
+
+@pytest.mark.parametrize("kind, name, argv", [
+    ("bundles", "performance-pointers-2008-09.yaml", ["bundle"]),
+    ("mailings", "2009-04.yaml", ["mailing", "2009-04"]),
+])
+def test_symlinked_bundle_and_mailing_files_are_refused(project, tmp_path, capsys, kind, name,
+                                                        argv):
+    path = project / "content" / kind / name
+    outside = _outside_copy(tmp_path, path, "outside")
+    path.unlink()
+    path.symlink_to(outside)
+    assert main(["--project", str(project), "-q", *argv]) == 1
+    err = capsys.readouterr().err
+    assert f"{name} is a link to a file outside the project" in err and "Traceback" not in err
+
+
+# -- images: JPEG stripped to its image data, SVG checked on the parsed document --------------
+
+def test_jpeg_is_stripped_to_its_image_data(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from press.render import fetcher
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 10, 10)).save(
+        buffer, "JPEG", comment=b"SECRET-COMMENT", exif=b"Exif\0\0SECRET-EXIF")
+    path = tmp_path / "assets" / "figures" / "photo.jpg"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(buffer.getvalue() + b"PK\x03\x04SECRET-ZIP")
+    served = fetcher.ProjectFetcher(tmp_path).fetch(path.as_uri())
+    body = served.read()
+    assert b"SECRET" not in body and body.endswith(b"\xff\xd9")
+    with Image.open(io.BytesIO(body)) as image:
+        image.load()
+        assert image.size == (40, 20)
+
+
+def test_pdf_write_has_a_time_limit(monkeypatch):
+    from press.render import typeset
+
+    class Slow:
+        def write_pdf(self, *args, **kwargs):
+            time.sleep(5)
+
+    monkeypatch.setenv("PRESS_TIME_LIMIT_WRITE", "0.2")
+    started = time.monotonic()
+    with pytest.raises(ContentError, match="writing the PDF did not finish within 0.2 s"):
+        typeset.write(typeset.Typeset(Slow(), set(), (), "x.md"), None)
+    assert time.monotonic() - started < 2
+
+
+def test_a_256_character_path_segment_is_one_clear_error(project, capsys):
+    source = project / "content" / "briefings" / f"{SLUG}.md"
+    source.write_text(source.read_text("utf-8") + f"\n![A chart](../../assets/{'a' * 256}.png)\n",
+                      encoding="utf-8")
+    assert main(["--project", str(project), "-q", "check"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and ("over 255 bytes" in err or "not found" in err), err
+
+
+def test_a_nul_in_a_mailing_path_is_refused_at_its_line(project):
+    from press.products.mailing.load import load_mailing
+
+    path = project / "content" / "mailings" / "2009-04.yaml"
+    text = path.read_text("utf-8").replace("letter: 2009-04-letter.md",
+                                           'letter: "2009-04\\0letter.md"')
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_mailing(Project.at(project), "2009-04")
+    assert "2009-04.yaml:7: U+0000 is a control character" in str(caught.value)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import http.client
 import os
+import re
 import socket
 import threading
 import time
@@ -412,3 +413,38 @@ def test_odd_file_names_are_quoted_in_links(shown):
     index = respond(shown, "/").body.decode()
     assert 'href="/b/my%20%3Cnotes%3E/"' in index and "my &lt;notes&gt;" in index
     assert respond(shown, "/b/my%20%3Cnotes%3E/").status == 200
+
+
+def test_a_hung_build_is_abandoned_and_the_preview_goes_on(project, monkeypatch):
+    """SIGALRM does nothing in the builder thread: the build runs in a child that is killed."""
+    root = Project.at(project)
+    state = Preview(root, slugs=[SLUG])
+    real = preview_state.typeset_briefing
+
+    def hang(*args):
+        time.sleep(60)
+
+    monkeypatch.setenv("PRESS_TIME_LIMIT_PREVIEW", "1")
+    monkeypatch.setattr(preview_state, "typeset_briefing", hang)
+    started = time.monotonic()
+    view = state.build(SLUG)
+    assert time.monotonic() - started < 10
+    assert view.problems and "did not finish within 1 s and was abandoned" in view.problems[0]
+    assert view.problems[0].startswith(f"content/briefings/{SLUG}.md: ")
+    monkeypatch.setattr(preview_state, "typeset_briefing", real)
+    monkeypatch.setenv("PRESS_TIME_LIMIT_PREVIEW", "300")
+    view = state.build(SLUG)
+    assert not view.problems and len(view.pages) == 6
+
+
+def test_yaml_problems_are_shown_with_their_line(project):
+    root = Project.at(project)
+    state = Preview(root, slugs=[SLUG])
+    source = root.briefings_dir / f"{SLUG}.md"
+    text = source.read_text(encoding="utf-8")
+    source.write_text(re.sub(r"(?m)^published: .*$", "published: 2009-02-30", text, count=1),
+                      encoding="utf-8")
+    view = state.build(SLUG)
+    assert view.problems and "internal error" not in view.problems[0]
+    assert re.match(rf"content/briefings/{SLUG}\.md:\d+: 'published' is not a real date",
+                    view.problems[0]), view.problems

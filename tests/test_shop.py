@@ -54,7 +54,7 @@ def shop_copy(shop_root, tmp_path):
 
 
 def _catalogue(root: Path) -> dict:
-    return json.loads((root / "output" / "web" / "catalogue.json").read_text(encoding="utf-8"))
+    return json.loads((root / "output" / "upload" / "catalogue.json").read_text(encoding="utf-8"))
 
 
 def _entry(root: Path, product_id: str) -> dict:
@@ -76,7 +76,7 @@ def test_catalogue_lists_every_final_briefing_and_bundle(shop_root):
     ids = [p["id"] for p in catalogue["products"]]
     bundles = sorted(p.stem for p in (shop_root / "content" / "bundles").glob("*.yaml"))
     assert ids == [*FINALS, *bundles]
-    assert DRAFT not in ids and not (shop_root / "output" / "web" / f"{DRAFT}-sample.pdf").exists()
+    assert DRAFT not in ids and not (shop_root / "output" / "upload" / f"{DRAFT}-sample.pdf").exists()
     first = catalogue["products"][0]
     assert first["title"] == "Placement stability for looked after children"
     assert first["series"] == {"id": "performance-pointers", "name": "Performance Pointers"}
@@ -88,7 +88,7 @@ def test_catalogue_lists_every_final_briefing_and_bundle(shop_root):
 
 
 def test_catalogue_matches_the_files(shop_root):
-    web = shop_root / "output" / "web"
+    web = shop_root / "output" / "upload"
     for product in _catalogue(shop_root)["products"]:
         for entry in product["files"]:
             data = (web / entry["name"]).read_bytes()
@@ -111,12 +111,12 @@ def test_catalogue_matches_the_files(shop_root):
     assert rows[0]["price"] == "12.50" and rows[0]["authors"] == "Sarah Judd; Tom Hallam"
 
 
-def test_folder_keeps_the_pipeline_outputs(shop_root, built_project):
-    web = shop_root / "output" / "web"
+def test_folder_holds_the_web_editions(shop_root, built_project):
+    web = shop_root / "output" / "upload"
     for slug in FINALS:
         assert (web / f"{slug}.pdf").read_bytes() == \
             (built_project / "output" / "web" / f"{slug}.pdf").read_bytes()
-    assert not list((shop_root / "output").glob(".web.*")), "staging folder left behind"
+    assert not list((shop_root / "output").glob(".upload.*")), "staging folder left behind"
     assert all(p.stat().st_mode & 0o777 == 0o644 for p in web.rglob("*") if p.is_file())
 
 
@@ -133,7 +133,7 @@ def _png_chunks(data: bytes) -> list[bytes]:
 
 @pytest.mark.parametrize("role, width", [("cover", 600), ("cover@2x", 1200)])
 def test_thumbnails_are_the_cover_at_the_promised_width(shop_root, role, width):
-    web = shop_root / "output" / "web"
+    web = shop_root / "output" / "upload"
     for product in _catalogue(shop_root)["products"]:
         data = (web / _file(product, role)["name"]).read_bytes()
         assert set(_png_chunks(data)) <= {b"IHDR", b"IDAT", b"IEND"}  # no dates, no text
@@ -152,7 +152,7 @@ def _near(pixel, expected, tolerance=12) -> bool:
 # -- samples -----------------------------------------------------------------------------------
 
 def test_sample_has_the_first_pages_and_the_purchase_note(shop_root):
-    web = shop_root / "output" / "web"
+    web = shop_root / "output" / "upload"
     slug = FINALS[0]
     sample = PdfReader(web / f"{slug}-sample.pdf")
     full = PdfReader(web / f"{slug}.pdf")
@@ -178,7 +178,7 @@ def test_bundle_sample(shop_root):
     bundles = _catalogue(shop_root)["products"][len(FINALS):]
     if not bundles:
         pytest.skip("no bundles defined in the sample")
-    web = shop_root / "output" / "web"
+    web = shop_root / "output" / "upload"
     for bundle in bundles:
         sample = PdfReader(web / _file(bundle, "sample")["name"])
         full = PdfReader(web / _file(bundle, "full")["name"])
@@ -201,7 +201,7 @@ def test_sample_pages_from_the_series_and_the_briefing(shop_copy):
     report = shop.build(Project.at(root))
     # (the edited source is now newer than its edition, which the build notes)
     assert report.stale == [(f"{FINALS[1]}.pdf", f"python build.py briefing {FINALS[1]}")]
-    web = root / "output" / "web"
+    web = root / "output" / "upload"
     assert len(PdfReader(web / f"{FINALS[0]}-sample.pdf").pages) == 2 + 1  # the series says 2
     sample = PdfReader(web / f"{FINALS[1]}-sample.pdf")
     assert len(sample.pages) == 5 + 1  # the briefing's own field wins
@@ -213,7 +213,7 @@ def test_sample_pages_from_the_series_and_the_briefing(shop_copy):
 
 def test_rebuild_without_cache_gives_identical_files(shop_copy):
     root = shop_copy()
-    web = root / "output" / "web"
+    web = root / "output" / "upload"
     before = shop.listing(web)
     shutil.rmtree(root / ".cache" / "shop")
     shutil.rmtree(root / ".cache" / "records" / "shop")  # the folder's record too
@@ -224,7 +224,7 @@ def test_rebuild_without_cache_gives_identical_files(shop_copy):
 
 def test_failed_build_leaves_the_previous_folder(shop_copy, monkeypatch):
     root = shop_copy()
-    web = root / "output" / "web"
+    web = root / "output" / "upload"
     before = shop.listing(web)
     shutil.rmtree(root / ".cache" / "records" / "shop")  # so that the folder is built again
 
@@ -235,21 +235,20 @@ def test_failed_build_leaves_the_previous_folder(shop_copy, monkeypatch):
     with pytest.raises(RuntimeError):
         shop.build(Project.at(root))
     assert shop.listing(web) == before
-    assert not [p for p in (root / "output").iterdir() if p.name.startswith(".web.")]
+    assert not [p for p in (root / "output").iterdir() if p.name.startswith(".upload.")]
 
     monkeypatch.undo()
-    (web / f"{FINALS[1]}.pdf").unlink()  # a final briefing without its web edition
+    (root / "output" / "web" / f"{FINALS[1]}.pdf").unlink()  # a final without its edition
     with pytest.raises(ContentError) as caught:
         shop.build(Project.at(root))
     assert f"no web edition output/web/{FINALS[1]}.pdf" in str(caught.value)
     assert f"python build.py briefing {FINALS[1]}" in str(caught.value)
-    before.pop(f"{FINALS[1]}.pdf")
-    assert shop.listing(web) == before
+    assert shop.listing(web) == before  # the upload folder keeps the last good state
 
 
 def test_full_build_with_errors_leaves_the_shop_alone(shop_copy, capsys):
     root = shop_copy()
-    before = shop.listing(root / "output" / "web")
+    before = shop.listing(root / "output" / "upload")
     source = root / "content" / "briefings" / f"{DRAFT}.md"
     source.write_text(re.sub(r"(?m)^number: .*$", "number: seven",
                              source.read_text(encoding="utf-8")), encoding="utf-8")
@@ -257,19 +256,19 @@ def test_full_build_with_errors_leaves_the_shop_alone(shop_copy, capsys):
     captured = capsys.readouterr()
     assert captured.err.count("'number' must be a positive whole number") == 1
     assert "shop folder not updated because of the errors above" in captured.out
-    assert shop.listing(root / "output" / "web") == before
+    assert shop.listing(root / "output" / "upload") == before
 
 
 def test_build_recovers_from_a_killed_swap(shop_copy):
     root = shop_copy()
     out = root / "output"
-    before = shop.listing(out / "web")
-    (out / "web").rename(out / ".web.old")  # killed between the two renames of the swap
+    before = shop.listing(out / "upload")
+    (out / "upload").rename(out / ".upload.old")  # killed between the two renames of the swap
     leftover = out / ".web.99999999.x1y2.staging"  # and a staging folder of a dead build
     leftover.mkdir()
     (leftover / "half.pdf").write_bytes(b"%PDF-1.7")
     shop.build(Project.at(root))
-    assert shop.listing(out / "web") == before
+    assert shop.listing(out / "upload") == before
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
@@ -277,15 +276,15 @@ def test_truncated_edition_is_refused(shop_copy):
     root = shop_copy()
     path = root / "output" / "web" / f"{FINALS[0]}.pdf"
     path.write_bytes(path.read_bytes()[:5000])
-    before = shop.listing(path.parent)
+    before = shop.listing(root / "output" / "upload")
     with pytest.raises(ContentError, match="not a readable PDF"):
         shop.build(Project.at(root))
-    assert shop.listing(path.parent) == before
+    assert shop.listing(root / "output" / "upload") == before
 
 
 def test_stale_derived_files_go_and_other_files_stay(shop_copy):
     root = shop_copy()
-    web = root / "output" / "web"
+    web = root / "output" / "upload"
     (web / "gone-briefing-sample.pdf").write_bytes(b"%PDF-1.7\n%%EOF")
     (web / "gone-briefing-cover.png").write_bytes(b"old")
     (web / "robots.txt").write_text("User-agent: *\n", encoding="utf-8")
@@ -316,7 +315,7 @@ def test_changes_after_editing_one_briefing(shop_copy, capsys):
     assert main([*project, "briefing", slug, "--edition", "web", "-q"]) == 0
     capsys.readouterr()
     assert main([*project, "web"]) == 0
-    assert "7 files differ from the last published upload" in capsys.readouterr().out
+    assert "6 files differ from the last published upload" in capsys.readouterr().out
     assert main([*project, "web", "--changes"]) == 0
     listed = capsys.readouterr().out.split("\n")
     changed = sorted(line.split()[1] for line in listed if line.startswith("changed"))

@@ -19,6 +19,7 @@ import segno
 from barcode.writer import SVGWriter
 from markupsafe import Markup, escape
 
+from press.errors import ContentError
 from press.model import Body, Briefing, Page
 from press.project import Project
 
@@ -32,9 +33,28 @@ class Draft:
 
 
 @lru_cache(maxsize=8)
+class LayoutsLoader(jinja2.FileSystemLoader):
+    """Templates and partials from ``layouts/`` only: a symlinked partial pointing outside the
+    project would otherwise print that file's text into every PDF and letter."""
+
+    def __init__(self, layouts: Path):
+        super().__init__(str(layouts))
+        self.root = Path(layouts).resolve()
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        if not Path(filename).resolve().is_relative_to(self.root):
+            # a ContentError, not TemplateNotFound: it passes through Jinja's {% include %} to
+            # every caller as a problem, never a traceback
+            raise ContentError.at(Path(filename), None,
+                                  f"layouts/{template} is a link to a file outside layouts/",
+                                  "copy the file into layouts/ instead of linking to it")
+        return source, filename, uptodate
+
+
 def environment(layouts: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(layouts)),
+        loader=LayoutsLoader(layouts),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,

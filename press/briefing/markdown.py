@@ -6,9 +6,11 @@ layout stage inserts the result into a template as a value, never as template so
 
 from __future__ import annotations
 
+import html.parser
 import re
 from html import escape
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import markdown as md
 import nh3
@@ -65,6 +67,7 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
                              clean_content_tags={"script", "style", "template", "textarea"},
                              strip_comments=True)
         _check_anchors(briefing, found.anchors, state.ids)
+        _check_targets(briefing, html, project_root)
         html = typography(html)
     except limits.TimeLimitExceeded as exc:
         raise ContentError.at(briefing.path, briefing.body_line,
@@ -195,3 +198,57 @@ def _slug(value: str, sep: str) -> str:
     value = re.sub(r"<[^>]+>", "", value)
     value = re.sub(r"[^\w\s-]", "", value.lower()).strip()
     return re.sub(r"[\s_-]+", sep, value)[:60] or "section"
+
+
+# -- link and image targets, checked on the converted document ---------------------------------
+
+class _Targets(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []  # ("a" or "img", url)
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if (tag, name) in (("a", "href"), ("img", "src")) and value is not None:
+                self.found.append((tag, value))
+
+
+def _check_targets(briefing: Briefing, body_html: str, project_root: Path) -> None:
+    """Every link and image of the converted body, whatever Markdown or HTML wrote it (a link
+    split over two lines, a reference definition, an entity-encoded URL): links go to the web,
+    an email address or a heading; images are files in content/ or assets/. The line-based
+    checks give the better messages; this is the check that cannot be written around."""
+    parser = _Targets()
+    parser.feed(body_html)
+    parser.close()
+    allowed = [(project_root / d).resolve() for d in ("content", "assets")]
+    problems = Problems()
+    for tag, url in parser.found:
+        url = url.strip()
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if tag == "a":
+            if url.startswith("#") or (scheme in LINK_SCHEMES and not url.startswith("//")):
+                continue
+            message = f"link '{url[:60]}' is not a web address"
+            hint = "link to a web page (https://...), an email address or a heading (#...)"
+        else:
+            target = (briefing.path.parent / unquote(parts.path)).resolve() \
+                if not (scheme or url.startswith("//") or "\x00" in url) else None
+            if target is not None and target.is_file() and \
+                    any(target.is_relative_to(folder) for folder in allowed):
+                continue
+            message = f"image '{url[:60]}' is not a file in content/ or assets/"
+            hint = "copy the file into assets/ and link it from there"
+        problems.error(briefing.path, _line_of(briefing, url), message, hint)
+    if problems.errors:
+        raise ContentError(problems.items)
+
+
+def _line_of(briefing: Briefing, url: str) -> int:
+    """The body line where ``url`` (or its last path segment, if it was split) is written."""
+    tail = url.rstrip("/").rsplit("/", 1)[-1] or url
+    for offset, line in enumerate(briefing.body.split("\n")):
+        if url in line or (tail and tail in line):
+            return briefing.body_line + offset
+    return briefing.body_line

@@ -6,6 +6,7 @@ Exit 0 ok, 1 content errors, 2 usage.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--changes", action="store_true",
                         help="web: list files that differ from the last published catalogue")
     parser.add_argument("--mark-published", action="store_true",
-                        help="web: record output/web as uploaded (what --changes compares with)")
+                        help="web: record output/upload as uploaded (what --changes compares with)")
     parser.add_argument("--port", type=int, default=8000, help="preview: port (default 8000)")
     parser.add_argument("--timings", type=Path, metavar="FILE",
                         help="write the wall time of each stage to FILE as JSON (bench/)")
@@ -92,6 +93,32 @@ def main(argv: list[str] | None = None, default_project: Path | None = None) -> 
     except BrokenPipeError:  # output piped into `head` and closed early: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the one place: a read-only or full output/, a name too long, ...
+        if args.debug:
+            raise
+        print(f"build.py: {os_message(exc)}", file=sys.stderr)
+        return 1
+
+
+_OS_HINTS = {
+    errno.EROFS: "the disk is mounted read-only: build into a copy of the project elsewhere",
+    errno.EACCES: "you may not write there: check the folder's permissions (ls -ld output)",
+    errno.EPERM: "you may not write there: check the folder's permissions (ls -ld output)",
+    errno.ENOSPC: "the disk is full: free some space and build again (files already built "
+                  "were not changed: every output is written whole or not at all)",
+    errno.EDQUOT: "your disk quota is used up: free some space and build again",
+    errno.ENAMETOOLONG: "a file or folder name is over 255 bytes: shorten it",
+    errno.EMFILE: "too many open files: build with fewer workers (-j 2)",
+    errno.EIO: "the disk reported an error: check it, then build again",
+}
+
+
+def os_message(exc: OSError) -> str:
+    """One line for an operating-system error: what failed, on which file, and what to do."""
+    where = f": {exc.filename}" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    hint = _OS_HINTS.get(exc.errno, "")
+    return f"{reason}{where}" + (f" ({hint})" if hint else "")
 
 
 def _run(args) -> int:

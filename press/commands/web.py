@@ -18,7 +18,7 @@ def command(project: Project, args, say) -> int:
     if mark:
         count = shop.mark_published(project)
         snapshot = project.published_snapshot.relative_to(project.root).as_posix()
-        say(f"web: marked {count} files in output/web as published (snapshot {snapshot})")
+        say(f"web: marked {count} files in output/upload as published (snapshot {snapshot})")
         return 0
     if args.changes:
         return _say_changes(project, say, full=True)
@@ -33,7 +33,7 @@ def after_build(project: Project, args, results, say, blocked: bool = False) -> 
     with the rest of the run's (``press.commands.report.print_problems``)."""
     step = shop.after_build(project, args, results, blocked=blocked)
     if step.blocked:
-        say("web: output/web shop folder not updated because of the errors above")
+        say("web: output/upload shop folder not updated because of the errors above")
     elif step.report is not None:
         _say_report(step.report, say)
         _say_changes(project, say, full=False)
@@ -43,16 +43,16 @@ def after_build(project: Project, args, results, say, blocked: bool = False) -> 
 def _say_report(report: shop.Report, say) -> None:
     size = sum(f.bytes for e in report.entries for f in e.files)
     kinds = [e.product.kind for e in report.entries]
-    say(f"web: output/web ready: {plural(kinds.count('briefing'), 'briefing')}, "
+    say(f"web: output/upload ready: {plural(kinds.count('briefing'), 'briefing')}, "
         f"{plural(kinds.count('bundle'), 'bundle')}, "
         f"{sum(len(e.files) for e in report.entries)} files ({shop.human_size(size)}) in "
         f"{report.seconds:.1f} s; {report.made} thumbnails/samples made, {report.reused} "
         "unchanged")
     for name in report.unlisted:
-        say(f"web: note: output/web/{name} is in the folder but in no catalogue entry")
+        say(f"web: note: output/upload/{name} is in the folder but in no catalogue entry")
     for name, command in report.stale:
-        say(f"web: note: output/web/{name} is older than what it is made from: rebuild it "
-            f"before uploading ({command})")
+        say(f"web: note: output/web/{name} (the edition) is older than what it is made "
+            f"from: rebuild it before uploading ({command})")
 
 
 def _say_changes(project: Project, say, full: bool) -> int:

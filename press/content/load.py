@@ -12,7 +12,7 @@ from press.model import Author, Briefing, Contact, Indicator, Partner, Series
 from press.project import Project
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")  # \Z: "$" would let "ni-900\n" through
 
 
 # -- reading text ------------------------------------------------------------------------------
@@ -31,8 +31,23 @@ def _outside_error(project: Project, path: Path) -> ContentError:
                            "copy the file into the project instead of linking to it")
 
 
+def _project_root_of(path: Path) -> Path | None:
+    """The project a source file belongs to: the folder holding the ``content/`` it is in."""
+    absolute = path.absolute()
+    for parent in absolute.parents:
+        if parent.name == "content":
+            return parent.parent
+    return None
+
+
 def read_text(path: Path) -> str:
-    """Read a UTF-8 source file (BOM and CRLF accepted); errors name the line and byte offset."""
+    """Read a UTF-8 source file (BOM and CRLF accepted); errors name the line and byte offset.
+
+    A file under ``content/`` that is a link to a file outside its project is refused here,
+    the one place series, briefings, bundles, mailings and letters are read through."""
+    root = _project_root_of(path)
+    if root is not None and not inside(Project(root.resolve()), path):
+        raise _outside_error(Project(root.resolve()), path)
     data = path.read_bytes()
     if len(data) > MAX_SOURCE_BYTES:
         raise ContentError.at(path, None, f"file is {len(data) // 1024} KB, over the "
@@ -137,7 +152,8 @@ def _series(project, path, data, lines, problems) -> Series | None:
     if sample_pages:
         sample_pages = check(fields.positive_int, sample_pages, "sample_pages")
     values = {key: check(fields.text, data.get(key), key)
-              for key in ("name", "publisher", "strapline", "about", "purchase_url")}
+              for key in ("name", "publisher", "strapline", "about")}
+    values["purchase_url"] = check(fields.https_url, data.get("purchase_url"), "purchase_url")
     bib = refs.files(check, data["bibliography"], path.parent, project.root) \
         if data.get("bibliography") else ()
     if not check.ok:
@@ -191,7 +207,7 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     check = fields.Checker(path, lines, problems)
     if not SLUG_RE.match(slug):
         check.ok = False
-        problems.error(path, None, f"file name '{path.name}' is not a valid slug",
+        problems.error(path, None, f"file name {path.name!r} is not a valid slug",
                        "use lower-case letters, digits and hyphens, e.g. ni-062-topic.md")
     data = check.top(data, BRIEFING_FIELDS, BRIEFING_REQUIRED, "front matter")
     if not data:
@@ -268,6 +284,10 @@ def select(folder: Path, suffix: str, names: list[str] | None, what: str,
     named), in the order named; a name with no file is a problem with a "did you mean"."""
     paths = sorted(folder.glob(f"*{suffix}"))
     if not names:
+        for odd in sorted(folder.glob("*")):  # x.MD would otherwise be silently left out
+            if odd.suffix.lower() == suffix and odd.suffix != suffix:
+                problems.error(odd, None, f"file name {odd.name!r} must end in '{suffix}' "
+                               "(lower case) to be read", f"rename it {odd.stem}{suffix}")
         return paths
     known = {p.stem: p for p in paths}
     for name in names:

@@ -92,7 +92,9 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
         if not entry:
             continue
         line = yamlsafe.line_of(check.lines, "references", i)
-        ref_id = str(entry["id"]).strip()
+        ref_id = check(fields.text, entry["id"], "references", i, "id")
+        if ref_id is None:
+            continue
         if ref_id in seen:
             check.fail(("references", i, "id"), f"duplicate reference id '{ref_id}'",
                        f"first on line {seen[ref_id]}")
@@ -111,18 +113,23 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
             check.fail(("references", i, "year"), f"'year' must be a year like 2001, not "
                        f"{year!r}", "leave it out (or write n.d.) if the work has no date")
             continue
-        authors = check(fields.text_list, entry["authors"], "references", i, "authors")
+        authors = check(fields.names, entry["authors"], "references", i, "authors")
         editors = check(fields.text_list, entry["editors"], "references", i, "editors") \
             if entry.get("editors") else ()
-        if authors is None:
+        # (a field given as a list or a mapping is an error, never Python's repr in print)
+        extra = {k: check(fields.text, entry[k], "references", i, k) for k in TEXTS
+                 if entry.get(k) is not None}
+        named = {k: check(fields.text, entry[k], "references", i, k) for k in ("journal", "book")
+                 if entry.get(k) is not None}
+        title = check(fields.text, entry["title"], "references", i, "title")
+        if authors is None or title is None or None in (*extra.values(), *named.values()):
             continue
-        extra = {k: str(entry[k]).strip() for k in TEXTS if entry.get(k) is not None}
-        container = entry.get("journal") if entry["type"] == "article" else entry.get("book")
+        container = named.get("journal") if entry["type"] == "article" else named.get("book")
         refs.append(Reference(
             id=ref_id, type=entry["type"], authors=tuple(Name.parse(a) for a in authors),
-            year=year, title=str(entry["title"]).strip(),
+            year=year, title=title,
             editors=tuple(Name.parse(e) for e in editors or ()),
-            container=str(container or entry.get("journal") or entry.get("book") or "").strip(),
+            container=container or named.get("journal") or named.get("book") or "",
             pages=bibliography.pages(entry.get("pages")),
             doi=bibliography.doi(entry.get("doi")),
             accessed=_accessed(check, entry.get("accessed"), i), line=line or 0, **extra))

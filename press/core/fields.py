@@ -12,6 +12,7 @@ import ast
 import datetime as dt
 import math
 import re
+from urllib.parse import urlsplit
 
 from press.core import yamlsafe
 from press.errors import Problems, did_you_mean
@@ -141,6 +142,25 @@ def _named(chars: str) -> str:
     names = [yamlsafe.INVISIBLE.get(c, "a space" if c == " " else f"U+{ord(c):04X}")
              for c in chars]
     return " and ".join(names)
+
+
+def https_url(value, name):
+    """A web address that becomes a link and a QR code in every PDF: https only, with a host,
+    no spaces (``file:///etc/passwd`` or ``javascript:`` would be printed and linked)."""
+    written = text(value, name)
+    parts = urlsplit(written)
+    if parts.scheme.lower() != "https" or not parts.hostname or re.search(r"\s", written):
+        raise Invalid(f"'{name}' must be a web address starting https://, not '{written[:80]}'",
+                      "e.g. https://www.example.org/publications")
+    return written
+
+
+def names(value, name):
+    """A list of at least one name (a reference's authors: the citation needs the first)."""
+    found = text_list(value, name)
+    if not found:
+        raise Invalid(f"'{name}' must list at least one name", "e.g. '- Ward, H.'")
+    return found
 
 
 class Checker:

@@ -1,4 +1,4 @@
-"""Limits for the markdown and typeset stages: a wall-clock time limit per briefing.
+"""Limits for the markdown, typeset and write stages: a wall-clock time limit per briefing.
 
 A pathological input (a 50-page table, thousands of unmatched brackets) must fail its briefing
 with a message instead of hanging the build. The limit uses ``SIGALRM``/``setitimer``, which
@@ -15,9 +15,11 @@ import threading
 import time
 from contextlib import contextmanager
 
-# Seconds per briefing; the sample's longest briefing needs about 0.2 s and 3 s respectively.
-# Override with PRESS_TIME_LIMIT_MARKDOWN / PRESS_TIME_LIMIT_LAYOUT (0 turns a limit off).
-DEFAULTS = {"markdown": 30.0, "layout": 120.0}
+# Seconds per briefing; the sample's longest briefing needs about 0.2 s, 3 s and 2 s.
+# Override with PRESS_TIME_LIMIT_MARKDOWN / _LAYOUT / _WRITE (0 turns a limit off). "write" is
+# one PDF write (SVGs are drawn then).
+DEFAULTS = {"markdown": 30.0, "layout": 120.0, "write": 120.0,
+            "preview": 300.0}  # one whole preview build, run in a child it can abandon
 
 
 class TimeLimitExceeded(Exception):

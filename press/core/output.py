@@ -26,14 +26,27 @@ def check_pdf(data: bytes) -> None:
         raise IncompleteOutput("PDF is truncated or malformed")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666  # what open() would give, less the umask: mkstemp's 0600 would make print
+# files and upload folders unreadable on a shared drive or the printer's FTP
+
+
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``.
+
+    The file gets the mode a plain ``open()`` would give it (0644 under the usual umask)."""
     if path.suffix == ".pdf":
         check_pdf(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part",
                                dir=path.parent)
     try:
+        os.chmod(tmp, FILE_MODE & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -54,6 +67,7 @@ def staged_folder(final: Path):
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".staging",
                                     dir=final.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the folder from other users
     try:
         yield staging
     except BaseException:
@@ -65,6 +79,40 @@ def staged_folder(final: Path):
         os.replace(final, old)
     os.replace(staging, final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def settle_folder(final: Path) -> None:
+    """Roll back a folder swap killed between its two renames (``.name.old`` left, ``name``
+    gone), so a reader never mistakes the gap for an empty folder."""
+    old = final.with_name(f".{final.name}.old")
+    if old.is_dir() and not final.exists():
+        try:
+            os.replace(old, final)
+        except FileNotFoundError:  # another process settled it first
+            pass
+
+
+# -- CSV cells a spreadsheet opens ------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (OWASP's advice:
+    a leading ``= + - @``, tab or carriage return gets a ``'`` in front). Numbers stay numbers:
+    only text is touched, so ``-3`` given as an int is written as it is."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return str(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def safe_row(row):
+    """``spreadsheet_safe`` over a list (csv.writer) or a dict (csv.DictWriter) row."""
+    if isinstance(row, dict):
+        return {key: spreadsheet_safe(value) for key, value in row.items()}
+    return [spreadsheet_safe(value) for value in row]
 
 
 _OWNER_RE = re.compile(r"^\..+\.(\d+)\.[^.]+\.(part|staging)$")

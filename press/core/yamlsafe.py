@@ -8,20 +8,83 @@ the two parsers judge differently) are exactly those of the pure-Python parser.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
 from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from press.errors import ContentError, Problem
 
 MAX_YAML_BYTES = 256 * 1024  # front matter and config files are small; refuse anything huge
+MAX_DEPTH = 32  # lists in mappings in lists...: front matter needs four or five levels
+
+
+class _Core12(Resolver):
+    """Which plain scalars are not text: YAML 1.2's core schema, made stricter still.
+
+    PyYAML resolves by YAML 1.1, where ``12:30`` is the number 750 (base 60), ``062`` is 50
+    (octal), ``yes``/``no``/``on``/``off`` are booleans and ``2009-02-30`` is a date that
+    raises ValueError. Here only ``true``/``false``, ``null``/``~``, decimal integers without a
+    leading zero and decimal fractions are typed; everything else (times, dates, codes with a
+    leading zero, ``.nan``, ``.inf``) stays text, and the field checks decide what it means.
+    """
+
+    yaml_implicit_resolvers: dict = {}
+
+
+for _tag, _pattern, _first in (
+        ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+        ("int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
+        ("float", r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|"
+                  r"^[-+]?[0-9]+[eE][-+]?[0-9]+$", "-+0123456789."),
+):
+    _Core12.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+# Characters refused in every YAML value, with why: a lone surrogate cannot be written as
+# UTF-8 (it passes the checks, then fails the build); control characters are invisible; bidi
+# embeddings, overrides and isolates make a title or an address display other than it reads.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff"
+                        "\u202a-\u202e\u2066-\u2069]")
+
+
+def bad_character(text: str) -> str | None:
+    """A message for the first character of ``text`` no source file may hold, or None."""
+    found = _BAD_CHARS.search(text)
+    if not found:
+        return None
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        what = "a lone surrogate, which is not a character"
+    elif 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        what = "a bidirectional control, which makes text display other than it reads"
+    else:
+        what = "a control character, which no editor shows"
+    return f"U+{code:04X} is {what}"
 
 
 class _Strict:
-    """Composer step that refuses anchors/aliases (billion-laughs) and tags."""
+    """Composer step that refuses anchors/aliases (billion-laughs), tags and deep nesting."""
 
     def compose_node(self, parent, index):
+        depth = getattr(self, "_depth", 0)
+        if depth >= MAX_DEPTH:
+            raise yaml.MarkedYAMLError(
+                None, None, f"values are nested more than {MAX_DEPTH} levels deep",
+                self.peek_event().start_mark)
+        self._depth = depth + 1
+        try:
+            return self._compose_checked(parent, index)
+        finally:
+            self._depth = depth
+
+    def _compose_checked(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.MarkedYAMLError(
@@ -40,12 +103,20 @@ class _Strict:
         return super().compose_node(parent, index)
 
 
-class _StrictLoader(_Strict, yaml.SafeLoader):
+class _StrictLoader(_Strict, Reader, Scanner, Parser, Composer, SafeConstructor, _Core12):
     """Pure-Python SafeLoader with the strict composer: the reference, and the error reporter."""
+
+    def __init__(self, stream):
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        _Core12.__init__(self)
 
 
 if yaml.__with_libyaml__:
-    class _FastLoader(_Strict, Composer, yaml.cyaml.CParser, SafeConstructor, Resolver):
+    class _FastLoader(_Strict, Composer, yaml.cyaml.CParser, SafeConstructor, _Core12):
         """libyaml's scanner and parser under the same strict, pure-Python composer.
 
         libyaml's own composer would resolve aliases before we could refuse them, so only
@@ -56,7 +127,7 @@ if yaml.__with_libyaml__:
             yaml.cyaml.CParser.__init__(self, stream)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
-            Resolver.__init__(self)
+            _Core12.__init__(self)
 else:  # PyYAML built without libyaml: every document takes the pure-Python path
     _FastLoader = None
 
@@ -199,6 +270,8 @@ def _convert(node, loader, key_path, lines, path, offset):
                 raise ContentError.at(path, key_node.start_mark.line + 1 + offset,
                                       "keys must be plain names")
             key = str(loader.construct_object(key_node))
+            if bad := bad_character(key):
+                raise ContentError.at(path, key_node.start_mark.line + 1 + offset, bad)
             if key == "<<":
                 raise ContentError.at(path, key_node.start_mark.line + 1 + offset,
                                       "merge keys (<<) are not allowed")
@@ -213,10 +286,14 @@ def _convert(node, loader, key_path, lines, path, offset):
         return [_convert(item, loader, key_path + (i,), lines, path, offset)
                 for i, item in enumerate(node.value)]
     try:
-        return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
+        value = loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
         raise ContentError.at(path, node.start_mark.line + 1 + offset,
                               f"invalid value: {exc}") from None
+    if isinstance(value, str) and (bad := bad_character(value)):
+        raise ContentError.at(path, node.start_mark.line + 1 + offset, bad,
+                              "delete it; most editors do not show it")
+    return value
 
 
 def line_of(lines: dict[tuple, int], *key_path) -> int | None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from press.core import limits, parallel
 from press.errors import ContentError
 from press.preview.changes import Deps, affected
 from press.preview.pages import (
@@ -20,12 +22,25 @@ from press.preview.pages import (
     publish,
     rasterise,
     typeset_briefing,
+    warm_up,
 )
 from press.project import Project
 
 log = logging.getLogger("press.preview")  # one logger for the whole stage, as before its split
 
 MISSING_GRACE_S = 0.25  # save-by-rename: the file may be briefly absent
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a build in the forked child sends back (it pickles; the layout stays there)."""
+
+    title: str
+    status: str
+    pages: tuple[PageImage, ...]
+    deps: Deps
+    prints: tuple
+    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,7 @@ class Preview:
         self._pending: set[str] = set()
         self._viewed: dict[str, float] = {}
         self.stopping = threading.Event()
+        self._warm = False  # warm_up() done in this process (see _in_child)
         for slug in self._slugs_on_disk():
             self.views[slug] = View(slug)
 
@@ -180,23 +196,31 @@ class Preview:
         folder = self.folder / slug
         folder.mkdir(parents=True, exist_ok=True)
         pdf_name = f"{slug}.pdf"
-        try:
+        with self._lock:
+            before = self._prints.get(slug)
+
+        def work() -> _Outcome:
             result = typeset_briefing(self.project, path)
             prints = fingerprints(result.laid_out, self.project.layouts.glob("*"))
-            with self._lock:
-                before = self._prints.get(slug)
-            if before is not None and previous.pages:
-                # Show the new pages first, drawing only those that changed; the PDF follows.
+            if before is not None and previous.pages:  # draw only the pages that changed
                 pages = self._draw_changed(result, prints, before, previous.pages, folder)
-                view = self._show(slug, result, pages, pdf_name, started)
-                pdf = result.pdf()
             else:
-                pdf = result.pdf()
-                pages = rasterise(pdf, folder)
-                view = None
+                pages = None
+            pdf = result.pdf()
+            pages = pages if pages is not None else rasterise(pdf, folder)
             publish(folder / pdf_name, pdf)
+            return _Outcome(result.briefing.title, result.briefing.status, tuple(pages),
+                            result.deps, tuple(prints),
+                            tuple(w.format(self.project.root) for w in result.warnings))
+
+        try:
+            outcome = self._in_child(work, path)
         except ContentError as exc:
             return self._failed(slug, path, [p.format(self.project.root) for p in exc.problems],
+                                started)
+        except OSError as exc:  # the preview folder is not writable, the disk is full
+            return self._failed(slug, path, [f"{path.relative_to(self.project.root)}: "
+                                             f"{exc.strerror or exc}: {exc.filename or ''}"],
                                 started)
         except Exception as exc:  # noqa: BLE001 -- a bug must not take the server down
             log.exception("preview: unexpected error building %s", slug)
@@ -204,13 +228,39 @@ class Preview:
                                              f"error {type(exc).__name__}: {exc} (a bug in "
                                              "briefing press; details in the terminal)"], started)
         with self._lock:
-            self.deps[slug] = result.deps
-            self._prints[slug] = prints
-        view = view or self._show(slug, result, pages, pdf_name, started)
-        _tidy(folder, {p.name for p in pages + previous.pages} | {pdf_name})
+            self.deps[slug] = outcome.deps
+            self._prints[slug] = outcome.prints
+        view = self._show(slug, outcome, outcome.pages, pdf_name, started)
+        _tidy(folder, {p.name for p in outcome.pages + previous.pages} | {pdf_name})
         changed = f", {view.changed} changed" if view.changed else ""
-        self.report(f"{slug}: {len(pages)} pages in {view.seconds:.1f} s{changed}")
+        self.report(f"{slug}: {len(outcome.pages)} pages in {view.seconds:.1f} s{changed}")
         return view
+
+    def _in_child(self, work, path: Path) -> _Outcome:
+        """Run one build in a forked child with a wall-clock bound. In this thread SIGALRM
+        limits do nothing; in the child (whose only thread is the forking one) the stages'
+        own limits work too. A child that runs over is killed and the build reported failed;
+        the preview keeps serving the last good pages."""
+        seconds = limits.seconds_for("preview")
+        if not self._warm:
+            self._warm = True
+            try:
+                with tempfile.TemporaryDirectory(prefix="press-warm-") as scratch:
+                    warm_up(self.project, Path(scratch))
+            except (ContentError, OSError) as exc:  # only speed is lost
+                log.warning("preview: warm-up failed: %s", exc)
+        child = parallel.Forked(work)
+        deadline = time.monotonic() + seconds if seconds > 0 else None
+        while not child.done(wait=0.25):
+            if self.stopping.is_set() or (deadline and time.monotonic() > deadline):
+                child.cancel()
+                if self.stopping.is_set():
+                    raise ContentError.at(path, None, "preview stopped during the build")
+                raise ContentError.at(path, None, f"the preview build did not finish within "
+                                      f"{seconds:g} s and was abandoned",
+                                      "look for SVG figures with many nested <use> copies or "
+                                      "very long tables; raise PRESS_TIME_LIMIT_PREVIEW")
+        return child.result()
 
     def _draw_changed(self, result: Built, prints, before, previous, folder):
         """PageImages for every page, drawing only those whose fingerprint changed."""
@@ -227,12 +277,11 @@ class Preview:
                 images.append(replace(previous[i], changed=False))
         return tuple(images)
 
-    def _show(self, slug, result: Built, pages, pdf_name, started) -> View:
+    def _show(self, slug, outcome: _Outcome, pages, pdf_name, started) -> View:
         return self._update(
-            slug, title=result.briefing.title, status=result.briefing.status, pages=pages,
+            slug, title=outcome.title, status=outcome.status, pages=pages,
             pdf=pdf_name, built_at=time.time(), good_at=time.time(),
-            seconds=time.monotonic() - started, problems=(),
-            warnings=tuple(w.format(self.project.root) for w in result.warnings),
+            seconds=time.monotonic() - started, problems=(), warnings=outcome.warnings,
             building=False)
 
     def _failed(self, slug, path, problems, started) -> View:

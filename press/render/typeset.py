@@ -10,9 +10,12 @@ A briefing is laid out once; the web and print editions are both written from th
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import struct
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import weasyprint
@@ -98,6 +101,8 @@ def render(page: Page, project_root: Path, *, tagged: bool = True,
     problems = failures(page.name, capture, fetcher)
     if problems:
         raise ContentError(problems)
+    _PROJECT_FONTS.update(_file_identity(path) for path in fetcher.served
+                          if path.suffix.lower() in FONT_SUFFIXES)
     return Typeset(document, set(fetcher.served), capture.warnings, page.name)
 
 
@@ -108,13 +113,72 @@ def write(typeset: Typeset, target, excerpt: bool = False, **options) -> bytes |
     ``excerpt``: the document is a selection of pages (a shop sample), so links to sections
     left out are expected to dangle (WeasyPrint drops them).
     """
-    with captured() as capture:
-        data = typeset.document.write_pdf(target, **options)
+    try:
+        # SVGs are drawn here, not in the layout: a <use> fan-out would otherwise never end
+        with captured() as capture, limits.time_limit("write"):
+            data = typeset.document.write_pdf(target, **options)
+    except limits.TimeLimitExceeded as exc:
+        raise ContentError.at(typeset.source or "document", None,
+                              f"writing the PDF did not finish within {exc.seconds:g} s",
+                              "simplify the SVG figures (many nested <use> copies), or raise "
+                              "PRESS_TIME_LIMIT_WRITE") from None
     errors = [m for m in capture.errors if not (excerpt and m.startswith("No anchor #"))]
     if errors:
         raise ContentError([Problem(typeset.source or "document", None, message.split("\n")[0])
                             for message in dict.fromkeys(errors)])
+    _check_fonts(typeset)
     return data
+
+
+FONT_SUFFIXES = {".ttf", ".otf"}
+# Fonts the sandboxed fetcher has served in this process: a document made of other documents'
+# pages (a shop sample) was laid out from those, so its own ``served`` set may be empty.
+_PROJECT_FONTS: set[tuple] = set()
+
+
+def _check_fonts(typeset: Typeset) -> None:
+    """Every font drawn must be one the fetcher served from the project (assets/fonts/). A
+    character the house fonts lack (CJK, Hebrew, emoji) or an SVG naming another font would
+    otherwise be set in whatever the build machine has installed: output that depends on the
+    machine, with no warning."""
+    allowed = _PROJECT_FONTS | {_file_identity(path) for path in typeset.served
+                                if path.suffix.lower() in FONT_SUFFIXES}
+    foreign = sorted({font.family for font in typeset.document.fonts.values()
+                      if _identity(font.file_content) not in allowed})
+    if foreign:
+        raise ContentError.at(typeset.source or "document", None,
+                              "some text is set in a font of this computer, not of the project "
+                              f"({', '.join(foreign)})",
+                              "a character the house fonts do not have (CJK, Hebrew, emoji, "
+                              "a rare symbol) or an SVG naming another font: replace it, or "
+                              "add a font with it to assets/fonts/ and layouts/fonts.css")
+
+
+def _identity(data: bytes) -> tuple:
+    """A font's identity: its PostScript name and its ``head`` dates and revision. (HarfBuzz
+    hands the drawn font back rebuilt from its tables, so its bytes differ from the file's.)"""
+    import io
+
+    from fontTools.ttLib import TTFont, TTLibError
+
+    # (fontTools warns about Lato's 'created' date, which is harmless)
+    logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
+    try:
+        font = TTFont(io.BytesIO(data), lazy=True, fontNumber=0)
+        head = font["head"]
+        return (font["name"].getDebugName(6), head.created, head.modified, head.fontRevision)
+    except (TTLibError, KeyError, ValueError, AssertionError, struct.error):
+        return (hashlib.sha256(data).hexdigest(),)
+
+
+@lru_cache(maxsize=64)
+def _identity_at(path: Path, size: int, mtime: float) -> tuple:
+    return _identity(path.read_bytes())
+
+
+def _file_identity(path: Path) -> tuple:
+    stat = path.stat()
+    return _identity_at(path, stat.st_size, stat.st_mtime)
 
 
 NOTES_LINES = 28  # ruled lines on a notes page, 8 mm apart

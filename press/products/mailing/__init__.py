@@ -21,7 +21,6 @@ Nothing in the letter is a template, so nothing in it can run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from press.core import output
@@ -53,6 +52,8 @@ from press.project import Project
 
 def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tuple[Path, str]:
     """Check everything, build what is missing, then write the pack; returns (folder, summary)."""
+    # staging folders and partial files of killed mailings (only those whose process is gone)
+    output.clean_partials(project.output / "mailings")
     mailing = load_mailing(project, mailing_id)
     items = prepare_items(project, mailing, say)
     mailing = Mailing(**{**mailing.__dict__, "items": items})
@@ -73,9 +74,6 @@ def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tup
     files["README.txt"] = printer_readme(project, mailing, rows, names).encode()
     final = project.mailing_folder(mailing.id)
     with output.staged_folder(final) as staging:
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the pack is for sharing
         (staging / "print").mkdir()
         for name, data in files.items():
             (staging / name).write_bytes(data)

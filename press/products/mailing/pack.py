@@ -15,6 +15,7 @@ import pypdf
 
 from press.briefing import layout
 from press.build.pipeline import Options, build
+from press.core import output
 from press.errors import ContentError, Problem, Problems
 from press.model import Page
 from press.products.mailing.letters import write_print_pdf
@@ -191,8 +192,9 @@ def job_csv(rows: list[PrintFile], printer: PrinterJob | None = None) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(JOB_COLUMNS + JOB_BRIEF_COLUMNS)
     for row in rows:
-        writer.writerow([getattr(row, c) for c in JOB_COLUMNS] + [paper_for(row, printer)]
-                        + [brief[c] for c in JOB_BRIEF_COLUMNS[1:]])
+        writer.writerow(output.safe_row([getattr(row, c) for c in JOB_COLUMNS]
+                                        + [paper_for(row, printer)]
+                                        + [brief[c] for c in JOB_BRIEF_COLUMNS[1:]]))
     return buffer.getvalue()
 
 
@@ -229,9 +231,10 @@ def manifest_csv(mailing: Mailing, placements: list[Placement]) -> str:
         first, last = placement.first_page, placement.first_page + placement.pages - 1
         copies = [item.copies_for(recipient) for item in mailing.items]
         contents = "; ".join(["letter"] + [f"{c} × {n}" for c, n in zip(copies, names)])
-        writer.writerow([number, recipient.agency, recipient.link_officer, recipient.postcode,
-                         recipient.email, str(first) if first == last else f"{first}-{last}",
-                         *copies, contents])
+        writer.writerow(output.safe_row([
+            number, recipient.agency, recipient.link_officer, recipient.postcode,
+            recipient.email, str(first) if first == last else f"{first}-{last}", *copies,
+            contents]))
     return buffer.getvalue()
 
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from press.content.load import decode
+from press.core.yamlsafe import bad_character
 from press.errors import ContentError, Problems, did_you_mean
 from press.products.mailing.model import MAX_COPIES, Recipient
 
@@ -18,12 +19,26 @@ MAX_FIELD = 120  # characters
 POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}$")
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[A-Za-z]{2,}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MAX_RECIPIENTS = 2000  # letters per run: 10,000 took 14 minutes and 11.6 GB of memory
+
+
+def _utf16(data: bytes) -> bool:
+    """True for UTF-16 text, with or without a byte-order mark: Excel's "Unicode text" gives
+    ``a\0g\0e\0...``, which is valid UTF-8 full of NULs, not nine unknown columns."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:400]
+    return len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4
 
 
 def read_recipients(path: Path) -> tuple[Recipient, ...]:
     """The recipients CSV (UTF-8); every problem names the row, as a spreadsheet numbers it."""
     # the csv module reads the line endings itself, so not read_text (which rewrites them)
-    text = decode(path, path.read_bytes(),
+    data = path.read_bytes()
+    if _utf16(data):
+        raise ContentError.at(path, None, "the file is UTF-16, save it as UTF-8",
+                              "in Excel: Save As, CSV UTF-8")
+    text = decode(path, data,
                   "save it as 'CSV UTF-8' (in Excel: Save As, CSV UTF-8)", row=True)
     problems = Problems()
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -86,6 +101,10 @@ def read_recipients(path: Path) -> tuple[Recipient, ...]:
             continue
         agencies[key] = line
         recipients.append(recipient)
+        if len(recipients) > MAX_RECIPIENTS:
+            problems.error(path, line, f"more than {MAX_RECIPIENTS:,} recipients: the limit "
+                           "of letters in one mailing", "split the file into several mailings")
+            break
     if not recipients and not problems.errors:
         problems.error(path, None, "no recipients", "add one row per partner agency")
     problems.raise_if_errors()
@@ -99,6 +118,9 @@ def _recipient(path, line, values, problems) -> Recipient | None:
         value = " ".join(value.split())
         if CONTROL_RE.search(value):
             problems.error(path, line, f"row {line}: '{name}' contains a control character")
+            ok = False
+        elif bad := bad_character(value):  # a bidi override would spoof the envelope
+            problems.error(path, line, f"row {line}: '{name}': {bad}", "delete it")
             ok = False
         elif len(value) > MAX_FIELD:
             problems.error(path, line, f"row {line}: '{name}' is longer than {MAX_FIELD} "

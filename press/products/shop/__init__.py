@@ -1,22 +1,23 @@
-"""Shop stage: the web shop folder — cover thumbnails, free samples, catalogue and index page.
+"""Shop stage: the upload folder — web editions, cover thumbnails, free samples, catalogue.
 
-``output/web/`` is the folder the web team uploads as it is. The pipeline writes the web
-editions into it (``<slug>.pdf``, ``bundles/<id>.pdf``); this stage adds, for every final
-briefing and every bundle:
+``output/upload/`` is the folder the web team uploads as it is; only this stage writes it.
+It copies the web editions the pipeline wrote into ``output/web/`` (``<slug>.pdf``,
+``bundles/<id>.pdf``) and adds, for every final briefing and every bundle:
 
 * ``<name>-cover.png`` (600 px wide) and ``<name>-cover@2x.png`` (1200 px), rasterised with
   pdfium; PNGs carry no timestamps or text chunks, so unchanged covers keep their checksum;
 * ``<name>-sample.pdf``: the first pages (cover, contents, first content page by default) and
   a last page saying where to buy the full product, laid out again with WeasyPrint in one
   document so that the sample is tagged PDF/UA-1 like the full edition;
-* ``catalogue.json``, ``catalogue.csv`` and ``index.html`` describing every product and file.
+* ``catalogue.json`` and ``catalogue.csv`` describing every product and file, and the review
+  page ``output/upload-review.html`` beside the folder (it is not uploaded).
 
 Modules: ``products`` (what is sold), ``samples`` (thumbnails and samples), ``catalogue`` (the
 three catalogue files), ``published`` (the changes report); this one builds and checks the folder.
 
-The folder is built in a staging folder that starts as a copy of the current pipeline outputs
-and is swapped in (``output.staged_folder``) only when every product is built and checked; the
-catalogue is written last. ``changes()`` compares the folder with the snapshot taken by
+The folder is built in a staging folder and swapped in (``output.staged_folder``) only when
+every product is built and the folder matches its catalogue; the catalogue is written last.
+``changes()`` compares the folder with the snapshot taken by
 ``mark_published()`` (``project.published_snapshot``) after the web team's last upload.
 """
 
@@ -28,7 +29,6 @@ import html.parser
 import io
 import json
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,48 +96,74 @@ class _Cache(freshness.DerivedStore):
 # -- building the folder -----------------------------------------------------------------------
 
 def _write(stage: Path, name: str, data: bytes) -> None:
-    path = stage / name
-    output.write_bytes(path, data)
-    path.chmod(0o644)
+    output.write_bytes(stage / name, data)
 
 
-def _copy_current(current: Path, stage: Path, products_: list[Product]) -> None:
-    """Start the staging folder from the pipeline's files (web editions, bundles, anything
-    else another stage put there), leaving out what this stage makes anew."""
-    keep = {p.name("full") for p in products_}
-    if not current.is_dir():
-        return
-    for path in sorted(current.rglob("*")):
-        rel = path.relative_to(current).as_posix()
-        if any(part.startswith(".") for part in rel.split("/")) or not path.is_file():
-            continue
-        if rel not in keep and (rel in CATALOGUE_FILES or _DERIVED.search(rel)):
-            continue
-        target = stage / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-        target.chmod(0o644)
+def _edition(project: Project, product: Product) -> Path:
+    """Where the pipeline (or the bundles stage) wrote the product's web edition."""
+    if product.kind == "bundle":
+        return project.bundle_outputs(product.id)["web"]
+    return project.briefing_outputs(product.id)["web"]
+
+
+def _extras(current: Path) -> list[str]:
+    """Files someone put into the upload folder by hand (a ``robots.txt``): kept. PDFs,
+    derived files and catalogue files are never carried over: the folder holds exactly what
+    the catalogue lists, so a withdrawn product's files leave with its entry."""
+    return [rel for rel in listing(current)
+            if not rel.lower().endswith(".pdf") and rel not in CATALOGUE_FILES
+            and not _DERIVED.search(rel) and rel != "index.html"]
+
+
+def _check_names(items: list[Product]) -> None:
+    """No two files of the folder may share a name: briefings ``ni-900`` and ``ni-900-sample``
+    would otherwise publish the first one's sample as the second one's full PDF."""
+    owner: dict[str, tuple[Product, str]] = {}
+    problems = []
+    for product in items:
+        for role in ROLES:
+            name = product.name(role)
+            if name in CATALOGUE_FILES or name == "index.html":
+                problems.append(Problem(product.source, None,
+                                        f"the {product.kind} id '{product.id}' gives the file "
+                                        f"name {name}, which the catalogue uses",
+                                        "rename the file"))
+            elif name in owner:
+                other, other_role = owner[name]
+                problems.append(Problem(
+                    product.source, None,
+                    f"the {role} file of '{product.id}' would be named {name}, the same as "
+                    f"the {other_role} file of '{other.id}'",
+                    "rename one of them: ids ending in -sample, -cover or -cover@2x clash "
+                    "with the files the shop makes"))
+            else:
+                owner[name] = (product, role)
+    if problems:
+        raise ContentError(problems)
 
 
 def build(project: Project) -> Report:
-    """Build ``output/web/`` for every product and swap it in; raise ContentError on problems.
+    """Build ``output/upload/`` for every product and swap it in; raise ContentError on problems.
 
-    Everything is checked before anything is written: a missing or unreadable edition stops
-    the build with the previous folder untouched.
+    The folder is a pure function of what is published: the catalogue's products, their web
+    editions (copied from ``output/web/``), thumbnails and samples, and the catalogue. It is
+    written in a staging folder, checked against the catalogue, and swapped in whole; on any
+    failure the previous folder stays as it was.
     """
     started = time.perf_counter()
     # leftovers of a killed build: staging folders, a half-done swap (rolled back), partials
     output.clean_partials(project.output)
     items = products(project)
+    _check_names(items)
     current = project.shop_folder
     problems, stale = [], []
     for product in items:
-        path = current / product.name("full")
+        path = _edition(project, product)
         command = (f"python build.py bundle {product.id}" if product.kind == "bundle"
                    else f"python build.py briefing {product.id}")
         if not path.is_file():
             problems.append(Problem(product.source, None,
-                                    f"no web edition output/web/{product.name('full')}",
+                                    f"no web edition {path.relative_to(project.root).as_posix()}",
                                     f"build it first: {command}"))
         elif path.stat().st_mtime < _newest_input(project, product):
             stale.append((product.name("full"), command))
@@ -155,20 +181,20 @@ def build(project: Project) -> Report:
         return report
     report = Report(current, stale=stale)
     with output.staged_folder(current) as stage:
-        stage.chmod(0o755)
-        _copy_current(current, stage, items)
+        for rel in _extras(current):
+            _write(stage, rel, (current / rel).read_bytes())
         for product in items:
             report.entries.append(_package(project, product, stage, cache, report))
         _write(stage, "catalogue.csv", catalogue_csv(report.entries).encode("utf-8-sig"))
         page = index_html(project, report.entries)
         _check_links(page, stage)
-        _write(stage, "index.html", page.encode("utf-8"))
-        _write(stage, "catalogue.json", catalogue_json(report.entries).encode("utf-8"))
-        listed = {f.name for e in report.entries for f in e.files} | set(CATALOGUE_FILES)
-        report.unlisted = sorted(set(published.names(stage)) - listed)
+        catalogue = catalogue_json(report.entries)
+        _write(stage, "catalogue.json", catalogue.encode("utf-8"))
+        report.unlisted = _check_folder(stage, report.entries)
+    output.write_text(project.shop_review, page)
     cache.prune()
     now = listing(current)
-    record.write(key, project.root, [current / name for name in now], {
+    record.write(key, project.root, [current / name for name in now] + [project.shop_review], {
         "listing": now, "unlisted": report.unlisted, "derived": report.made + report.reused,
         "entries": [[e.product.kind, e.product.id, e.pages, e.sample_pages,
                      [dataclasses.astuple(f) for f in e.files]] for e in report.entries]})
@@ -177,12 +203,14 @@ def build(project: Project) -> Report:
 
 
 def _folder_key(project: Project, items: list[Product], cache: _Cache) -> str:
-    """Everything the folder is made from but the PDFs in it (whose stamps the record keeps):
-    the shop's code and layouts, and every product's source and series file."""
+    """Everything the folder is made from: the shop's code and layouts, every product's source
+    and series file, and the PDFs it copies, by size and modification time (no PDF is read:
+    the pipeline rewrites one only when it rebuilds it)."""
     hasher = freshness.Hasher()
     sources = {p for item in items for p in (item.source, item.series.path)}
+    pdfs = sorted((item.kind, item.id, freshness.stamp(_edition(project, item))) for item in items)
     return freshness.digest(cache.key("folder"), hasher.files(project.root, sources),
-                            [(item.kind, item.id) for item in items])
+                            [(item.kind, item.id) for item in items], pdfs)
 
 
 def _entries(recorded: list, items: list[Product]) -> list[Entry]:
@@ -191,9 +219,25 @@ def _entries(recorded: list, items: list[Product]) -> list[Entry]:
             for kind, pid, pages, shown, files in recorded]
 
 
+def _check_folder(stage: Path, entries: list[Entry]) -> list[str]:
+    """The staged folder against its catalogue: every listed file there with the stated bytes
+    and sha256, no PDF or derived file outside it. Returns the unlisted (hand-placed) files."""
+    files = listing(stage)
+    listed = {f.name: f for e in entries for f in e.files}
+    for name, entry in listed.items():
+        found = files.get(name)
+        if found is None or (found["bytes"], found["sha256"]) != (entry.bytes, entry.sha256):
+            raise output.IncompleteOutput(f"{name} does not match its catalogue entry")
+    unlisted = sorted(set(files) - set(listed) - set(CATALOGUE_FILES))
+    for name in unlisted:
+        if name.lower().endswith(".pdf") or _DERIVED.search(name):
+            raise output.IncompleteOutput(f"{name} is in the folder but in no catalogue entry")
+    return unlisted
+
+
 def _newest_input(project: Project, product: Product) -> float:
     """When the product's source (and, for a bundle, its briefings' editions) last changed."""
-    inputs = [product.source] + [project.shop_folder / f"{b.slug}.pdf" for b in product.parts]
+    inputs = [product.source] + [project.briefing_outputs(b.slug)["web"] for b in product.parts]
     return max(p.stat().st_mtime for p in inputs if p.exists())
 
 
@@ -201,11 +245,12 @@ def _package(project: Project, product: Product, stage: Path, cache: _Cache,
              report: Report) -> Entry:
     """Thumbnails and sample for one product, written into ``stage`` and checked."""
     full_name = product.name("full")
-    pdf = (stage / full_name).read_bytes()
+    pdf = _edition(project, product).read_bytes()
     try:
         pages = pdf_pages(pdf, full_name)
     except output.IncompleteOutput as exc:
         raise ContentError.at(product.source, None, str(exc), "rebuild it") from None
+    _write(stage, full_name, pdf)
     pdf_hash = sha256(pdf)
     files = [FileEntry("full", full_name, len(pdf), pdf_hash)]
     for role, width in THUMB_WIDTHS.items():
@@ -270,6 +315,7 @@ def _check_links(page: str, stage: Path) -> None:
     for url in parser.urls:
         if url.startswith(("#", "http://", "https://", "mailto:")):
             continue
+        url = url.removeprefix("upload/")
         if url not in CATALOGUE_FILES and not (stage / url).is_file():
             raise output.IncompleteOutput(f"index.html links to missing file {url}")
 

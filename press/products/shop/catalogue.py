@@ -7,10 +7,11 @@ import io
 import json
 
 from press.briefing import layout
+from press.core import output
 from press.products.shop.products import ROLES, Entry, Product
 from press.project import Project
 
-CATALOGUE_FILES = ("catalogue.json", "catalogue.csv", "index.html")
+CATALOGUE_FILES = ("catalogue.json", "catalogue.csv")  # the review page is not uploaded
 CSV_COLUMNS = ["id", "type", "title", "subtitle", "series", "number", "indicator_code",
                "indicator_title", "published", "authors", "summary", "keywords", "price",
                "isbn", "pages", "sample_pages", "purchase_url"] + [
@@ -64,7 +65,7 @@ def catalogue_csv(entries: list[Entry]) -> str:
         for f in entry.files:
             row.update({f"{f.role}_name": f.name, f"{f.role}_bytes": f.bytes,
                         f"{f.role}_sha256": f.sha256})
-        writer.writerow(row)
+        writer.writerow(output.safe_row(row))
     return buffer.getvalue()
 
 
@@ -76,8 +77,9 @@ def human_size(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
-def index_html(project: Project, entries: list[Entry]) -> str:
-    """The catalogue page the web team opens before uploading (layouts/catalogue.html)."""
+def index_html(project: Project, entries: list[Entry], base: str = "upload/") -> str:
+    """The catalogue page the web team opens before uploading (layouts/catalogue.html); it
+    lives beside the upload folder (``output/upload-review.html``), its links go into it."""
     env = layout.environment(project.layouts)
     series = list(dict.fromkeys(e.product.series for e in entries))
     total = sum(f.bytes for e in entries for f in e.files)
@@ -86,4 +88,4 @@ def index_html(project: Project, entries: list[Entry]) -> str:
         briefings=[e for e in entries if e.product.kind == "briefing"],
         bundles=[e for e in entries if e.product.kind == "bundle"],
         file_count=sum(len(e.files) for e in entries), total_size=human_size(total),
-        size=human_size)
+        size=human_size, base=base)

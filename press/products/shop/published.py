@@ -1,4 +1,4 @@
-"""Shop stage, published: what changed in output/web since the web team's last upload."""
+"""Shop stage, published: what changed in output/upload since the web team's last upload."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def current_listing(project: Project) -> dict[str, dict]:
 def changes(project: Project) -> list[tuple[str, str]] | None:
     """``[(status, name)]``: files that are new, changed or removed since the last upload was
     marked published (sorted by name); None if no upload has been marked yet."""
+    output.settle_folder(project.shop_folder)  # a swap killed half-way is not "all removed"
     now = current_listing(project)
     path = project.published_snapshot
     if not path.is_file():
@@ -78,6 +79,6 @@ def mark_published(project: Project) -> int:
         raise ContentError.at(folder, None, "there is no web shop folder to mark",
                               "build it first: python build.py web")
     files = listing(folder)
-    text = json.dumps({"folder": "output/web", "files": files}, indent=2, sort_keys=True)
+    text = json.dumps({"folder": "output/upload", "files": files}, indent=2, sort_keys=True)
     output.write_text(project.published_snapshot, text + "\n")
     return len(files)
