@@ -43,12 +43,14 @@ class Project:
         out = self.output
         return {"print": out / "print" / f"{slug}.pdf", "web": out / "web" / f"{slug}.pdf",
                 "drafts": out / "drafts" / f"{slug}.pdf",
-                "preflight": out / "print" / f"{slug}.preflight.json"}
+                "preflight": out / "print" / f"{slug}.preflight.json",
+                "sample": out / "web" / "samples" / f"{slug}.pdf"}
 
     def edition_files(self, slug: str, edition: str) -> list[Path]:
         """The files one edition of a briefing consists of."""
         paths = self.briefing_outputs(slug)
-        return [paths[edition]] + ([paths["preflight"]] if edition == "print" else [])
+        extra = {"print": ["preflight"], "web": ["sample"]}.get(edition, [])
+        return [paths[edition]] + [paths[name] for name in extra]
 
     def bundle_outputs(self, bundle_id: str) -> dict[str, Path]:
         """A bundle's web and print PDFs."""

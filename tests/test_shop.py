@@ -198,15 +198,32 @@ def test_sample_pages_from_the_series_and_the_briefing(shop_copy):
     text = source.read_text(encoding="utf-8")
     source.write_text(text.replace("\nstatus: final\n", "\nstatus: final\nsample_pages: 5\n", 1),
                       encoding="utf-8")
-    report = shop.build(Project.at(root))
-    # (the edited source is now newer than its edition, which the build notes)
-    assert report.stale == [(f"{FINALS[1]}.pdf", f"python build.py briefing {FINALS[1]}")]
+    # (the samples are written with the web editions: the build makes them again)
+    assert main(["--project", str(root), "-q", "--jobs", "1"]) == 0
     web = root / "output" / "upload"
     assert len(PdfReader(web / f"{FINALS[0]}-sample.pdf").pages) == 2 + 1  # the series says 2
     sample = PdfReader(web / f"{FINALS[1]}-sample.pdf")
     assert len(sample.pages) == 5 + 1  # the briefing's own field wins
     assert "first 5 of the 11 pages" in _text(sample, 5)
     assert _entry(root, FINALS[1])["sample_pages"] == 5
+
+
+def test_a_briefing_is_laid_out_once_for_its_editions_and_its_sample(shop_copy, monkeypatch):
+    """The sample is cut from the layout the web and print editions are written from: one
+    WeasyPrint layout of each edited briefing per build (the note page is laid out apart)."""
+    from press.render import typeset
+
+    root = shop_copy()
+    source = root / "content" / "briefings" / f"{FINALS[1]}.md"
+    source.write_text(source.read_text(encoding="utf-8") + "\nOne more sentence.\n",
+                      encoding="utf-8")
+    layouts, real = [], typeset.render
+    monkeypatch.setattr(typeset, "render", lambda page, *a, **k: layouts.append(
+        Path(page.name).name) or real(page, *a, **k))
+    assert main(["--project", str(root), "-q", "--jobs", "1"]) == 0
+    assert layouts.count(source.name) == 1, layouts
+    sample = PdfReader(root / "output" / "upload" / f"{FINALS[1]}-sample.pdf")
+    assert len(sample.pages) == 3 + 1 and "One more sentence" not in _text(sample, 0)
 
 
 # -- publishing safely -------------------------------------------------------------------------
@@ -218,7 +235,10 @@ def test_rebuild_without_cache_gives_identical_files(shop_copy):
     shutil.rmtree(root / ".cache" / "shop")
     shutil.rmtree(root / ".cache" / "records" / "shop")  # the folder's record too
     report = shop.build(Project.at(root))
-    assert report.reused == 0 and report.made == 3 * len(report.entries)
+    # every thumbnail and the bundle's sample made again; briefings' samples come with their
+    # web editions
+    bundles = sum(1 for e in report.entries if e.product.kind == "bundle")
+    assert report.made == 2 * len(report.entries) + bundles
     assert shop.listing(web) == before
 
 

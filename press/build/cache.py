@@ -95,6 +95,8 @@ class Keys:
                                 self.hasher.file(briefing.series.path),
                                 self.hasher.files(self.project.root, briefing.bibliography),
                                 self.layout(briefing.layout),
+                                # the web edition comes with its sample and its note page
+                                self.layout("_sample_note") if edition == "web" else "",
                                 revision if edition == "drafts" else "")
 
 
@@ -157,8 +159,7 @@ def record(project: Project, result, keys: dict[str, str], previous: dict | None
         if path is None:
             editions.pop(edition, None)
             continue
-        files = [path] + ([path.with_name(f"{result.slug}.preflight.json")]
-                          if edition == "print" else [])
+        files = project.edition_files(result.slug, edition)
         editions[edition] = {
             "key": key, "pages": result.pages.get(edition, 0),
             "files": {f.relative_to(project.root).as_posix(): freshness.stamp(f) for f in files}}

@@ -21,7 +21,8 @@ from press.project import BRIEFING_EDITIONS, Project
 EDITIONS = BRIEFING_EDITIONS
 # What the fork server imports before workers are forked from it: the stages (WeasyPrint).
 PRELOAD = ["press.build.pipeline", "press.content.load", "press.briefing.markdown",
-           "press.briefing.layout", "press.render.typeset", "press.render.preflight"]
+           "press.briefing.layout", "press.briefing.sample", "press.render.typeset",
+           "press.render.web", "press.render.print", "press.render.preflight"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
     """
     # The stages import WeasyPrint (about a second): only when something is built, so that
     # an up-to-date build never pays for it.
+    from press.briefing import sample
     from press.core import parallel
     from press.render import web
     result = Result(briefing.slug, briefing.path)
@@ -80,8 +82,14 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
                 beside = parallel.Forked(print_part)
             try:
                 if "web" in options.editions:
+                    # The shop's free sample, cut from this same layout. Written first: a page
+                    # copied out of a document WeasyPrint has already written comes out with
+                    # broken contents, while the full editions written after the excerpt are
+                    # byte for byte what they are alone (tests/test_shop.py checks both).
+                    sample_data, _ = sample.write(project, briefing, rendered)
                     data = web.write_web(laid_out, None, ident)
                     output.write_bytes(paths["web"], data)
+                    output.write_bytes(paths["sample"], sample_data)
                     result.outputs["web"] = paths["web"]
                     result.pages["web"] = laid_out.page_count
             except BaseException:

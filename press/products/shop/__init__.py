@@ -57,7 +57,6 @@ from press.products.shop.products import (
 from press.products.shop.published import changes, listing, mark_published
 from press.products.shop.samples import (
     THUMB_WIDTHS,
-    briefing_sample,
     bundle_sample,
     pdf_pages,
     thumbnail,
@@ -265,18 +264,20 @@ def _package(project: Project, product: Product, stage: Path, cache: _Cache,
         _check_png(data, width, product.name(role))
         _write(stage, product.name(role), data)
         files.append(FileEntry(role, product.name(role), len(data), sha256(data)))
-    key = cache.key("sample", pdf_hash, product.source.read_bytes(),
-                    product.series.path.read_bytes(), json.dumps(product_fields(product, pages)))
-    data = cache.get(key, ".pdf")
-    if data is None:
-        if product.kind == "briefing":
-            data, _ = briefing_sample(project, product, pages)
-        else:
-            data, _ = bundle_sample(project, product, pdf, stage)
-        cache.put(key, ".pdf", data)
-        report.made += 1
-    else:
+    if product.kind == "briefing":  # written with the web edition, from its one layout
+        data = _briefing_sample(project, product)
         report.reused += 1
+    else:
+        key = cache.key("sample", pdf_hash, product.source.read_bytes(),
+                        product.series.path.read_bytes(),
+                        json.dumps(product_fields(product, pages)))
+        data = cache.get(key, ".pdf")
+        if data is None:
+            data, _ = bundle_sample(project, product, pdf, stage)
+            cache.put(key, ".pdf", data)
+            report.made += 1
+        else:
+            report.reused += 1
     shown = min(product.sample_pages, pages)
     sample_pages = pdf_pages(data, product.name("sample"))
     if sample_pages != shown + 1:
@@ -285,6 +286,15 @@ def _package(project: Project, product: Product, stage: Path, cache: _Cache,
     _write(stage, product.name("sample"), data)
     files.insert(1, FileEntry("sample", product.name("sample"), len(data), sha256(data)))
     return Entry(product, pages, shown, tuple(files))
+
+
+def _briefing_sample(project: Project, product: Product) -> bytes:
+    path = project.briefing_outputs(product.id)["sample"]
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ContentError.at(product.source, None, f"no sample {path.relative_to(project.root)}",
+                              f"build it: python build.py briefing {product.id}") from None
 
 
 def _check_png(data: bytes, width: int, name: str) -> None:
@@ -351,6 +361,6 @@ def after_build(project: Project, args, results, blocked: bool = False) -> After
 
 
 __all__ = ["Product", "FileEntry", "Entry", "Report", "AfterBuild", "ROLES", "CATALOGUE_FILES",
-           "build", "after_build", "products", "thumbnail", "briefing_sample", "bundle_sample",
+           "build", "after_build", "products", "thumbnail", "bundle_sample",
            "catalogue_json", "catalogue_csv", "index_html", "human_size", "changes",
            "mark_published", "listing", "sha256"]

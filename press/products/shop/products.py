@@ -7,13 +7,13 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from press.briefing.sample import DEFAULT_SAMPLE_PAGES, sample_pages
 from press.content.load import load_all
 from press.errors import ContentError, Problems
 from press.model import Briefing, Series
 from press.products import bundles as assemble
 from press.project import Project
 
-DEFAULT_SAMPLE_PAGES = 3  # cover, contents (inside cover), first content page
 ROLES = ("full", "sample", "cover", "cover@2x")
 
 
@@ -118,7 +118,7 @@ def _briefing_product(b: Briefing) -> Product:
         indicator_title=b.indicator.title, published=b.published,
         authors=tuple(a.name for a in b.authors), summary=b.summary, keywords=b.keywords,
         price=b.price, isbn=b.isbn, briefing=b,
-        sample_pages=b.sample_pages or b.series.sample_pages or DEFAULT_SAMPLE_PAGES)
+        sample_pages=sample_pages(b))
 
 
 def _bundle_product(bundle: assemble.Bundle) -> Product:
