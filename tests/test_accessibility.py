@@ -21,7 +21,7 @@ HEAD_BAND, FOOT_BAND = 24 * MM, 22 * MM
 
 
 def _web_pdfs(root: Path) -> dict[str, Path]:
-    web = root / "output" / "web"
+    web = root / "output" / "upload"  # what the web team publishes: editions and samples
     kinds = {}
     for path in sorted(web.glob("*.pdf")):
         kinds.setdefault("briefing sample" if path.stem.endswith("-sample") else "briefing", path)
