@@ -259,10 +259,9 @@ def _text_pairs(document) -> list[tuple]:
 def test_all_text_meets_aa_contrast(project):
     """WCAG 2.2 AA (1.4.3): 4.5:1, or 3:1 for large text (18 pt, or 14 pt bold), for every
     colour pair the house style puts text in: a briefing and a sample's note page."""
-    from press.briefing import render
+    from press.briefing import render, sample
     from press.content.load import load_briefing, load_series
     from press.errors import Problems
-    from press.products.shop import samples
     from press.products.shop.products import products
     from press.project import Project
 
@@ -271,7 +270,7 @@ def test_all_text_meets_aa_contrast(project):
     series = load_series(proj, problems)
     path = sorted(proj.briefings_dir.glob("*.md"))[0]
     documents = [render(proj, load_briefing(proj, path, series, problems)).laid_out.document,
-                 samples._note_page(proj, products(proj)[0], 3, 11, []).document]
+                 sample.note_page(proj, products(proj)[0], 3, 11, []).document]
     failing = {}
     for document in documents:
         for fg, bg, size, weight, text in _text_pairs(document):

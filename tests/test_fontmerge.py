@@ -322,6 +322,7 @@ def test_bundle_embeds_each_face_once_and_looks_the_same(copy_built, tmp_path):
     pdf = root / "output" / "web" / "bundles" / f"{BUNDLE}.pdf"
     part = part_pdf(root, "web", "ni-062-placement-stability")
     bundle_pages = PdfReader(pdf).pages
-    for index, page in enumerate(PdfReader(part).pages):  # front matter: cover + contents
+    # front matter: cover + contents; a part's own back cover is left out of a collected edition
+    for index, page in enumerate(PdfReader(part).pages[:-1]):
         assert bundle_pages[2 + index].extract_text() == page.extract_text()
     assert same_pixels(part, 3, pdf, 2 + 3, tmp_path, "bundle-ni-062")

@@ -120,6 +120,8 @@ def write(project: Project, briefing: Briefing, rendered: Rendered) -> tuple[byt
     # until the sample is written.
     sample = document.copy(document.pages[:shown] + note.document.pages)
     sample.metadata = metadata(document.metadata, product)
-    data = web.write_web(typeset.Typeset(sample), None, f"{rendered.ident}/sample",
-                         excerpt=True)
+    # reported against the briefing, with the files its layout and the note's were made from
+    excerpt = typeset.Typeset(sample, rendered.laid_out.served | note.served,
+                              source=rendered.laid_out.source)
+    data = web.write_web(excerpt, None, f"{rendered.ident}/sample", excerpt=True)
     return data, shown

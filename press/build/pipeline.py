@@ -127,29 +127,35 @@ def build_in_worker(root: str, slug: str, options: Options, fork_print: bool = F
     return build_briefing(project, briefing, options, fork_print=fork_print)
 
 
-def _print_part(project, briefing, laid_out, ident, paths) -> Result:
-    """The print edition, written: what it adds to the briefing's result, its problems
-    included (it may run in a forked process; the preflight report of a refused edition still
-    comes back, to be shown with the problems)."""
+def _print_part(project, briefing, laid_out, ident, paths) -> tuple[Result, dict]:
+    """The print edition, made but not written: what it adds to the briefing's result, its
+    problems included, and its files' bytes. It may run in a forked process: only this one
+    writes files, after the web edition, so a failed web edition leaves no print edition
+    however far the child had got; the preflight report of a refused edition still comes back,
+    to be shown with the problems."""
     part = Result(briefing.slug, briefing.path)
     try:
-        _print_edition(project, briefing, laid_out, ident, part, paths)
+        files = _print_edition(project, briefing, laid_out, ident, part, paths)
     except ContentError as exc:
         part.problems.extend(exc.problems)
-    return part
+        files = {}
+    return part, files
 
 
-def _merge_print(result: Result, part: Result) -> None:
+def _merge_print(result: Result, made: tuple[Result, dict]) -> None:
+    part, files = made
     result.warnings.extend(part.warnings)
-    result.outputs.update(part.outputs)
-    result.pages.update(part.pages)
     if part.preflight is not None:
         result.preflight = part.preflight
     if part.problems:
         raise ContentError(part.problems)
+    for path, data in files.items():
+        output.write_bytes(path, data)
+    result.outputs.update(part.outputs)
+    result.pages.update(part.pages)
 
 
-def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
+def _print_edition(project, briefing, laid_out, ident, result, paths) -> dict:
     from press.briefing import layout
     from press.render import preflight, typeset
     from press.render import print as print_pdf
@@ -175,9 +181,9 @@ def _print_edition(project, briefing, laid_out, ident, result, paths) -> None:
     for message in report["warnings"]:
         result.warnings.append(Problem(briefing.path, None, f"print preflight: {message}",
                                        severity="warning"))
-    output.write_bytes(paths["print"], data)
-    output.write_text(paths["preflight"], json.dumps(report, indent=2, sort_keys=True) + "\n")
     result.outputs["print"], result.pages["print"] = paths["print"], report["pages"]
+    return {paths["print"]: data,
+            paths["preflight"]: (json.dumps(report, indent=2, sort_keys=True) + "\n").encode()}
 
 
 def _title_line(path) -> int | None:
