@@ -91,9 +91,9 @@ def _png_figure(path: Path) -> None:
     image.save(path, dpi=(300, 300))
 
 
-def generate(root: Path, count: int, sections: int = 7) -> list[str]:
+def generate(root: Path, count: int, more: int = 7) -> list[str]:
     """A project at ``root`` with ``count`` final briefings of an introduction and
-    ``sections`` more sections each (7: about 15 pages; 3: about 8), one bundle of four of them
+    ``more`` sections each (7: about 15 pages; 3: about 8), one bundle of four of them
     and one mailing."""
     for folder in ("layouts", "assets"):
         shutil.copytree(REPO / folder, root / folder)
@@ -122,7 +122,7 @@ def generate(root: Path, count: int, sections: int = 7) -> list[str]:
         chosen = [intro_a if number % 2 else intro_b]
         pool = rest_a + rest_b
         start = number % len(pool)
-        picked = (pool[start:] + pool[:start])[:sections]
+        picked = (pool[start:] + pool[:start])[:more]
         chosen += picked
         chosen.insert(2, png)
         body = "\n".join(chosen)
@@ -349,6 +349,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--briefings", type=int, default=12)
     parser.add_argument("--runs", type=int, default=3, help="repeat each measurement (spread)")
+    parser.add_argument("--sizes", default="8,15",
+                        help="briefing sizes to measure, in pages: 8 and/or 15 (default both)")
     parser.add_argument("--scale", type=int, default=0,
                         help="also time a cold build of this many briefings (e.g. 48)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
@@ -365,19 +367,21 @@ def main(argv=None) -> int:
     CODE = snapshot(work / "code")
     os.environ["PRESS_BENCH_CODE"] = str(CODE)  # for the floor processes
     try:
-        for label, sections in (("8 pages", 3), ("15 pages", 7)):
+        sizes = {"8": ("8 pages", 3), "15": ("15 pages", 7)}
+        for label, sections in (sizes[s] for s in args.sizes.split(",")):
             for run in range(1, args.runs + 1):
                 measured = measure(work / f"series-{sections}-{run}", args.briefings, sections)
                 timings.setdefault(label, []).append(measured)
                 log(f"{label}, run {run}: " + ", ".join(
                     f"{k} {v:.3f}" for k, v in measured["ratios"].items()))
             figures += summarise(label, timings[label])
-        root = work / "series-3-1"
+        first = next(iter(timings))
+        root = Path(timings[first][0]["root"])
         figures.append(_mailing_figure(root, timings))
-        figures.append(_bundle_figure(root, timings["8 pages"][0]["slugs"]))
-        peaks = [mb for m in timings["8 pages"] for mb in m["rss_workers"]]
+        figures.append(_bundle_figure(root, timings[first][0]["slugs"]))
+        peaks = [mb for m in timings[first] for mb in m["rss_workers"]]
         worst = max(peaks or [0])
-        figures.append(figure("peak RSS per worker (cold build.py, 8-page series)", worst,
+        figures.append(figure(f"peak RSS per worker (cold build.py, {first} series)", worst,
                               "≤ 400 MB", worst <= 400, "MB",
                               detail=f"workers {sorted(set(peaks), reverse=True)} MB"))
         if args.scale:
@@ -427,7 +431,8 @@ def measure(root: Path, count: int, sections: int) -> dict:
         "edit inside the bundle, build.py, vs the same one-shot":
             runs["edit_inside"]["wall"] / runs["edit_inside_one_shot"]["wall"],
     }
-    return {"slugs": slugs, "pages": pages, "floor_pages": floor["pages"], "ratios": ratios,
+    return {"root": str(root), "slugs": slugs, "pages": pages, "floor_pages": floor["pages"],
+            "ratios": ratios,
             "rss_workers": cold["rss_workers"] or [cold["rss_main"]],
             "runs": {k: {"wall": round(v["wall"], 3), "cpu": v["cpu"],
                          **({"stages": v["stages"]} if "stages" in v else {})}
