@@ -223,11 +223,11 @@ def letters_floor_main(root: Path) -> None:
     started = time.perf_counter()
     from weasyprint import HTML
 
-    from press.products import mailing
+    from press.products.mailing import letters, load_mailing
     from press.project import Project
 
     project = Project.at(root)
-    page = mailing.letters_page(project, mailing.load_mailing(project, MAILING_ID))
+    page = letters.letters_page(project, load_mailing(project, MAILING_ID))
     document = HTML(string=page.html, base_url=page.base_url).render()
     document.write_pdf(root / "letters-floor.pdf")
     print(json.dumps({"pages": len(document.pages), "total": time.perf_counter() - started}))
