@@ -30,16 +30,14 @@ from dataclasses import dataclass, field
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
-    DictionaryObject,
     IndirectObject,
-    NameObject,
     NullObject,
-    NumberObject,
     TextStringObject,
 )
 
+from press.render import tagging
+
 SOFT_HYPHEN = TextStringObject("\u00ad")
-PRINT_FLAG = 4  # annotation flags bit 3
 
 
 @dataclass
@@ -64,76 +62,21 @@ def make_accessible(data: bytes, source_text: str = "") -> tuple[bytes, Report]:
     if "/StructTreeRoot" not in root:
         return data, report
     struct = root["/StructTreeRoot"].get_object()
-    reached = _reachable(struct)
-    parent_tree = dict(_number_tree(struct["/ParentTree"]))
-    slots = [_page_slots(page, parent_tree) for page in writer.pages]
+    reached = tagging.reachable(struct)
+    parent_tree = dict(tagging.number_tree(struct["/ParentTree"]))
+    slots = [tagging.page_slots(page, parent_tree) for page in writer.pages]
     pages = _read_pages(writer)
     report.artifacts, edits = _artifacts(pages, slots, reached)
     report.hyphens = _soft_hyphens(pages, _normalised(source_text), edits)
     _apply(pages, edits)
     texts = [{m: s.text for m, s in page.sequences.items()} if page else {} for page in pages]
-    report.links, report.unlinked = _links(writer, struct, texts)
-    report.scopes, report.ids = _tables(struct)
+    report.links, report.unlinked = tagging.links(writer, struct, texts)
+    report.scopes, report.ids = tagging.tables(struct)
     writer._ID = reader.trailer["/ID"]  # identifiers stay as WeasyPrint made them (fixed)
     writer.pdf_header = reader.pdf_header  # PDF 1.7, as PDF/UA-1 is written
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue(), report
-
-
-# -- structure tree ------------------------------------------------------------------------------
-
-def _kids(element) -> list:
-    kids = element.get("/K")
-    if kids is None:
-        return []
-    kids = kids.get_object()
-    return list(kids) if isinstance(kids, ArrayObject) else [element.raw_get("/K")]
-
-
-def _elements(struct):
-    """Every structure element reachable from the root, depth first, as (ref, element)."""
-    stack = list(reversed(_kids(struct)))
-    seen = set()
-    while stack:
-        ref = stack.pop()
-        if not isinstance(ref, IndirectObject) or ref.idnum in seen:
-            continue
-        element = ref.get_object()
-        if not isinstance(element, DictionaryObject) or "/S" not in element:
-            continue
-        seen.add(ref.idnum)
-        yield ref, element
-        stack.extend(reversed(_kids(element)))
-
-
-def _reachable(struct) -> set[int]:
-    return {ref.idnum for ref, _ in _elements(struct)}
-
-
-def _number_tree(node) -> list[tuple[int, object]]:
-    node = node.get_object()
-    items = []
-    nums = node.get("/Nums")
-    if nums is not None:
-        nums = nums.get_object()
-        items += [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
-    for kid in node.get("/Kids", []) or []:
-        items += _number_tree(kid)
-    return items
-
-
-def _page_slots(page, parent_tree) -> ArrayObject | None:
-    if "/StructParents" not in page:
-        return None
-    slots = parent_tree.get(int(page["/StructParents"]))
-    slots = slots.get_object() if slots is not None else None
-    return slots if isinstance(slots, ArrayObject) else None
-
-
-def _orphans(slots, reached) -> set[int]:
-    return {mcid for mcid, ref in enumerate(slots)
-            if isinstance(ref, IndirectObject) and ref.idnum not in reached}
 
 
 # -- page content ---------------------------------------------------------------------------------
@@ -249,7 +192,7 @@ def _artifacts(pages, slots_of, reached) -> tuple[int, dict[int, list]]:
         slots = slots_of[number]
         if page is None or slots is None:
             continue
-        for mcid in sorted(_orphans(slots, reached)):
+        for mcid in sorted(tagging.orphans(slots, reached)):
             sequence = page.sequences.get(mcid)
             if sequence is None:
                 continue
@@ -306,120 +249,3 @@ def _apply(pages, edits: dict[int, list]) -> None:
         page.content.set_data(b"".join(out))
 
 
-# -- links and tables -----------------------------------------------------------------------------
-
-def _element_text(element, texts_by_page: dict[int, dict[int, str]], page_index: dict[int, int],
-                  page=None) -> str:
-    page = element.raw_get("/Pg") if "/Pg" in element else page
-    parts = []
-    for kid in _kids(element):
-        target = kid.get_object() if isinstance(kid, IndirectObject) else kid
-        if isinstance(target, NumberObject) or isinstance(target, int):
-            number = page_index.get(page.idnum) if isinstance(page, IndirectObject) else None
-            if number is not None:
-                parts.append(texts_by_page[number].get(int(target), ""))
-        elif isinstance(target, DictionaryObject) and target.get("/Type") == "/MCR":
-            kid_page = target.raw_get("/Pg") if "/Pg" in target else page
-            number = page_index.get(kid_page.idnum) if isinstance(kid_page, IndirectObject) \
-                else None
-            if number is not None:
-                parts.append(texts_by_page[number].get(int(target["/MCID"]), ""))
-        elif isinstance(target, DictionaryObject) and "/S" in target:
-            parts.append(_element_text(target, texts_by_page, page_index, page))
-    return "".join(parts)
-
-
-def _links(writer, struct, texts) -> tuple[int, int]:
-    """/Contents from each link's text (and target page); the Print flag; empty Links unlinked."""
-    page_index = {page.indirect_reference.idnum: n for n, page in enumerate(writer.pages)}
-    texts_by_page = dict(enumerate(texts))
-    destinations = _destination_pages(writer, page_index)
-    labels = list(writer.page_labels) if writer.pages else []
-    annotation_pages = {annot.idnum: n for n, page in enumerate(writer.pages)
-                        for annot in page.get("/Annots", []) or []
-                        if isinstance(annot, IndirectObject)}
-    fixed = unlinked = 0
-    for _ref, element in _elements(struct):
-        if element.get("/S") != "/Link":
-            continue
-        annotations = [kid.get_object().raw_get("/Obj") for kid in _kids(element)
-                       if isinstance(kid.get_object(), DictionaryObject)
-                       and kid.get_object().get("/Type") == "/OBJR"]
-        if not annotations:
-            element[NameObject("/S")] = NameObject("/Span")
-            unlinked += 1
-            continue
-        text = " ".join(_element_text(element, texts_by_page, page_index).split())
-        for ref in annotations:
-            annotation = ref.get_object()
-            annotation[NameObject("/F")] = NumberObject(int(annotation.get("/F", 0)) | PRINT_FLAG)
-            if not text:
-                continue
-            label = text
-            target = destinations.get(str(annotation.get("/Dest", "")))
-            here = annotation_pages.get(ref.idnum) if isinstance(ref, IndirectObject) else None
-            if target is not None and target != here and target < len(labels):
-                label = f"{text}, page {labels[target]}"
-            annotation[NameObject("/Contents")] = TextStringObject(label)
-            fixed += 1
-    return fixed, unlinked
-
-
-def _destination_pages(writer, page_index) -> dict[str, int]:
-    names = writer._root_object.get("/Names")
-    if names is None or "/Dests" not in names.get_object():
-        return {}
-    found = {}
-    stack = [names.get_object()["/Dests"].get_object()]
-    while stack:
-        node = stack.pop()
-        pairs = node.get("/Names")
-        if pairs is not None:
-            pairs = pairs.get_object()
-            for i in range(0, len(pairs) - 1, 2):
-                dest = pairs[i + 1].get_object()
-                if isinstance(dest, DictionaryObject):
-                    dest = dest["/D"].get_object()
-                page = dest[0] if len(dest) else None
-                if isinstance(page, IndirectObject) and page.idnum in page_index:
-                    found[str(pairs[i])] = page_index[page.idnum]
-        stack.extend(kid.get_object() for kid in node.get("/Kids", []) or [])
-    return found
-
-
-def _tables(struct) -> tuple[int, int]:
-    """/Scope on header cells (Row when no header cell is above it, else Column) and the
-    /IDTree for every /ID."""
-    scopes = 0
-    for _ref, element in _elements(struct):
-        if element.get("/S") != "/TR":
-            continue
-        cells = [kid.get_object() for kid in _kids(element)
-                 if isinstance(kid, IndirectObject)]
-        headers_only = all(cell.get("/S") == "/TH" for cell in cells)
-        for cell in cells:
-            if cell.get("/S") != "/TH":
-                continue
-            attributes = cell.get("/A")
-            attributes = attributes.get_object() if attributes is not None else None
-            if not isinstance(attributes, DictionaryObject):
-                attributes = DictionaryObject({NameObject("/O"): NameObject("/Table")})
-                cell[NameObject("/A")] = attributes
-            if "/Scope" not in attributes:
-                attributes[NameObject("/Scope")] = NameObject(
-                    "/Column" if headers_only else "/Row")
-                scopes += 1
-    return scopes, add_id_tree(struct)
-
-
-def add_id_tree(struct) -> int:
-    """Enter every reachable element's /ID in the root's /IDTree; returns how many."""
-    ids = sorted(((str(element["/ID"]), ref) for ref, element in _elements(struct)
-                  if "/ID" in element), key=lambda item: item[0])
-    if not ids:
-        return 0
-    names = ArrayObject()
-    for name, ref in ids:
-        names += [TextStringObject(name), ref]
-    struct[NameObject("/IDTree")] = DictionaryObject({NameObject("/Names"): names})
-    return len(ids)
