@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
-# A cell starting with one of these is a formula (or a DDE call) to Excel, LibreOffice and
-# Google Sheets; a leading apostrophe makes them show it as text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from press.core import output
 
 
 def cell(value) -> str:
-    text = "" if value is None else str(value)
-    text = "'" + text if text.startswith(FORMULA_START) else text
+    """``output.spreadsheet_safe`` (the one formula guard), and one kind of line break."""
+    text = output.spreadsheet_safe(value)
     # csv quotes a field holding "\n" (our line end) but not a lone "\r", which readers
     # then take for a line end: write every line break as "\n".
     return text.replace("\r\n", "\n").replace("\r", "\n")
