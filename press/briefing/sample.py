@@ -53,8 +53,13 @@ class Sold:
 
     @property
     def published_label(self) -> str:
-        parts = [int(p) for p in self.published.split("-")]
-        return dt.date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1).strftime("%B %Y")
+        return month_label(self.published)
+
+
+def month_label(published: str) -> str:
+    """"2009-04" (or a full date) as "April 2009", as the note page and the shop show it."""
+    parts = [int(p) for p in published.split("-")]
+    return dt.date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1).strftime("%B %Y")
 
 
 def sample_pages(briefing: Briefing) -> int:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from press.briefing.sample import DEFAULT_SAMPLE_PAGES, sample_pages
+from press.briefing.sample import DEFAULT_SAMPLE_PAGES, month_label, sample_pages
 from press.content.load import load_all
 from press.errors import ContentError, Problems
 from press.model import Briefing, Series
@@ -53,8 +52,7 @@ class Product:
 
     @property
     def published_label(self) -> str:
-        parts = [int(p) for p in self.published.split("-")]
-        return dt.date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1).strftime("%B %Y")
+        return month_label(self.published)
 
 
 @dataclass(frozen=True)
