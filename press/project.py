@@ -39,23 +39,34 @@ class Project:
     # -- outputs -------------------------------------------------------------------------------
 
     def briefing_outputs(self, slug: str) -> dict[str, Path]:
-        """A briefing's editions and the print edition's preflight report."""
+        """A briefing's editions, the print edition's preflight report, and what the web
+        edition brings for the shop: the free sample and the cover thumbnails."""
         out = self.output
         return {"print": out / "print" / f"{slug}.pdf", "web": out / "web" / f"{slug}.pdf",
                 "drafts": out / "drafts" / f"{slug}.pdf",
                 "preflight": out / "print" / f"{slug}.preflight.json",
-                "sample": out / "web" / "samples" / f"{slug}.pdf"}
+                **self._web_extras(slug)}
 
     def edition_files(self, slug: str, edition: str) -> list[Path]:
         """The files one edition of a briefing consists of."""
         paths = self.briefing_outputs(slug)
-        extra = {"print": ["preflight"], "web": ["sample"]}.get(edition, [])
+        extra = {"print": ["preflight"], "web": ["sample", "cover", "cover@2x"]}.get(edition, [])
         return [paths[edition]] + [paths[name] for name in extra]
 
     def bundle_outputs(self, bundle_id: str) -> dict[str, Path]:
         """A bundle's web and print PDFs."""
         return {edition: self.output / edition / "bundles" / f"{bundle_id}.pdf"
                 for edition in BUNDLE_EDITIONS}
+
+    def bundle_extras(self, bundle_id: str) -> dict[str, Path]:
+        """What a bundle's web edition brings for the shop: its free sample and thumbnails."""
+        return self._web_extras(f"bundles/{bundle_id}")
+
+    def _web_extras(self, name: str) -> dict[str, Path]:
+        web = self.output / "web"
+        return {"sample": web / "samples" / f"{name}.pdf",
+                "cover": web / "covers" / f"{name}-cover.png",
+                "cover@2x": web / "covers" / f"{name}-cover@2x.png"}
 
     def bundle_preflight(self, bundle_id: str) -> Path:
         return self.output / "print" / "bundles" / f"{bundle_id}.preflight.json"

@@ -392,7 +392,10 @@ def test_assembling_does_not_re_render_up_to_date_briefings(copy_built, monkeypa
     assert changed == {f"{BUNDLE}.pdf"}  # (web and print) the briefings were not touched
     shutil.rmtree(root / ".cache" / "bundles")
     assert main(["bundle", BUNDLE, "--force", "--project", str(root), "-q"]) == 0
-    assert rendered == [BUNDLE, BUNDLE]  # without the cache: its own pages, web and print
+    # without the cache: its own pages, web and print; then its sample, made with the web
+    # edition from that same layout, plus the first briefing's first page (its pages in the
+    # bundle are copied from its PDF, so there is nothing to cut that page from) and the note
+    assert rendered == [BUNDLE, BUNDLE, NI62, BUNDLE]
     # an edit inside a briefing that changes nothing the contents page shows: the briefing
     # is rebuilt (rendered once), the bundle's own pages come from the cache
     source = root / "content" / "briefings" / f"{NI112}.md"
@@ -406,7 +409,8 @@ def test_assembling_does_not_re_render_up_to_date_briefings(copy_built, monkeypa
     source.write_text(source.read_text().replace("Reducing under-18", "Cutting under-18"))
     rendered.clear()
     assert main(["bundle", "--project", str(root), "-q"]) == 0
-    assert sorted(rendered) == sorted([NI112, BUNDLE, BUNDLE])
+    # (and the sample, which shows the contents page: the note and the first briefing's page)
+    assert sorted(rendered) == sorted([NI112, BUNDLE, BUNDLE, NI62, BUNDLE])
     reader = PdfReader(bundle_pdf(root, "web"))
     assert "Cutting under-18 conceptions" in reader.pages[FRONT + 16].extract_text()
 

@@ -50,6 +50,7 @@ class Sold:
     price: float | None = None
     summary: str = ""
     sample_pages: int = DEFAULT_SAMPLE_PAGES
+    source: object = None  # a bundle's file, that problems with the note page name
 
     @property
     def published_label(self) -> str:
@@ -75,12 +76,17 @@ def sold(briefing: Briefing) -> Sold:
                 sample_pages=sample_pages(briefing))
 
 
-def note_page(project: Project, product, shown: int, total: int,
+def note_page(project: Project, product: Sold, shown: int, total: int,
               contents: list[ContentsItem]) -> Typeset:
-    """The sample's last page, laid out with the house style (layouts/_sample_note.html).
-    ``product``: a :class:`Sold` or the shop's product (the same attributes)."""
+    """The sample's last page, laid out with the house style (layouts/_sample_note.html)."""
     from press.render import typeset  # WeasyPrint
 
+    return typeset.render(note_source(project, product, shown, total, contents), project.root)
+
+
+def note_source(project: Project, product: Sold, shown: int, total: int,
+                contents: list[ContentsItem]) -> Page:
+    """The note page's HTML (what :func:`note_page` lays out)."""
     env = layout.environment(project.layouts)
     html = env.get_template("_sample_note.html").render(
         product=product, series=product.series, shown=shown, total=total,
@@ -90,9 +96,8 @@ def note_page(project: Project, product, shown: int, total: int,
         published_label=product.published_label,
         css_url=layout.file_url(project.layouts / "briefing.css"),
         qr=layout.qr_svg(product.series.purchase_url))
-    page = Page(html=html, base_url=layout.file_url(project.layouts) + "/",
-                name=str(getattr(product, "source", "") or "layouts/_sample_note.html"))
-    return typeset.render(page, project.root)
+    return Page(html=html, base_url=layout.file_url(project.layouts) + "/",
+                name=str(product.source or "layouts/_sample_note.html"))
 
 
 def metadata(metadata, product):

@@ -22,7 +22,8 @@ EDITIONS = BRIEFING_EDITIONS
 # What the fork server imports before workers are forked from it: the stages (WeasyPrint).
 PRELOAD = ["press.build.pipeline", "press.content.load", "press.briefing.markdown",
            "press.briefing.layout", "press.briefing.sample", "press.render.typeset",
-           "press.render.web", "press.render.print", "press.render.preflight"]
+           "press.render.web", "press.render.print", "press.render.preflight",
+           "press.render.thumbnail", "pypdfium2", "PIL.Image"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
     # an up-to-date build never pays for it.
     from press.briefing import sample
     from press.core import parallel
-    from press.render import web
+    from press.render import thumbnail, web
     result = Result(briefing.slug, briefing.path)
     paths = project.briefing_outputs(briefing.slug)
     try:
@@ -88,8 +89,11 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
                     # byte for byte what they are alone (tests/test_shop.py checks both).
                     sample_data, _ = sample.write(project, briefing, rendered)
                     data = web.write_web(laid_out, None, ident)
+                    covers = thumbnail.covers(data)  # the shop's thumbnails, made here
                     output.write_bytes(paths["web"], data)
                     output.write_bytes(paths["sample"], sample_data)
+                    for role, png in covers.items():
+                        output.write_bytes(paths[role], png)
                     result.outputs["web"] = paths["web"]
                     result.pages["web"] = laid_out.page_count
             except BaseException:

@@ -46,8 +46,7 @@ def _say_report(report: shop.Report, say) -> None:
     say(f"web: output/upload ready: {plural(kinds.count('briefing'), 'briefing')}, "
         f"{plural(kinds.count('bundle'), 'bundle')}, "
         f"{sum(len(e.files) for e in report.entries)} files ({shop.human_size(size)}) in "
-        f"{report.seconds:.1f} s; {report.made} thumbnails/samples made, {report.reused} "
-        "unchanged")
+        f"{report.seconds:.1f} s; {plural(len(report.changed), 'file')} new or changed")
     for name in report.unlisted:
         say(f"web: note: output/upload/{name} is in the folder but in no catalogue entry")
     for name, command in report.stale:

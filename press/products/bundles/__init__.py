@@ -40,6 +40,7 @@ from press.errors import ContentError, Problem, Problems
 from press.pdf import compact, fontmerge, structure
 from press.pdf import merge as pdfmerge
 from press.pdf.merge import Segment
+from press.products.bundles import sample as bundle_sample
 from press.products.bundles.load import load_bundle
 from press.products.bundles.model import (
     BUNDLE_CODE,
@@ -53,7 +54,7 @@ from press.products.bundles.model import (
 )
 from press.products.bundles.pages import anchor, description, own_pages, page, settle_contents
 from press.project import Project
-from press.render import preflight
+from press.render import preflight, thumbnail
 
 LOG = logging.getLogger(__name__)
 
@@ -193,12 +194,15 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
         return Assembled(bundle, project.bundle_outputs(bundle.id), {}, {}, (), fresh=True)
     early = {key: part for key, part in early.items() if key[0] not in rebuilt}
     made = parallel.run_beside(partial(_edition, project, bundle, early), EDITIONS)
-    paths = project.bundle_outputs(bundle.id)
-    for edition, (data, _, _, _) in made.items():
+    paths, extras = project.bundle_outputs(bundle.id), project.bundle_extras(bundle.id)
+    for edition, (data, _, _, _, derived) in made.items():
         output.write_bytes(paths[edition], data)
+        for role, derived_data in derived.items():  # the web edition's sample and thumbnails
+            output.write_bytes(extras[role], derived_data)
     output.write_text(project.bundle_preflight(bundle.id), made["print"][3])
     _record(project, bundle).write(bundle_key(project, bundle), project.root,
-                                   [*paths.values(), project.bundle_preflight(bundle.id)])
+                                   [*paths.values(), project.bundle_preflight(bundle.id),
+                                    *extras.values()])
     return Assembled(bundle, paths, {e: m[1] for e, m in made.items()},
                      {e: m[2] for e, m in made.items()}, tuple(rebuilt))
 
@@ -242,18 +246,23 @@ def _build_in_child(project: Project, bundle: Bundle, results: dict):
 
 
 def _edition(project: Project, bundle: Bundle, early: dict,
-             edition: str) -> tuple[bytes, int, tuple, str]:
+             edition: str) -> tuple[bytes, int, tuple, str, dict]:
     """One edition of a bundle: (PDF, page count, (bytes, briefings' bytes, own pages'
-    bytes), print preflight report as JSON or ""). ``early``: parts already read."""
+    bytes), print preflight report as JSON or "", what the web edition brings for the shop:
+    {"sample", "cover", "cover@2x": bytes}). ``early``: parts already read."""
     try:
         parts = [early.get((b.slug, edition)) or PartFile.of(project, b.slug, edition)
                  for b in bundle.briefings]
-        own, the_plan = own_pages(project, bundle, edition, tuple(len(p.pages) for p in parts))
+        own, the_plan, own_layout = own_pages(project, bundle, edition,
+                                              tuple(len(p.pages) for p in parts))
         data = merge(bundle, edition, own, the_plan, parts)
     except (PyPdfError, OSError) as exc:  # a damaged or vanished briefing PDF
         raise ContentError.at(bundle.path, None, f"cannot merge the {edition} PDFs: {exc}",
                               "rebuild them: build.py briefing SLUG --force") from None
-    report_json = ""
+    report_json, derived = "", {}
+    if edition == "web":
+        derived = {"sample": bundle_sample.write(project, bundle, the_plan, parts, own_layout),
+                   **thumbnail.covers(data)}
     if edition == "print":  # the printer's checks, as for a briefing: boxes, fonts, intent
         report = preflight.check(data, [], booklet=bundle.series.booklet)
         report["source"] = str(bundle.path.relative_to(project.root))
@@ -262,7 +271,7 @@ def _edition(project: Project, bundle: Bundle, early: dict,
                                 for message in report["blocking"]])
         report_json = json.dumps(report, indent=2, sort_keys=True) + "\n"
     sizes = (len(data), sum(p.path.stat().st_size for p in parts), len(own))
-    return data, the_plan.total, sizes, report_json
+    return data, the_plan.total, sizes, report_json, derived
 
 
 def assemble_all(project: Project, ids: list[str] | None, problems: Problems,

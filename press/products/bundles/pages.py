@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import json
 import re
+from typing import TYPE_CHECKING
 
 from press.briefing import layout
 from press.core import freshness, output
@@ -15,6 +16,9 @@ from press.errors import ContentError
 from press.model import Author, Briefing, Page
 from press.products.bundles.model import BUNDLE_CODE, Bundle, Plan, plan
 from press.project import Project
+
+if TYPE_CHECKING:
+    from press.render.typeset import Typeset
 
 
 def _authors(bundle: Bundle) -> list[Author]:
@@ -70,10 +74,11 @@ def _iso(published: str) -> str:
 
 
 def own_pages(project: Project, bundle: Bundle, edition: str,
-              counts: tuple[int, ...]) -> tuple[bytes, Plan]:
+              counts: tuple[int, ...]) -> tuple[bytes, Plan, Typeset | None]:
     """The bundle's own pages for one edition, reused from ``.cache/bundles/`` when nothing
     they show changed (an edit inside a briefing usually changes neither its page count nor
-    what the contents page says about it), else laid out by :func:`_lay_out_own_pages`."""
+    what the contents page says about it), else laid out by :func:`_lay_out_own_pages`.
+    The third item is that layout (for the sample), or None if the pages were reused."""
     html = page(project, bundle, plan(2, counts, edition, bundle.series.booklet)).html
     # file URLs name the project's folder: leave it out, so a moved project keeps its cache
     digest = hashlib.sha256(html.replace(layout.file_url(project.root), "").encode())
@@ -93,7 +98,7 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
         data = pdf.read_bytes()
         fields = json.loads(layout_json.read_text(encoding="utf-8"))
         return data, Plan(fields["front"], tuple(fields["counts"]), tuple(fields["pads"]),
-                          fields["pad_end"])
+                          fields["pad_end"]), None
     except (OSError, ValueError, KeyError):
         pass
     guess = 2
@@ -102,12 +107,13 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
             guess = int(json.loads(old.read_text(encoding="utf-8"))["front"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    data, the_plan = _lay_out_own_pages(project, bundle, edition, counts, max(2, guess))
+    data, the_plan, laid_out = _lay_out_own_pages(project, bundle, edition, counts,
+                                                  max(2, guess))
     for old in folder.glob(f"{stem}.*"):
         old.unlink(missing_ok=True)
     output.write_bytes(pdf, data)
     output.write_text(layout_json, json.dumps(dataclasses.asdict(the_plan)))
-    return data, the_plan
+    return data, the_plan, laid_out
 
 
 def settle_contents(project: Project, bundle: Bundle, edition: str, counts: tuple[int, ...],
@@ -138,7 +144,7 @@ def settle_contents(project: Project, bundle: Bundle, edition: str, counts: tupl
 
 
 def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
-                       counts: tuple[int, ...], guess: int = 2) -> tuple[bytes, Plan]:
+                       counts: tuple[int, ...], guess: int = 2) -> tuple[bytes, Plan, Typeset]:
     """Lay out (:func:`settle_contents`) and write the bundle's cover, contents and back cover
     for one edition."""
     from press.render import (  # WeasyPrint: imported only when a bundle is assembled
@@ -157,7 +163,7 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
                               "shorten the title or the subtitle")
     ident = f"{bundle.series.id}/bundles/{bundle.id}"
     if edition == "web":
-        return web.write_web(laid_out, None, ident), the_plan
+        return web.write_web(laid_out, None, ident), the_plan, laid_out
     palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
     css_url = layout.file_url(project.layouts / "briefing.css")
     # a blank before a briefing that must start on a right-hand page; before the back cover,
@@ -165,4 +171,5 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
     kinds = ["blank"] * sum(the_plan.pads) + typeset.padding_kinds(the_plan.pad_end)
     blanks = typeset.blank_pages(len(kinds), project.root, css_url, kinds)
     profile = print_pdf.output_profile(project.assets, bundle.series.print_profile)
-    return print_pdf.write_print(laid_out, None, ident, palette, blanks, profile), the_plan
+    return (print_pdf.write_print(laid_out, None, ident, palette, blanks, profile), the_plan,
+            laid_out)

@@ -1,19 +1,21 @@
 """Shop stage: the upload folder — web editions, cover thumbnails, free samples, catalogue.
 
 ``output/upload/`` is the folder the web team uploads as it is; only this stage writes it.
-It copies the web editions the pipeline wrote into ``output/web/`` (``<slug>.pdf``,
-``bundles/<id>.pdf``) and adds, for every final briefing and every bundle:
+It copies, for every final briefing and every bundle, what was made with its web edition
+(by the briefing's worker, ``press.build.pipeline``, or by the bundles stage) and checks it:
 
+* the web edition (``output/web/<slug>.pdf``, ``bundles/<id>.pdf``);
 * ``<name>-cover.png`` (600 px wide) and ``<name>-cover@2x.png`` (1200 px), rasterised with
-  pdfium; PNGs carry no timestamps or text chunks, so unchanged covers keep their checksum;
+  pdfium (``press.render.thumbnail``) from ``output/web/covers/``;
 * ``<name>-sample.pdf``: the first pages (cover, contents, first content page by default) and
-  a last page saying where to buy the full product, laid out again with WeasyPrint in one
-  document so that the sample is tagged PDF/UA-1 like the full edition;
+  a last page saying where to buy the full product, a tagged PDF/UA-1 like the full edition
+  (``press.briefing.sample``, ``press.products.bundles.sample``), from ``output/web/samples/``;
 * ``catalogue.json`` and ``catalogue.csv`` describing every product and file, and the review
   page ``output/upload-review.html`` beside the folder (it is not uploaded).
 
-Modules: ``products`` (what is sold), ``samples`` (thumbnails and samples), ``catalogue`` (the
-three catalogue files), ``published`` (the changes report); this one builds and checks the folder.
+So the shop lays nothing out and rasterises nothing: it copies, checks and catalogues.
+Modules: ``products`` (what is sold), ``catalogue`` (the three catalogue files), ``published``
+(the changes report); this one builds and checks the folder.
 
 The folder is built in a staging folder and swapped in (``output.staged_folder``) only when
 every product is built and the folder matches its catalogue; the catalogue is written last.
@@ -24,10 +26,8 @@ every product is built and the folder matches its catalogue; the catalogue is wr
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import html.parser
 import io
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -43,7 +43,6 @@ from press.products.shop.catalogue import (
     catalogue_json,
     human_size,
     index_html,
-    product_fields,
 )
 from press.products.shop.products import (
     ROLES,
@@ -55,41 +54,10 @@ from press.products.shop.products import (
     sha256,
 )
 from press.products.shop.published import changes, listing, mark_published
-from press.products.shop.samples import (
-    THUMB_WIDTHS,
-    bundle_sample,
-    pdf_pages,
-    thumbnail,
-)
 from press.project import Project
+from press.render.thumbnail import THUMB_WIDTHS
 
 _DERIVED = re.compile(r"(^|/)[^/]+(-cover\.png|-cover@2x\.png|-sample\.pdf)$")
-
-
-# -- the cache of derived files ----------------------------------------------------------------
-
-class _Cache(freshness.DerivedStore):
-    """Thumbnails and samples by the hash of everything they are made from (``.cache/shop``).
-
-    A rebuild with unchanged sources reuses them instead of laying out and rasterising again;
-    entries not used by a successful build are removed.
-    """
-
-    def __init__(self, project: Project):
-        super().__init__(project.cache, "shop")
-        code = freshness.code_key("press.products.shop")
-        self.code_only = hashlib.sha256(code.encode())
-        self.code = self.code_only.copy()
-        for path in sorted(project.layouts.glob("*")):
-            if path.is_file():
-                self.code.update(path.name.encode() + b"\0" + path.read_bytes())
-
-    def key(self, *parts, layouts: bool = True) -> str:
-        """A hash of ``parts``, this product's code and (if ``layouts``) every layout file."""
-        digest = (self.code if layouts else self.code_only).copy()
-        for part in parts:
-            digest.update(b"\0" + (part if isinstance(part, bytes) else str(part).encode()))
-        return digest.hexdigest()[:40]
 
 
 # -- building the folder -----------------------------------------------------------------------
@@ -168,22 +136,22 @@ def build(project: Project) -> Report:
             stale.append((product.name("full"), command))
     if problems:
         raise ContentError(problems)
-    cache = _Cache(project)
     record = published.folder_record(project)
-    key = _folder_key(project, items, cache)
+    key = _folder_key(project, items)
     facts = record.fresh(key, project.root)
     if facts is not None and sorted(facts["listing"]) == published.names(current):
         # Nothing it is made from changed, and the folder is as the last build left it.
         report = Report(current, stale=stale, entries=_entries(facts["entries"], items),
-                        reused=facts["derived"], unlisted=facts["unlisted"])
+                        unlisted=facts["unlisted"])
         report.seconds = time.perf_counter() - started
         return report
     report = Report(current, stale=stale)
+    before = listing(current)
     with output.staged_folder(current) as stage:
         for rel in _extras(current):
             _write(stage, rel, (current / rel).read_bytes())
         for product in items:
-            report.entries.append(_package(project, product, stage, cache, report))
+            report.entries.append(_package(project, product, stage))
         _write(stage, "catalogue.csv", catalogue_csv(report.entries).encode("utf-8-sig"))
         page = index_html(project, report.entries)
         _check_links(page, stage)
@@ -191,25 +159,29 @@ def build(project: Project) -> Report:
         _write(stage, "catalogue.json", catalogue.encode("utf-8"))
         report.unlisted = _check_folder(stage, report.entries)
     output.write_text(project.shop_review, page)
-    cache.prune()
     now = listing(current)
+    report.changed = sorted(name for name, facts in now.items() if before.get(name) != facts)
     record.write(key, project.root, [current / name for name in now] + [project.shop_review], {
-        "listing": now, "unlisted": report.unlisted, "derived": report.made + report.reused,
+        "listing": now, "unlisted": report.unlisted,
         "entries": [[e.product.kind, e.product.id, e.pages, e.sample_pages,
                      [dataclasses.astuple(f) for f in e.files]] for e in report.entries]})
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _folder_key(project: Project, items: list[Product], cache: _Cache) -> str:
+def _folder_key(project: Project, items: list[Product]) -> str:
     """Everything the folder is made from: the shop's code and layouts, every product's source
-    and series file, and the PDFs it copies, by size and modification time (no PDF is read:
-    the pipeline rewrites one only when it rebuilds it)."""
+    and series file, and the files it copies (editions, samples, thumbnails) by size and
+    modification time (none is read: the build rewrites one only when it remakes it)."""
     hasher = freshness.Hasher()
     sources = {p for item in items for p in (item.source, item.series.path)}
-    pdfs = sorted((item.kind, item.id, freshness.stamp(_edition(project, item))) for item in items)
-    return freshness.digest(cache.key("folder"), hasher.files(project.root, sources),
-                            [(item.kind, item.id) for item in items], pdfs)
+    layouts = [p for p in project.layouts.glob("*") if p.is_file()]
+    copied = sorted((item.kind, item.id, role, freshness.stamp(path)) for item in items
+                    for role, path in [("full", _edition(project, item)),
+                                       *_derived(project, item).items()])
+    return freshness.digest(freshness.code_key("press.products.shop"),
+                            hasher.files(project.root, [*sources, *layouts]),
+                            [(item.kind, item.id) for item in items], copied)
 
 
 def _entries(recorded: list, items: list[Product]) -> list[Entry]:
@@ -240,9 +212,9 @@ def _newest_input(project: Project, product: Product) -> float:
     return max(p.stat().st_mtime for p in inputs if p.exists())
 
 
-def _package(project: Project, product: Product, stage: Path, cache: _Cache,
-             report: Report) -> Entry:
-    """Thumbnails and sample for one product, written into ``stage`` and checked."""
+def _package(project: Project, product: Product, stage: Path) -> Entry:
+    """The product's files, copied into ``stage`` and checked: its web edition, and the sample
+    and thumbnails made with it (by the briefing's worker, or the bundles stage)."""
     full_name = product.name("full")
     pdf = _edition(project, product).read_bytes()
     try:
@@ -250,34 +222,14 @@ def _package(project: Project, product: Product, stage: Path, cache: _Cache,
     except output.IncompleteOutput as exc:
         raise ContentError.at(product.source, None, str(exc), "rebuild it") from None
     _write(stage, full_name, pdf)
-    pdf_hash = sha256(pdf)
-    files = [FileEntry("full", full_name, len(pdf), pdf_hash)]
+    files = [FileEntry("full", full_name, len(pdf), sha256(pdf))]
+    made = _derived(project, product)
     for role, width in THUMB_WIDTHS.items():
-        key = cache.key("thumbnail", pdf_hash, width, layouts=False)
-        data = cache.get(key, ".png")
-        if data is None:
-            data = thumbnail(pdf, width)
-            cache.put(key, ".png", data)
-            report.made += 1
-        else:
-            report.reused += 1
+        data = _made_with(project, product, made[role])
         _check_png(data, width, product.name(role))
         _write(stage, product.name(role), data)
         files.append(FileEntry(role, product.name(role), len(data), sha256(data)))
-    if product.kind == "briefing":  # written with the web edition, from its one layout
-        data = _briefing_sample(project, product)
-        report.reused += 1
-    else:
-        key = cache.key("sample", pdf_hash, product.source.read_bytes(),
-                        product.series.path.read_bytes(),
-                        json.dumps(product_fields(product, pages)))
-        data = cache.get(key, ".pdf")
-        if data is None:
-            data, _ = bundle_sample(project, product, pdf, stage)
-            cache.put(key, ".pdf", data)
-            report.made += 1
-        else:
-            report.reused += 1
+    data = _made_with(project, product, made["sample"])
     shown = min(product.sample_pages, pages)
     sample_pages = pdf_pages(data, product.name("sample"))
     if sample_pages != shown + 1:
@@ -288,13 +240,34 @@ def _package(project: Project, product: Product, stage: Path, cache: _Cache,
     return Entry(product, pages, shown, tuple(files))
 
 
-def _briefing_sample(project: Project, product: Product) -> bytes:
-    path = project.briefing_outputs(product.id)["sample"]
+def _derived(project: Project, product: Product) -> dict[str, Path]:
+    """Where the sample and the thumbnails made with the product's web edition are."""
+    if product.kind == "bundle":
+        return project.bundle_extras(product.id)
+    return {role: project.briefing_outputs(product.id)[role] for role in ("sample", *THUMB_WIDTHS)}
+
+
+def _made_with(project: Project, product: Product, path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise ContentError.at(product.source, None, f"no sample {path.relative_to(project.root)}",
-                              f"build it: python build.py briefing {product.id}") from None
+        command = (f"python build.py bundle {product.id}" if product.kind == "bundle"
+                   else f"python build.py briefing {product.id}")
+        raise ContentError.at(product.source, None,
+                              f"no {path.relative_to(project.root).as_posix()}",
+                              f"build it: {command}") from None
+
+
+def pdf_pages(data: bytes, name: str) -> int:
+    """The page count of a PDF that must be complete and readable (else IncompleteOutput)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        output.check_pdf(data)
+        return len(PdfReader(io.BytesIO(data)).pages)
+    except (PdfReadError, output.IncompleteOutput, ValueError) as exc:
+        raise output.IncompleteOutput(f"{name}: not a readable PDF ({exc})") from None
 
 
 def _check_png(data: bytes, width: int, name: str) -> None:
@@ -361,6 +334,6 @@ def after_build(project: Project, args, results, blocked: bool = False) -> After
 
 
 __all__ = ["Product", "FileEntry", "Entry", "Report", "AfterBuild", "ROLES", "CATALOGUE_FILES",
-           "build", "after_build", "products", "thumbnail", "bundle_sample",
+           "build", "after_build", "products", "pdf_pages",
            "catalogue_json", "catalogue_csv", "index_html", "human_size", "changes",
            "mark_published", "listing", "sha256"]

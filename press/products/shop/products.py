@@ -80,8 +80,7 @@ class Entry:
 class Report:
     folder: Path
     entries: list[Entry] = field(default_factory=list)
-    made: int = 0  # thumbnails and samples made in this run
-    reused: int = 0  # ... taken from the cache because their inputs had not changed
+    changed: list[str] = field(default_factory=list)  # files new or changed in this build
     unlisted: list[str] = field(default_factory=list)  # files in the folder but in no product
     stale: list[tuple[str, str]] = field(default_factory=list)  # (edition, command) out of date
     seconds: float = 0.0
