@@ -35,6 +35,8 @@ def test_jobs_1_and_jobs_2_give_identical_bytes(tmp_path):
     assert sorted(outputs[1]) == ["drafts/ni-058-emotional-health.pdf",
                                   "print/ni-112-under-18-conceptions.pdf",
                                   "print/ni-112-under-18-conceptions.preflight.json",
+                                  "web/covers/ni-112-under-18-conceptions-cover.png",
+                                  "web/covers/ni-112-under-18-conceptions-cover@2x.png",
                                   "web/ni-112-under-18-conceptions.pdf",
                                   "web/samples/ni-112-under-18-conceptions.pdf"]
     for name, data in outputs[1].items():
@@ -87,6 +89,8 @@ def test_forked_print_edition_gives_the_same_bytes_and_result(tmp_path, monkeypa
     assert len(forks) == 1, "the forked path was not taken exactly once"
     assert sorted(outputs[False]) == ["print/ni-112-under-18-conceptions.pdf",
                                       "print/ni-112-under-18-conceptions.preflight.json",
+                                      "web/covers/ni-112-under-18-conceptions-cover.png",
+                                      "web/covers/ni-112-under-18-conceptions-cover@2x.png",
                                       "web/ni-112-under-18-conceptions.pdf",
                                       "web/samples/ni-112-under-18-conceptions.pdf"]
     for name, data in outputs[False].items():
@@ -119,6 +123,12 @@ def _both_ways(tmp_path, monkeypatch, build):
     return seen
 
 
+# the web edition of ni-112, with its sample and thumbnails
+WEB_FILES = ["web/covers/ni-112-under-18-conceptions-cover.png",
+             "web/covers/ni-112-under-18-conceptions-cover@2x.png",
+             "web/ni-112-under-18-conceptions.pdf", "web/samples/ni-112-under-18-conceptions.pdf"]
+
+
 def test_a_print_preflight_failure_in_the_forked_process_is_reported_as_when_serial(
         tmp_path, monkeypatch):
     from press.render import preflight
@@ -142,8 +152,7 @@ def test_a_print_preflight_failure_in_the_forked_process_is_reported_as_when_ser
     (problems, blocking, outputs), files = seen[True]
     assert problems == ["content/briefings/ni-112-under-18-conceptions.md: print preflight: "
                         "page 1 has no bleed"]
-    assert outputs == ["web"] and files == ["web/ni-112-under-18-conceptions.pdf",
-                                            "web/samples/ni-112-under-18-conceptions.pdf"]
+    assert outputs == ["web"] and files == WEB_FILES
 
 
 def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeypatch):
@@ -154,9 +163,7 @@ def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeyp
 
     monkeypatch.setattr(print_pdf, "write_print", broken)
     seen = _both_ways(tmp_path, monkeypatch, _build_one)
-    assert seen[True] == seen[False] == ((ValueError, "palette lookup failed"),
-                                         ["web/ni-112-under-18-conceptions.pdf",
-                                          "web/samples/ni-112-under-18-conceptions.pdf"])
+    assert seen[True] == seen[False] == ((ValueError, "palette lookup failed"), WEB_FILES)
 
 
 def test_a_failed_web_edition_stops_the_forked_print_edition(tmp_path, monkeypatch):

@@ -57,8 +57,9 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
                    fork_print: bool = False) -> Result:
     """Build every requested edition of one briefing; problems are returned, not raised.
 
-    ``fork_print``: write the print edition in a forked process while this one writes the web
-    edition (for a core that would otherwise idle); the outcome is the same either way.
+    ``fork_print``: make the sample and the print edition in a forked process while this one
+    writes the web edition and its thumbnails (for a core that would otherwise idle); the
+    outcome is the same either way.
     """
     # The stages import WeasyPrint (about a second): only when something is built, so that
     # an up-to-date build never pays for it.
@@ -80,18 +81,23 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
             beside = None
             if (fork_print and "web" in options.editions and "print" in options.editions
                     and parallel.can_fork()):
-                beside = parallel.Forked(print_part)
+                # the sample and the print edition in a forked child, the web edition here
+                beside = parallel.Forked(partial(_sample_and_print, project, briefing,
+                                                 rendered, print_part))
             try:
                 if "web" in options.editions:
-                    # The shop's free sample, cut from this same layout. Written first: a page
-                    # copied out of a document WeasyPrint has already written comes out with
-                    # broken contents, while the full editions written after the excerpt are
-                    # byte for byte what they are alone (tests/test_shop.py checks both).
-                    sample_data, _ = sample.write(project, briefing, rendered)
+                    if beside is None:
+                        # The shop's free sample, cut from this same layout. Written first: a
+                        # page copied out of a document WeasyPrint has already written comes
+                        # out with broken contents, while the full editions written after the
+                        # excerpt are byte for byte what they are alone (tests/test_shop.py
+                        # checks both). (A forked child has its own copy of the layout.)
+                        sample_data, _ = sample.write(project, briefing, rendered)
                     data = web.write_web(laid_out, None, ident)
                     covers = thumbnail.covers(data)  # the shop's thumbnails, made here
                     output.write_bytes(paths["web"], data)
-                    output.write_bytes(paths["sample"], sample_data)
+                    if beside is None:
+                        output.write_bytes(paths["sample"], sample_data)
                     for role, png in covers.items():
                         output.write_bytes(paths[role], png)
                     result.outputs["web"] = paths["web"]
@@ -101,7 +107,11 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
                     beside.cancel()
                 raise
             if beside is not None:
-                _merge_print(result, beside.result())
+                sample_data, made = beside.result()
+                output.write_bytes(paths["sample"], sample_data)
+                if isinstance(made, Exception):
+                    raise made
+                _merge_print(result, made)
             elif "print" in options.editions:
                 _merge_print(result, print_part())
         if "drafts" in options.editions and (briefing.is_draft or options.drafts_of_final):
@@ -129,6 +139,23 @@ def build_in_worker(root: str, slug: str, options: Options, fork_print: bool = F
         return Result(slug, path, problems=problems.errors or [
             Problem(path, None, "could not be loaded")])
     return build_briefing(project, briefing, options, fork_print=fork_print)
+
+
+def _sample_and_print(project, briefing, rendered, print_part) -> tuple[bytes, object]:
+    """In a forked child: the sample (first, see above), then the print edition, unwritten:
+    (the sample's bytes, what ``print_part`` returned or the exception it raised), so that the
+    sample is written even if the print edition fails, as when serial."""
+    import traceback
+
+    from press.briefing import sample
+
+    sample_data, _ = sample.write(project, briefing, rendered)
+    try:
+        return sample_data, print_part()
+    except Exception as exc:  # noqa: BLE001 - raised again in the parent, after the sample
+        exc.add_note("in the forked child making the print edition:\n"
+                     + "".join(traceback.format_tb(exc.__traceback__)))
+        return sample_data, exc
 
 
 def _print_part(project, briefing, laid_out, ident, paths) -> tuple[Result, dict]:
