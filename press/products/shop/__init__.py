@@ -147,11 +147,12 @@ def build(project: Project) -> Report:
         return report
     report = Report(current, stale=stale)
     before = listing(current)
+    known = _known(record.read())
     with output.staged_folder(current) as stage:
         for rel in _extras(current):
             _write(stage, rel, (current / rel).read_bytes())
         for product in items:
-            report.entries.append(_package(project, product, stage))
+            report.entries.append(_package(project, product, stage, known))
         _write(stage, "catalogue.csv", catalogue_csv(report.entries).encode("utf-8-sig"))
         page = index_html(project, report.entries)
         _check_links(page, stage)
@@ -164,7 +165,8 @@ def build(project: Project) -> Report:
     record.write(key, project.root, [current / name for name in now] + [project.shop_review], {
         "listing": now, "unlisted": report.unlisted,
         "entries": [[e.product.kind, e.product.id, e.pages, e.sample_pages,
-                     [dataclasses.astuple(f) for f in e.files]] for e in report.entries]})
+                     [dataclasses.astuple(f) for f in e.files], _stamps(project, e.product)]
+                    for e in report.entries]})
     report.seconds = time.perf_counter() - started
     return report
 
@@ -187,7 +189,23 @@ def _folder_key(project: Project, items: list[Product]) -> str:
 def _entries(recorded: list, items: list[Product]) -> list[Entry]:
     by_id = {(item.kind, item.id): item for item in items}
     return [Entry(by_id[(kind, pid)], pages, shown, tuple(FileEntry(*f) for f in files))
-            for kind, pid, pages, shown, files in recorded]
+            for kind, pid, pages, shown, files, _ in recorded]
+
+
+def _known(data: dict | None) -> dict[tuple[str, str], tuple]:
+    """The entries the last build recorded, by product: ``(stamps, pages, shown, files)``."""
+    try:
+        return {(kind, pid): (stamps, pages, shown, files)
+                for kind, pid, pages, shown, files, stamps in data["facts"]["entries"]}
+    except (TypeError, KeyError, ValueError):
+        return {}
+
+
+def _stamps(project: Project, product: Product) -> list:
+    """What a product's entry is made from: its files by size and modification time, and how
+    many pages its sample shows."""
+    paths = [_edition(project, product), *_derived(project, product).values()]
+    return [product.sample_pages, *(freshness.stamp(path) for path in paths)]
 
 
 def _check_folder(stage: Path, entries: list[Entry]) -> list[str]:
@@ -212,9 +230,19 @@ def _newest_input(project: Project, product: Product) -> float:
     return max(p.stat().st_mtime for p in inputs if p.exists())
 
 
-def _package(project: Project, product: Product, stage: Path) -> Entry:
+def _package(project: Project, product: Product, stage: Path, known: dict) -> Entry:
     """The product's files, copied into ``stage`` and checked: its web edition, and the sample
-    and thumbnails made with it (by the briefing's worker, or the bundles stage)."""
+    and thumbnails made with it (by the briefing's worker, or the bundles stage). A product
+    whose files are as the last build recorded them is copied with its recorded entry: no PDF
+    is parsed again (the staged folder is still checked against every sha256)."""
+    recorded = known.get((product.kind, product.id))
+    if recorded is not None and recorded[0] == _stamps(project, product):
+        _, pages, shown, files = recorded
+        entry = Entry(product, pages, shown, tuple(FileEntry(*f) for f in files))
+        for role, path in [("full", _edition(project, product)),
+                           *_derived(project, product).items()]:
+            _write(stage, product.name(role), _made_with(project, product, path))
+        return entry
     full_name = product.name("full")
     pdf = _edition(project, product).read_bytes()
     try:
