@@ -218,6 +218,17 @@ def floor_main(root: Path, slugs: list[str], only: str = "") -> None:
                       "total": time.perf_counter() - started}))
 
 
+def preview_main(root: Path, slug: str) -> None:
+    """Seconds from saving an edit to a briefing to its new page images being ready, in a warm
+    preview (``press.preview.time_rebuild``); prints JSON."""
+    from press import preview
+    from press.project import Project
+
+    seconds = preview.time_rebuild(Project.at(root), slug,
+                                   lambda text: text.replace("## ", "## Previewed: ", 1))
+    print(json.dumps({"seconds": seconds}))
+
+
 def letters_floor_main(root: Path) -> None:
     """One raw render of the mailing's letters (the same HTML ``press.mailing`` lays out)."""
     started = time.perf_counter()
@@ -403,7 +414,8 @@ def main(argv=None) -> int:
 
 GOALS = {"cold build.py vs the floor": 0.45, "no-op build.py vs cold": 0.03,
          "edit outside any bundle, build.py, vs a one-shot of it": 1.1,
-         "edit inside the bundle, build.py, vs the same one-shot": 1.5}
+         "edit inside the bundle, build.py, vs the same one-shot": 1.5,
+         "preview save → new page images vs a one-shot of that briefing": 0.5}
 
 
 def measure(root: Path, count: int, sections: int) -> dict:
@@ -423,6 +435,9 @@ def measure(root: Path, count: int, sections: int) -> dict:
         runs[name] = whole_build(root)
         runs[name + "_one_shot"] = timed([PYTHON, __file__, "_floor", str(root), "--only=web",
                                           slug])
+    # The preview, last (it edits the briefing): save → page images, against the same one-shot.
+    shown = timed([PYTHON, __file__, "_preview", str(root), slugs[-1]])
+    runs["preview"] = {"wall": json.loads(shown["stdout"])["seconds"], "cpu": 0.0}
     ratios = {
         "cold build.py vs the floor": cold["wall"] / raw["wall"],
         "no-op build.py vs cold": noop["wall"] / cold["wall"],
@@ -430,6 +445,8 @@ def measure(root: Path, count: int, sections: int) -> dict:
             runs["edit_outside"]["wall"] / runs["edit_outside_one_shot"]["wall"],
         "edit inside the bundle, build.py, vs the same one-shot":
             runs["edit_inside"]["wall"] / runs["edit_inside_one_shot"]["wall"],
+        "preview save → new page images vs a one-shot of that briefing":
+            runs["preview"]["wall"] / runs["edit_outside_one_shot"]["wall"],
     }
     return {"root": str(root), "slugs": slugs, "pages": pages, "floor_pages": floor["pages"],
             "ratios": ratios,
@@ -447,7 +464,9 @@ def summarise(label: str, measured: list[dict]) -> list[dict]:
             "edit outside any bundle, build.py, vs a one-shot of it":
                 ("edit_outside", "edit_outside_one_shot"),
             "edit inside the bundle, build.py, vs the same one-shot":
-                ("edit_inside", "edit_inside_one_shot")}
+                ("edit_inside", "edit_inside_one_shot"),
+            "preview save → new page images vs a one-shot of that briefing":
+                ("preview", "edit_outside_one_shot")}
     for name, goal in GOALS.items():
         values = sorted(m["ratios"][name] for m in measured)
         median = values[len(values) // 2]
@@ -577,5 +596,7 @@ if __name__ == "__main__":
         floor_main(Path(sys.argv[2]), sys.argv[4 if edition else 3:], edition)
     elif len(sys.argv) > 2 and sys.argv[1] == "_letters":
         letters_floor_main(Path(sys.argv[2]))
+    elif len(sys.argv) > 3 and sys.argv[1] == "_preview":
+        preview_main(Path(sys.argv[2]), sys.argv[3])
     else:
         sys.exit(main())

@@ -36,7 +36,9 @@ class Built:
     warnings: tuple[Problem, ...] = ()
 
     def pdf(self) -> bytes:
-        return web.write_web(self.laid_out, None, self.ident)
+        """The PDF the preview shows and offers: the web edition's pages, without its
+        accessibility pass (a third of the write; the build's web edition has it)."""
+        return web.write_web(self.laid_out, None, self.ident, accessible=False)
 
 
 def typeset_briefing(project: Project, path: Path) -> Built:

@@ -14,12 +14,14 @@ from press.render.typeset import Typeset, restore_bleed, set_bleed, write
 WEB_DPI = 150  # raster images above this resolution at their placed size are downsampled
 
 
-def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False) -> bytes | None:
+def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False,
+              accessible: bool = True) -> bytes | None:
     """Trimmed, RGB, tagged PDF/UA-1 with viewer title; returns bytes if ``target`` is None.
 
     ``excerpt``: only some pages of a document (see :func:`press.render.typeset.write`).
     WeasyPrint's tagging is completed by :mod:`press.render.accessible` (artifacts, link
-    descriptions, table scopes, soft hyphens)."""
+    descriptions, table scopes, soft hyphens); ``accessible=False`` leaves that out, for the
+    preview's own PDF (the pages look the same; it is never published)."""
     document = typeset.document
     saved_profiles = dict(document.color_profiles)
     document.color_profiles.clear()  # no CMYK profile in the web file
@@ -31,7 +33,8 @@ def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False) -> by
     finally:
         restore_bleed(document, saved)
         document.color_profiles.update(saved_profiles)
-    data, _report = make_accessible(data, source_text(document))
+    if accessible:
+        data, _report = make_accessible(data, source_text(document))
     if target is None:
         return data
     if hasattr(target, "write"):
