@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from press.content import references as refs
@@ -297,9 +299,58 @@ def select(folder: Path, suffix: str, names: list[str] | None, what: str,
     return [known[n] for n in names if n in known]
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    stamps: tuple  # of every file and folder the load read
+    series: dict[str, Series]
+    briefings: tuple[Briefing, ...]
+    problems: tuple[Problem, ...]
+
+
+_LOADED: dict[tuple, _Loaded] = {}
+
+
 def load_all(project: Project, problems: Problems,
              slugs: list[str] | None = None) -> tuple[dict[str, Series], list[Briefing]]:
-    """Series and briefings (all, or those named), with cross-file rules checked."""
+    """Series and briefings (all, or those named), with cross-file rules checked.
+
+    A command's stages each ask for them (the briefings, the bundles, the shop): they are
+    parsed once per process, and again only when a file the load read has changed or a file
+    was added or removed. The model is frozen, so the stages share it."""
+    key = (str(project.root), tuple(slugs or ()))
+    loaded = _LOADED.get(key)
+    if loaded is None or loaded.stamps != _stamps(project, loaded.series, loaded.briefings):
+        found = Problems()
+        series, briefings = _load_all(project, found, slugs)
+        loaded = _Loaded(_stamps(project, series, briefings), series, tuple(briefings),
+                         tuple(found.items))
+        _LOADED[key] = loaded
+    problems.extend(loaded.problems)
+    return dict(loaded.series), list(loaded.briefings)
+
+
+def _stamps(project: Project, series: dict[str, Series], briefings) -> tuple:
+    """What a load depends on, by content (a file rewritten within the same clock tick is
+    still seen): the names in the series, briefings and layouts folders, and the bytes of the
+    series files, every briefing, the layouts and the bibliography files read."""
+    folders = (project.series_dir, project.briefings_dir, project.layouts)
+    names = tuple(tuple(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else ()
+                  for folder in folders)
+    paths = {p for folder in folders if folder.is_dir() for p in folder.iterdir()
+             if p.suffix in (".yaml", ".md", ".html")}
+    paths.update(p for s in series.values() for p in s.bibliography)
+    paths.update(p for b in briefings for p in b.bibliography)
+    hashes = []
+    for path in sorted(paths):
+        try:
+            hashes.append((str(path), hashlib.blake2b(path.read_bytes(), digest_size=16).digest()))
+        except OSError:
+            hashes.append((str(path), None))
+    return names, tuple(hashes)
+
+
+def _load_all(project: Project, problems: Problems,
+              slugs: list[str] | None) -> tuple[dict[str, Series], list[Briefing]]:
     series = load_series(project, problems)
     paths = select(project.briefings_dir, ".md", slugs, "briefing", problems)
     briefings = [b for p in paths if (b := load_briefing(project, p, series, problems))]
