@@ -120,23 +120,29 @@ class Forked:
     pickles (as does a ``ContentError``).
     """
 
-    def __init__(self, work: Callable[[], object]):
+    def __init__(self, work: Callable[..., object], early: bool = False):
+        """``early``: ``work`` is called with ``send``, which it may call once to hand this
+        process a first value before it finishes (see :meth:`early`)."""
         read_end, write_end = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: do the work, send the outcome, leave without cleanup
             code = 0
             try:
                 os.close(read_end)
-                try:
-                    outcome = ("returned", work())
-                except BaseException as exc:
-                    outcome = ("raised", exc, "".join(traceback.format_exception(exc)))
-                try:
-                    payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-                except Exception:  # an exception that cannot be pickled
-                    text = outcome[2] if outcome[0] == "raised" else traceback.format_exc()
-                    payload = pickle.dumps(("raised", RuntimeError(text), text))
                 with os.fdopen(write_end, "wb") as pipe:
+                    def send(value) -> None:
+                        pickle.dump(("early", value), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                        pipe.flush()
+
+                    try:
+                        outcome = ("returned", work(send) if early else work())
+                    except BaseException as exc:
+                        outcome = ("raised", exc, "".join(traceback.format_exception(exc)))
+                    try:
+                        payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+                    except Exception:  # an exception that cannot be pickled
+                        text = outcome[2] if outcome[0] == "raised" else traceback.format_exc()
+                        payload = pickle.dumps(("raised", RuntimeError(text), text))
                     pipe.write(payload)
             except BaseException:  # (the parent reports a child that sent nothing)
                 code = 1
@@ -144,22 +150,38 @@ class Forked:
                 os._exit(code)  # never return into the parent's code, run no atexit handler
         os.close(write_end)
         self._pipe = os.fdopen(read_end, "rb")
+        self._final = None  # the outcome, if read while looking for an early value
 
-    def result(self):
+    def _read(self):
         try:
-            payload = self._pipe.read()
+            return pickle.load(self._pipe)
+        except EOFError:
+            return None
         except BaseException:  # Ctrl+C while waiting: the child goes too
             self.cancel()
             raise
+
+    def early(self):
+        """The value the child sent with ``send`` (waiting for it), or None if it finished
+        without sending one (its outcome then waits for :meth:`result`)."""
+        message = self._read()
+        if message is not None and message[0] == "early":
+            return message[1]
+        self._final = message or ("died",)
+        return None
+
+    def result(self):
+        message = self._final or self._read()
+        while message is not None and message[0] == "early":  # not asked for: skipped
+            message = self._read()
         self._pipe.close()
         _, status = os.waitpid(self.pid, 0)
-        if not payload:
+        if message is None or message[0] == "died":
             raise RuntimeError(f"the process writing in parallel (pid {self.pid}) died "
                                f"({_describe(status)})")
-        outcome = pickle.loads(payload)
-        if outcome[0] == "returned":
-            return outcome[1]
-        _, exc, text = outcome
+        if message[0] == "returned":
+            return message[1]
+        _, exc, text = message
         exc.add_note(f"in the forked process {self.pid}:\n{text.rstrip()}")
         raise exc
 

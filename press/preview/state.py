@@ -199,22 +199,30 @@ class Preview:
         with self._lock:
             before = self._prints.get(slug)
 
-        def work() -> _Outcome:
+        def work(send) -> _Outcome:
             result = typeset_briefing(self.project, path)
             prints = fingerprints(result.laid_out, self.project.layouts.glob("*"))
+
+            def outcome(pages) -> _Outcome:
+                return _Outcome(result.briefing.title, result.briefing.status, tuple(pages),
+                                result.deps, tuple(prints),
+                                tuple(w.format(self.project.root) for w in result.warnings))
+
             if before is not None and previous.pages:  # draw only the pages that changed
                 pages = self._draw_changed(result, prints, before, previous.pages, folder)
+                send(outcome(pages))  # shown now; the PDF follows (a third of the build)
             else:
                 pages = None
             pdf = result.pdf()
             pages = pages if pages is not None else rasterise(pdf, folder)
             publish(folder / pdf_name, pdf)
-            return _Outcome(result.briefing.title, result.briefing.status, tuple(pages),
-                            result.deps, tuple(prints),
-                            tuple(w.format(self.project.root) for w in result.warnings))
+            return outcome(pages)
+
+        def show_early(outcome: _Outcome) -> None:  # the pages, before their PDF is written
+            self._show(slug, outcome, outcome.pages, "", started)
 
         try:
-            outcome = self._in_child(work, path)
+            outcome = self._in_child(work, path, show_early)
         except ContentError as exc:
             return self._failed(slug, path, [p.format(self.project.root) for p in exc.problems],
                                 started)
@@ -230,13 +238,16 @@ class Preview:
         with self._lock:
             self.deps[slug] = outcome.deps
             self._prints[slug] = outcome.prints
-        view = self._show(slug, outcome, outcome.pages, pdf_name, started)
+        shown = self.views.get(slug)
+        early = shown is not None and shown.pages == outcome.pages and not shown.pdf
+        view = self._show(slug, outcome, outcome.pages, pdf_name,
+                          started, seconds=shown.seconds if early else None)
         _tidy(folder, {p.name for p in outcome.pages + previous.pages} | {pdf_name})
         changed = f", {view.changed} changed" if view.changed else ""
         self.report(f"{slug}: {len(outcome.pages)} pages in {view.seconds:.1f} s{changed}")
         return view
 
-    def _in_child(self, work, path: Path) -> _Outcome:
+    def _in_child(self, work, path: Path, show_early) -> _Outcome:
         """Run one build in a forked child with a wall-clock bound. In this thread SIGALRM
         limits do nothing; in the child (whose only thread is the forking one) the stages'
         own limits work too. A child that runs over is killed and the build reported failed;
@@ -249,9 +260,19 @@ class Preview:
                     warm_up(self.project, Path(scratch))
             except (ContentError, OSError) as exc:  # only speed is lost
                 log.warning("preview: warm-up failed: %s", exc)
-        child = parallel.Forked(work)
+        child = parallel.Forked(work, early=True)
         deadline = time.monotonic() + seconds if seconds > 0 else None
-        while not child.done(wait=0.25):
+        waiting_early = True
+        while True:
+            if child.done(wait=0.25):
+                if not waiting_early:
+                    break
+                waiting_early = False
+                value = child.early()  # the changed pages, drawn (None: the build is over)
+                if value is None:
+                    break
+                show_early(value)
+                continue
             if self.stopping.is_set() or (deadline and time.monotonic() > deadline):
                 child.cancel()
                 if self.stopping.is_set():
@@ -277,12 +298,15 @@ class Preview:
                 images.append(replace(previous[i], changed=False))
         return tuple(images)
 
-    def _show(self, slug, outcome: _Outcome, pages, pdf_name, started) -> View:
+    def _show(self, slug, outcome: _Outcome, pages, pdf_name, started,
+              seconds: float | None = None) -> View:
+        """Show a build's pages (``pdf_name`` "": their PDF is still being written);
+        ``seconds``: from the save to the pages (if shown before), else until now."""
         return self._update(
             slug, title=outcome.title, status=outcome.status, pages=pages,
             pdf=pdf_name, built_at=time.time(), good_at=time.time(),
-            seconds=time.monotonic() - started, problems=(), warnings=outcome.warnings,
-            building=False)
+            seconds=time.monotonic() - started if seconds is None else seconds, problems=(),
+            warnings=outcome.warnings, building=False)
 
     def _failed(self, slug, path, problems, started) -> View:
         with self._lock:
