@@ -1,4 +1,7 @@
-"""Web edition stage, last step: what WeasyPrint's PDF/UA-1 tagging leaves out, added with pypdf.
+"""Web edition stage, last step of the write: what WeasyPrint's PDF/UA-1 tagging leaves out,
+added to WeasyPrint's own PDF objects (pydyf) in the write's finisher, before they are
+serialised, so that the PDF is written once and never parsed again (re-reading it with pypdf
+cost a third of the web edition's write).
 
 Each fix answers a finding of the independent checkers (``outloud``, ``pdfua``; run in
 ``tests/test_accessibility.py``) or of ISO 14289-1 directly:
@@ -23,26 +26,18 @@ Each fix answers a finding of the independent checkers (``outloud``, ``pdfua``; 
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    IndirectObject,
-    NullObject,
-    TextStringObject,
-)
+import pydyf
 
 from press.render import tagging
-
-SOFT_HYPHEN = TextStringObject("\u00ad")
+from press.render.tagging import NULL, Graph
 
 
 @dataclass
 class Report:
-    """What :func:`make_accessible` changed (for tests and logging)."""
+    """What :func:`complete` changed (for tests and logging)."""
 
     artifacts: int = 0
     scopes: int = 0
@@ -52,31 +47,26 @@ class Report:
     hyphens: list[str] = field(default_factory=list)  # the words whose break became soft
 
 
-def make_accessible(data: bytes, source_text: str = "") -> tuple[bytes, Report]:
-    """The fixed PDF and a report. ``source_text``: the document's text as written (its HTML's
-    text), which tells an automatic hyphen ("re-" / "duction") from a real one ("under-")."""
-    reader = PdfReader(io.BytesIO(data))
-    writer = PdfWriter(clone_from=reader)
+def complete(pdf: pydyf.PDF, source_text: str = "") -> Report:
+    """Complete the tagging of a PDF WeasyPrint is about to write (a finisher's ``pdf``).
+    ``source_text``: the document's text as written (its HTML's text), which tells an
+    automatic hyphen ("re-" / "duction") from a real one ("under-")."""
     report = Report()
-    root = writer._root_object
-    if "/StructTreeRoot" not in root:
-        return data, report
-    struct = root["/StructTreeRoot"].get_object()
-    reached = tagging.reachable(struct)
-    parent_tree = dict(tagging.number_tree(struct["/ParentTree"]))
-    slots = [tagging.page_slots(page, parent_tree) for page in writer.pages]
-    pages = _read_pages(writer)
-    report.artifacts, edits = _artifacts(pages, slots, reached)
+    graph = Graph(pdf)
+    if "StructTreeRoot" not in pdf.catalog:
+        return report
+    struct = graph.get(pdf.catalog["StructTreeRoot"])
+    reached = {number for number, _ in tagging.elements(graph, struct)}
+    parent_tree = dict(tagging.number_tree(graph, struct["ParentTree"]))
+    slots = [tagging.page_slots(graph, page, parent_tree) for page in graph.pages]
+    pages = _read_pages(graph)
+    report.artifacts, edits = _artifacts(graph, pages, slots, reached)
     report.hyphens = _soft_hyphens(pages, _normalised(source_text), edits)
     _apply(pages, edits)
     texts = [{m: s.text for m, s in page.sequences.items()} if page else {} for page in pages]
-    report.links, report.unlinked = tagging.links(writer, struct, texts)
-    report.scopes, report.ids = tagging.tables(struct)
-    writer._ID = reader.trailer["/ID"]  # identifiers stay as WeasyPrint made them (fixed)
-    writer.pdf_header = reader.pdf_header  # PDF 1.7, as PDF/UA-1 is written
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue(), report
+    report.links, report.unlinked = tagging.links(graph, struct, texts)
+    report.scopes, report.ids = tagging.tables(graph, struct)
+    return report
 
 
 # -- page content ---------------------------------------------------------------------------------
@@ -112,22 +102,26 @@ class _Page:
     sequences: dict[int, _Sequence]
 
 
-def _read_pages(writer) -> list[_Page | None]:
+def _read_pages(graph: Graph) -> list[_Page | None]:
     cmaps: dict[int, dict[bytes, str]] = {}
     pages = []
-    for page in writer.pages:
-        contents = page.get("/Contents")
-        content = contents.get_object() if contents is not None else None
-        if content is None or isinstance(content, ArrayObject):
+    for page in graph.pages:
+        content = graph.get(page.get("Contents"))
+        if not isinstance(content, pydyf.Stream):
             pages.append(None)  # not a WeasyPrint page: left as it is
             continue
-        data = content.get_data()
-        fonts = page.get("/Resources", {}).get("/Font", {}) or {}
-        pages.append(_Page(content, data, _scan(data, fonts, cmaps)))
+        fonts = graph.get(graph.get(page.get("Resources", {})).get("Font", {})) or {}
+        data = _stream_data(content)
+        pages.append(_Page(content, data, _scan(data, graph, fonts, cmaps)))
     return pages
 
 
-def _scan(data: bytes, fonts, cmaps) -> dict[int, _Sequence]:
+def _stream_data(stream: pydyf.Stream) -> bytes:
+    """A stream's content, uncompressed, as pydyf will write it (one operator a line)."""
+    return b"\n".join(pydyf._to_bytes(item) for item in stream.stream)
+
+
+def _scan(data: bytes, graph: Graph, fonts, cmaps) -> dict[int, _Sequence]:
     sequences: dict[int, _Sequence] = {}
     stack: list[_Sequence | None] = []
     cmap: dict[bytes, str] = {}
@@ -142,7 +136,7 @@ def _scan(data: bytes, fonts, cmaps) -> dict[int, _Sequence]:
             if stack:
                 stack.pop()
         elif match["font"] is not None:
-            cmap = _cmap(fonts.get("/" + match["font"].decode("latin-1")), cmaps)
+            cmap = _cmap(graph, fonts.get(match["font"].decode("latin-1")), cmaps)
         else:
             current = next((s for s in reversed(stack) if s is not None), None)
             if current is None:
@@ -162,16 +156,16 @@ _BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>")
 _BFRANGE = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>")
 
 
-def _cmap(font, cmaps) -> dict[bytes, str]:
+def _cmap(graph: Graph, font, cmaps) -> dict[bytes, str]:
     """Glyph id (4 hex digits, lower case) → text, from a Type0 font's ToUnicode CMap."""
     if font is None:
         return {}
-    key = font.idnum if isinstance(font, IndirectObject) else id(font)
+    key = graph.number(font) if graph.number(font) is not None else id(font)
     if key not in cmaps:
-        font = font.get_object()
+        font = graph.get(font)
         found: dict[bytes, str] = {}
-        if font.get("/Subtype") == "/Type0" and "/ToUnicode" in font:
-            data = font["/ToUnicode"].get_object().get_data()
+        if font.get("Subtype") == "/Type0" and "ToUnicode" in font:
+            data = _stream_data(graph.get(font["ToUnicode"]))
             for section in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
                 for low, high, first in _BFRANGE.findall(section):
                     base = int(first, 16)
@@ -184,7 +178,7 @@ def _cmap(font, cmaps) -> dict[bytes, str]:
     return cmaps[key]
 
 
-def _artifacts(pages, slots_of, reached) -> tuple[int, dict[int, list]]:
+def _artifacts(graph: Graph, pages, slots_of, reached) -> tuple[int, dict[int, list]]:
     """Margin-box sequences → pagination artifacts (edits per page); ParentTree slots emptied."""
     count = 0
     edits: dict[int, list] = {}
@@ -192,14 +186,14 @@ def _artifacts(pages, slots_of, reached) -> tuple[int, dict[int, list]]:
         slots = slots_of[number]
         if page is None or slots is None:
             continue
-        for mcid in sorted(tagging.orphans(slots, reached)):
+        for mcid in sorted(tagging.orphans(graph, slots, reached)):
             sequence = page.sequences.get(mcid)
             if sequence is None:
                 continue
             end = page.data.index(b"BDC\n", sequence.start) + 4
             edits.setdefault(number, []).append(
                 (sequence.start, end, b"/Artifact\n<</Type /Pagination>>\nBDC\n"))
-            slots[mcid] = NullObject()
+            slots[mcid] = NULL
             del page.sequences[mcid]
             count += 1
     return count, edits
@@ -246,6 +240,6 @@ def _apply(pages, edits: dict[int, list]) -> None:
             out += [data[at:start], replacement]
             at = end
         out.append(data[at:])
-        page.content.set_data(b"".join(out))
+        page.content.stream = [b"".join(out)]
 
 

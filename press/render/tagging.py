@@ -1,189 +1,215 @@
 """Web edition stage, structure: the structure-tree walks, and the tags WeasyPrint leaves
-out: link descriptions, empty links, table header scopes and the IDTree (pypdf)."""
+out: link descriptions, empty links, table header scopes and the IDTree.
+
+They work on WeasyPrint's own PDF objects (pydyf), in the write's finisher, before anything
+is serialised: :class:`Graph` resolves their references (``b"12 0 R"``).
+"""
 
 from __future__ import annotations
 
-from pypdf.generic import (
-    ArrayObject,
-    DictionaryObject,
-    IndirectObject,
-    NameObject,
-    NumberObject,
-    TextStringObject,
-)
+import re
+
+import pydyf
 
 PRINT_FLAG = 4  # annotation flags bit 3
+NULL = "null"  # pydyf writes a str as it is
+
+_REFERENCE = re.compile(rb"(\d+) 0 R")
+
+
+class Graph:
+    """A pydyf PDF's objects, by reference."""
+
+    def __init__(self, pdf: pydyf.PDF):
+        self.pdf = pdf
+        kids = pdf.pages["Kids"]  # flattened: [7, 0, "R", 9, 0, "R", ...]
+        self.pages = [pdf.objects[kids[i]] for i in range(0, len(kids) - 2, 3)]
+        self.page_index = {kids[i]: n for n, i in enumerate(range(0, len(kids) - 2, 3))}
+
+    @staticmethod
+    def number(value) -> int | None:
+        """The object number of a reference, or None if ``value`` is not one."""
+        if isinstance(value, str):
+            value = value.encode("ascii", "replace")
+        if isinstance(value, bytes):
+            match = _REFERENCE.fullmatch(value)
+            if match:
+                return int(match[1])
+        return None
+
+    def get(self, value):
+        """The object ``value`` refers to, or ``value`` itself if it is no reference."""
+        number = self.number(value)
+        return self.pdf.objects[number] if number is not None else value
+
+
+def text_of(value) -> str:
+    return value.string if isinstance(value, pydyf.String) else str(value)
 
 
 # -- structure tree ------------------------------------------------------------------------------
 
-def kids(element) -> list:
-    kids = element.get("/K")
-    if kids is None:
+def kids(graph: Graph, element) -> list:
+    found = element.get("K")
+    if found is None:
         return []
-    kids = kids.get_object()
-    return list(kids) if isinstance(kids, ArrayObject) else [element.raw_get("/K")]
+    found = graph.get(found)
+    return list(found) if isinstance(found, list) else [element["K"]]
 
 
-def elements(struct):
-    """Every structure element reachable from the root, depth first, as (ref, element)."""
-    stack = list(reversed(kids(struct)))
+def elements(graph: Graph, struct):
+    """Every structure element reachable from the root, depth first, as (number, element)."""
+    stack = list(reversed(kids(graph, struct)))
     seen = set()
     while stack:
         ref = stack.pop()
-        if not isinstance(ref, IndirectObject) or ref.idnum in seen:
+        number = graph.number(ref)
+        if number is None or number in seen:
             continue
-        element = ref.get_object()
-        if not isinstance(element, DictionaryObject) or "/S" not in element:
+        element = graph.pdf.objects[number]
+        if not isinstance(element, dict) or "S" not in element:
             continue
-        seen.add(ref.idnum)
-        yield ref, element
-        stack.extend(reversed(kids(element)))
+        seen.add(number)
+        yield number, element
+        stack.extend(reversed(kids(graph, element)))
 
 
-def reachable(struct) -> set[int]:
-    return {ref.idnum for ref, _ in elements(struct)}
-
-
-def number_tree(node) -> list[tuple[int, object]]:
-    node = node.get_object()
+def number_tree(graph: Graph, node) -> list[tuple[int, object]]:
+    node = graph.get(node)
     items = []
-    nums = node.get("/Nums")
+    nums = node.get("Nums")
     if nums is not None:
-        nums = nums.get_object()
+        nums = graph.get(nums)
         items += [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
-    for kid in node.get("/Kids", []) or []:
-        items += number_tree(kid)
+    for kid in node.get("Kids", []) or []:
+        items += number_tree(graph, kid)
     return items
 
 
-def page_slots(page, parent_tree) -> ArrayObject | None:
-    if "/StructParents" not in page:
+def page_slots(graph: Graph, page, parent_tree) -> list | None:
+    if "StructParents" not in page:
         return None
-    slots = parent_tree.get(int(page["/StructParents"]))
-    slots = slots.get_object() if slots is not None else None
-    return slots if isinstance(slots, ArrayObject) else None
+    slots = parent_tree.get(int(page["StructParents"]))
+    slots = graph.get(slots) if slots is not None else None
+    return slots if isinstance(slots, list) else None
 
 
-def orphans(slots, reached) -> set[int]:
+def orphans(graph: Graph, slots, reached) -> set[int]:
     return {mcid for mcid, ref in enumerate(slots)
-            if isinstance(ref, IndirectObject) and ref.idnum not in reached}
+            if graph.number(ref) is not None and graph.number(ref) not in reached}
 
 
 # -- links and tables -----------------------------------------------------------------------------
 
-def element_text(element, texts_by_page: dict[int, dict[int, str]], page_index: dict[int, int],
-                  page=None) -> str:
-    page = element.raw_get("/Pg") if "/Pg" in element else page
+def element_text(graph: Graph, element, texts_by_page: dict[int, dict[int, str]],
+                 page=None) -> str:
+    page = element["Pg"] if "Pg" in element else page
     parts = []
-    for kid in kids(element):
-        target = kid.get_object() if isinstance(kid, IndirectObject) else kid
-        if isinstance(target, NumberObject) or isinstance(target, int):
-            number = page_index.get(page.idnum) if isinstance(page, IndirectObject) else None
+    for kid in kids(graph, element):
+        target = graph.get(kid)
+        if isinstance(target, int):
+            number = graph.page_index.get(graph.number(page)) if page is not None else None
             if number is not None:
-                parts.append(texts_by_page[number].get(int(target), ""))
-        elif isinstance(target, DictionaryObject) and target.get("/Type") == "/MCR":
-            kid_page = target.raw_get("/Pg") if "/Pg" in target else page
-            number = page_index.get(kid_page.idnum) if isinstance(kid_page, IndirectObject) \
-                else None
+                parts.append(texts_by_page[number].get(target, ""))
+        elif isinstance(target, dict) and target.get("Type") == "/MCR":
+            kid_page = target["Pg"] if "Pg" in target else page
+            number = graph.page_index.get(graph.number(kid_page)) \
+                if kid_page is not None else None
             if number is not None:
-                parts.append(texts_by_page[number].get(int(target["/MCID"]), ""))
-        elif isinstance(target, DictionaryObject) and "/S" in target:
-            parts.append(element_text(target, texts_by_page, page_index, page))
+                parts.append(texts_by_page[number].get(int(target["MCID"]), ""))
+        elif isinstance(target, dict) and "S" in target:
+            parts.append(element_text(graph, target, texts_by_page, page))
     return "".join(parts)
 
 
-def links(writer, struct, texts) -> tuple[int, int]:
+def links(graph: Graph, struct, texts) -> tuple[int, int]:
     """/Contents from each link's text (and target page); the Print flag; empty Links unlinked."""
-    page_index = {page.indirect_reference.idnum: n for n, page in enumerate(writer.pages)}
     texts_by_page = dict(enumerate(texts))
-    destinations = destination_pages(writer, page_index)
-    labels = list(writer.page_labels) if writer.pages else []
-    annotation_pages = {annot.idnum: n for n, page in enumerate(writer.pages)
-                        for annot in page.get("/Annots", []) or []
-                        if isinstance(annot, IndirectObject)}
+    destinations = destination_pages(graph)
+    annotation_pages = {graph.number(annot): n for n, page in enumerate(graph.pages)
+                        for annot in graph.get(page.get("Annots", [])) or []}
     fixed = unlinked = 0
-    for _ref, element in elements(struct):
-        if element.get("/S") != "/Link":
+    for _number, element in elements(graph, struct):
+        if element.get("S") != "/Link":
             continue
-        annotations = [kid.get_object().raw_get("/Obj") for kid in kids(element)
-                       if isinstance(kid.get_object(), DictionaryObject)
-                       and kid.get_object().get("/Type") == "/OBJR"]
+        annotations = [graph.get(kid)["Obj"] for kid in kids(graph, element)
+                       if isinstance(graph.get(kid), dict)
+                       and graph.get(kid).get("Type") == "/OBJR"]
         if not annotations:
-            element[NameObject("/S")] = NameObject("/Span")
+            element["S"] = "/Span"
             unlinked += 1
             continue
-        text = " ".join(element_text(element, texts_by_page, page_index).split())
+        text = " ".join(element_text(graph, element, texts_by_page).split())
         for ref in annotations:
-            annotation = ref.get_object()
-            annotation[NameObject("/F")] = NumberObject(int(annotation.get("/F", 0)) | PRINT_FLAG)
+            annotation = graph.get(ref)
+            annotation["F"] = int(annotation.get("F", 0)) | PRINT_FLAG
             if not text:
                 continue
             label = text
-            target = destinations.get(str(annotation.get("/Dest", "")))
-            here = annotation_pages.get(ref.idnum) if isinstance(ref, IndirectObject) else None
-            if target is not None and target != here and target < len(labels):
-                label = f"{text}, page {labels[target]}"
-            annotation[NameObject("/Contents")] = TextStringObject(label)
+            dest = annotation.get("Dest")
+            target = destinations.get(text_of(dest)) if dest is not None else None
+            here = annotation_pages.get(graph.number(ref))
+            if target is not None and target != here:
+                label = f"{text}, page {target + 1}"  # WeasyPrint sets no page labels
+            annotation["Contents"] = pydyf.String(label)
             fixed += 1
     return fixed, unlinked
 
 
-def destination_pages(writer, page_index) -> dict[str, int]:
-    names = writer._root_object.get("/Names")
-    if names is None or "/Dests" not in names.get_object():
+def destination_pages(graph: Graph) -> dict[str, int]:
+    """Named destination → index of the page it is on."""
+    names = graph.get(graph.pdf.catalog.get("Names"))
+    if not isinstance(names, dict) or "Dests" not in names:
         return {}
     found = {}
-    stack = [names.get_object()["/Dests"].get_object()]
+    stack = [graph.get(names["Dests"])]
     while stack:
         node = stack.pop()
-        pairs = node.get("/Names")
+        pairs = node.get("Names")
         if pairs is not None:
-            pairs = pairs.get_object()
+            pairs = graph.get(pairs)
             for i in range(0, len(pairs) - 1, 2):
-                dest = pairs[i + 1].get_object()
-                if isinstance(dest, DictionaryObject):
-                    dest = dest["/D"].get_object()
-                page = dest[0] if len(dest) else None
-                if isinstance(page, IndirectObject) and page.idnum in page_index:
-                    found[str(pairs[i])] = page_index[page.idnum]
-        stack.extend(kid.get_object() for kid in node.get("/Kids", []) or [])
+                dest = graph.get(pairs[i + 1])
+                if isinstance(dest, dict):
+                    dest = graph.get(dest["D"])
+                page = graph.number(dest[0]) if len(dest) else None
+                if page in graph.page_index:
+                    found[text_of(pairs[i])] = graph.page_index[page]
+        stack.extend(graph.get(kid) for kid in node.get("Kids", []) or [])
     return found
 
 
-def tables(struct) -> tuple[int, int]:
+def tables(graph: Graph, struct) -> tuple[int, int]:
     """/Scope on header cells (Row when no header cell is above it, else Column) and the
     /IDTree for every /ID."""
     scopes = 0
-    for _ref, element in elements(struct):
-        if element.get("/S") != "/TR":
+    for _number, element in elements(graph, struct):
+        if element.get("S") != "/TR":
             continue
-        cells = [kid.get_object() for kid in kids(element)
-                 if isinstance(kid, IndirectObject)]
-        headers_only = all(cell.get("/S") == "/TH" for cell in cells)
+        cells = [graph.get(kid) for kid in kids(graph, element) if graph.number(kid) is not None]
+        headers_only = all(cell.get("S") == "/TH" for cell in cells)
         for cell in cells:
-            if cell.get("/S") != "/TH":
+            if cell.get("S") != "/TH":
                 continue
-            attributes = cell.get("/A")
-            attributes = attributes.get_object() if attributes is not None else None
-            if not isinstance(attributes, DictionaryObject):
-                attributes = DictionaryObject({NameObject("/O"): NameObject("/Table")})
-                cell[NameObject("/A")] = attributes
-            if "/Scope" not in attributes:
-                attributes[NameObject("/Scope")] = NameObject(
-                    "/Column" if headers_only else "/Row")
+            attributes = graph.get(cell.get("A"))
+            if not isinstance(attributes, dict):
+                attributes = pydyf.Dictionary({"O": "/Table"})
+                cell["A"] = attributes
+            if "Scope" not in attributes:
+                attributes["Scope"] = "/Column" if headers_only else "/Row"
                 scopes += 1
-    return scopes, add_id_tree(struct)
+    return scopes, add_id_tree(graph, struct)
 
 
-def add_id_tree(struct) -> int:
+def add_id_tree(graph: Graph, struct) -> int:
     """Enter every reachable element's /ID in the root's /IDTree; returns how many."""
-    ids = sorted(((str(element["/ID"]), ref) for ref, element in elements(struct)
-                  if "/ID" in element), key=lambda item: item[0])
+    ids = sorted(((text_of(element["ID"]), graph.pdf.objects[number].reference)
+                  for number, element in elements(graph, struct) if "ID" in element),
+                 key=lambda item: item[0])
     if not ids:
         return 0
-    names = ArrayObject()
+    names = pydyf.Array()
     for name, ref in ids:
-        names += [TextStringObject(name), ref]
-    struct[NameObject("/IDTree")] = DictionaryObject({NameObject("/Names"): names})
+        names += [pydyf.String(name), ref]
+    struct["IDTree"] = pydyf.Dictionary({"Names": names})
     return len(ids)

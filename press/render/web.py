@@ -4,11 +4,12 @@ downsampled for the screen."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import partial
 
 from weasyprint.images import RasterImage
 
 from press.core.output import identifier
-from press.render.accessible import make_accessible
+from press.render import accessible
 from press.render.typeset import Typeset, restore_bleed, set_bleed, write
 
 WEB_DPI = 150  # raster images above this resolution at their placed size are downsampled
@@ -26,15 +27,14 @@ def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False,
     saved_profiles = dict(document.color_profiles)
     document.color_profiles.clear()  # no CMYK profile in the web file
     saved = set_bleed(document, 0)
+    finisher = partial(_web_finisher, source_text(document) if accessible else None)
     try:
         with _downsampled(document, WEB_DPI):
             data = write(typeset, None, excerpt, pdf_variant="pdf/ua-1",
-                         pdf_identifier=identifier(ident, "web"), finisher=_web_finisher)
+                         pdf_identifier=identifier(ident, "web"), finisher=finisher)
     finally:
         restore_bleed(document, saved)
         document.color_profiles.update(saved_profiles)
-    if accessible:
-        data, _report = make_accessible(data, source_text(document))
     if target is None:
         return data
     if hasattr(target, "write"):
@@ -90,6 +90,8 @@ def _raster_images(document) -> list[RasterImage]:
     return list(found.values())
 
 
-def _web_finisher(document, pdf):
+def _web_finisher(text: str | None, document, pdf):
     # PDF/UA tagging already sets DisplayDocTitle; open with the bookmarks panel showing.
     pdf.catalog["PageMode"] = "/UseOutlines"
+    if text is not None:  # what WeasyPrint's tagging leaves out, before the PDF is written
+        accessible.complete(pdf, text)
