@@ -226,6 +226,32 @@ def test_a_briefing_is_laid_out_once_for_its_editions_and_its_sample(shop_copy, 
     assert len(sample.pages) == 3 + 1 and "One more sentence" not in _text(sample, 0)
 
 
+def test_the_shop_lays_out_and_rasterises_nothing(shop_copy, monkeypatch):
+    """Thumbnails and samples are made with the web editions (by the briefing's worker and the
+    bundles stage): building the folder again copies and checks them, and makes nothing."""
+    from press.render import thumbnail, typeset
+
+    root = shop_copy()
+    before = shop.listing(root / "output" / "upload")
+    shutil.rmtree(root / ".cache" / "records" / "shop")  # so that the folder is built again
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the shop step made a layout or a thumbnail")
+
+    monkeypatch.setattr(typeset, "render", refused)
+    monkeypatch.setattr(thumbnail, "cover_png", refused)
+    report = shop.build(Project.at(root))
+    assert shop.listing(root / "output" / "upload") == before and report.changed == []
+    # a missing thumbnail is named with the command that makes it, not made here
+    (root / "output" / "web" / "covers" / f"{FINALS[0]}-cover.png").unlink()
+    shutil.rmtree(root / ".cache" / "records" / "shop")
+    with pytest.raises(ContentError) as caught:
+        shop.build(Project.at(root))
+    assert f"no output/web/covers/{FINALS[0]}-cover.png" in str(caught.value)
+    assert f"python build.py briefing {FINALS[0]}" in str(caught.value)
+    assert shop.listing(root / "output" / "upload") == before
+
+
 # -- publishing safely -------------------------------------------------------------------------
 
 def test_rebuild_without_cache_gives_identical_files(shop_copy):
