@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import sys
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -68,13 +69,20 @@ class Hasher:
 
 
 def versions() -> dict[str, str]:
+    """The versions of Python and of the libraries that shape a PDF (read once per process:
+    reading a distribution's metadata costs a few milliseconds, and a build asks often)."""
+    return dict(_installed())
+
+
+@lru_cache(maxsize=1)
+def _installed() -> tuple[tuple[str, str], ...]:
     found = {"python": sys.version}
     for name in DISTRIBUTIONS:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "-"
-    return found
+    return tuple(found.items())
 
 
 # -- code keys ---------------------------------------------------------------------------------
