@@ -57,15 +57,14 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
                    fork_print: bool = False) -> Result:
     """Build every requested edition of one briefing; problems are returned, not raised.
 
-    ``fork_print``: make the sample and the print edition in a forked process while this one
+    ``fork_print``: make the sample and the print edition in forked processes while this one
     writes the web edition and its thumbnails (for a core that would otherwise idle); the
     outcome is the same either way.
     """
     # The stages import WeasyPrint (about a second): only when something is built, so that
     # an up-to-date build never pays for it.
-    from press.briefing import sample
     from press.core import parallel
-    from press.render import thumbnail, web
+    from press.render import web
     result = Result(briefing.slug, briefing.path)
     paths = project.briefing_outputs(briefing.slug)
     try:
@@ -75,45 +74,10 @@ def build_briefing(project: Project, briefing: Briefing, options: Options,
         result.notes.extend(draft_notes(briefing, options))
         if wants_final and not briefing.is_draft:
             rendered = chain.render(project, briefing, body)
-            laid_out, ident = rendered.laid_out, rendered.ident
-            result.served = sorted(str(p) for p in laid_out.served)
-            print_part = partial(_print_part, project, briefing, laid_out, ident, paths)
-            beside = None
-            if (fork_print and "web" in options.editions and "print" in options.editions
-                    and parallel.can_fork()):
-                # the sample and the print edition in a forked child, the web edition here
-                beside = parallel.Forked(partial(_sample_and_print, project, briefing,
-                                                 rendered, print_part))
-            try:
-                if "web" in options.editions:
-                    if beside is None:
-                        # The shop's free sample, cut from this same layout. Written first: a
-                        # page copied out of a document WeasyPrint has already written comes
-                        # out with broken contents, while the full editions written after the
-                        # excerpt are byte for byte what they are alone (tests/test_shop.py
-                        # checks both). (A forked child has its own copy of the layout.)
-                        sample_data, _ = sample.write(project, briefing, rendered)
-                    data = web.write_web(laid_out, None, ident)
-                    covers = thumbnail.covers(data)  # the shop's thumbnails, made here
-                    output.write_bytes(paths["web"], data)
-                    if beside is None:
-                        output.write_bytes(paths["sample"], sample_data)
-                    for role, png in covers.items():
-                        output.write_bytes(paths[role], png)
-                    result.outputs["web"] = paths["web"]
-                    result.pages["web"] = laid_out.page_count
-            except BaseException:
-                if beside is not None:  # as when serial: no print edition after a failed web
-                    beside.cancel()
-                raise
-            if beside is not None:
-                sample_data, made = beside.result()
-                output.write_bytes(paths["sample"], sample_data)
-                if isinstance(made, Exception):
-                    raise made
-                _merge_print(result, made)
-            elif "print" in options.editions:
-                _merge_print(result, print_part())
+            result.served = sorted(str(p) for p in rendered.laid_out.served)
+            fork = (fork_print and "web" in options.editions and "print" in options.editions
+                    and parallel.can_fork())
+            _final_editions(project, briefing, rendered, options.editions, result, paths, fork)
         if "drafts" in options.editions and (briefing.is_draft or options.drafts_of_final):
             rendered = chain.render(project, briefing, body,
                                     chain.draft_of(briefing, options.build_date))
@@ -141,21 +105,45 @@ def build_in_worker(root: str, slug: str, options: Options, fork_print: bool = F
     return build_briefing(project, briefing, options, fork_print=fork_print)
 
 
-def _sample_and_print(project, briefing, rendered, print_part) -> tuple[bytes, object]:
-    """In a forked child: the sample (first, see above), then the print edition, unwritten:
-    (the sample's bytes, what ``print_part`` returned or the exception it raised), so that the
-    sample is written even if the print edition fails, as when serial."""
-    import traceback
-
+def _final_editions(project, briefing, rendered, editions, result, paths, fork) -> None:
+    """The web edition with its sample and thumbnails, and the print edition, from the one
+    layout. ``fork``: the sample and the print edition are made in two forked children (each
+    with its own copy of the layout) while this process writes the web edition and its
+    thumbnails; the files and the outcome are the same as when serial (tests/test_parallel.py).
+    """
     from press.briefing import sample
+    from press.core import parallel
+    from press.render import thumbnail, web
 
-    sample_data, _ = sample.write(project, briefing, rendered)
+    laid_out, ident = rendered.laid_out, rendered.ident
+    print_part = partial(_print_part, project, briefing, laid_out, ident, paths)
+    make_sample = partial(sample.write, project, briefing, rendered)
+    children = [parallel.Forked(make_sample), parallel.Forked(print_part)] if fork else []
     try:
-        return sample_data, print_part()
-    except Exception as exc:  # noqa: BLE001 - raised again in the parent, after the sample
-        exc.add_note("in the forked child making the print edition:\n"
-                     + "".join(traceback.format_tb(exc.__traceback__)))
-        return sample_data, exc
+        if "web" in editions:
+            # The shop's free sample, cut from this same layout, is made first: a page copied
+            # out of a document WeasyPrint has already written comes out with broken contents,
+            # while the full editions written after the excerpt are byte for byte what they
+            # are alone (tests/test_shop.py checks both).
+            sample_data = None if fork else make_sample()[0]
+            data = web.write_web(laid_out, None, ident)
+            covers = thumbnail.covers(data)  # the shop's thumbnails, made here
+            if fork:  # as when serial, a failed sample leaves no web edition written
+                sample_data = children[0].result()[0]
+            output.write_bytes(paths["web"], data)
+            output.write_bytes(paths["sample"], sample_data)
+            for role, png in covers.items():
+                output.write_bytes(paths[role], png)
+            result.outputs["web"] = paths["web"]
+            result.pages["web"] = laid_out.page_count
+    except BaseException:
+        for child in children:  # as when serial: no print edition after a failed web
+            child.cancel()
+        raise
+    if fork:
+        _merge_print(result, children[1].result())
+    elif "print" in editions:
+        _merge_print(result, print_part())
 
 
 def _print_part(project, briefing, laid_out, ident, paths) -> tuple[Result, dict]:

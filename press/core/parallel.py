@@ -151,6 +151,7 @@ class Forked:
         os.close(write_end)
         self._pipe = os.fdopen(read_end, "rb")
         self._final = None  # the outcome, if read while looking for an early value
+        self._reaped = False
 
     def _read(self):
         try:
@@ -176,6 +177,7 @@ class Forked:
             message = self._read()
         self._pipe.close()
         _, status = os.waitpid(self.pid, 0)
+        self._reaped = True
         if message is None or message[0] == "died":
             raise RuntimeError(f"the process writing in parallel (pid {self.pid}) died "
                                f"({_describe(status)})")
@@ -191,12 +193,16 @@ class Forked:
         return bool(select.select([self._pipe], [], [], wait)[0])
 
     def cancel(self) -> None:
+        """Kill the child (nothing to do if its result was taken already)."""
+        if self._reaped:
+            return
         try:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self._pipe.close()
         os.waitpid(self.pid, 0)
+        self._reaped = True
 
 
 def run_beside(make: Callable[[T], R], keys: Iterable[T]) -> dict[T, R]:
