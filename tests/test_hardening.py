@@ -436,6 +436,36 @@ def test_random_series_bundle_and_mailing_files_load_or_report(yaml_sandbox, kin
         path.write_text(files[kind], encoding="utf-8")
 
 
+@pytest.mark.parametrize("kind, key", [("mailing", "letter"), ("mailing", "recipients"),
+                                       ("bundle", "briefings")])
+def test_a_file_name_too_long_for_the_system_is_a_problem_not_a_traceback(yaml_sandbox, kind,
+                                                                          key):
+    """Found by the random test above: a name longer than the file system allows made
+    ``Path.is_file`` raise (ENAMETOOLONG) instead of saying the file is not there."""
+    from press.content.load import load_all
+    from press.products import bundles
+    from press.products.mailing.load import load_mailing
+
+    project, files = yaml_sandbox
+    name = "x" * 300 + (".md" if key == "letter" else "")
+    path = {"bundle": project.bundles_dir / "performance-pointers-2008-09.yaml",
+            "mailing": project.mailings_dir / "2009-04.yaml"}[kind]
+    value = f"\n  - {name}\n" if key == "briefings" else f" {name}\n"
+    text = re.sub(rf"(?m)^{key}:.*\n(  - .*\n)*", f"{key}:{value}", files[kind])
+    path.write_text(text, encoding="utf-8")
+    try:
+        with pytest.raises(ContentError) as caught:
+            if kind == "bundle":
+                _, briefings = load_all(project, Problems())
+                bundles.load_bundle(project, path, load_series(project, Problems()),
+                                    {b.slug: b for b in briefings})
+            else:
+                load_mailing(project, "2009-04")
+        assert any(p.path == path and p.line for p in caught.value.problems)
+    finally:
+        path.write_text(files[kind], encoding="utf-8")
+
+
 # -- YAML is read by YAML 1.2's rules, strictly ------------------------------------------------
 
 @pytest.mark.parametrize("raw, expected", [

@@ -22,7 +22,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")  # \Z: "$" would let "ni-900\n" t
 def inside(project: Project, path: Path) -> bool:
     """True if ``path`` (after resolving symlinks) is a regular file inside the project."""
     real = path.resolve()
-    return real.is_relative_to(project.root) and real.is_file()
+    return real.is_relative_to(project.root) and fields.is_file(real)
 
 
 def _outside_error(project: Project, path: Path) -> ContentError:
@@ -117,7 +117,7 @@ def _asset(project: Project, value, name):
     if "\x00" in text:
         raise fields.Invalid(f"'{name}' contains a null character")
     target = (project.assets / text).resolve()
-    if not target.is_relative_to(project.assets) or not target.is_file():
+    if not target.is_relative_to(project.assets) or not fields.is_file(target):
         raise fields.Invalid(f"'{name}': no file assets/{text}", "paths are relative to assets/")
     return text
 

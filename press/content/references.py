@@ -37,7 +37,7 @@ def files(check: fields.Checker, value, base: Path, root: Path) -> tuple[Path, .
         elif path.suffix.lower() not in bibliography.SUFFIXES:
             check.fail(key, f"bibliography '{text}' has an unknown format '{path.suffix}'",
                        "use .json (CSL-JSON), .bib (BibTeX/BibLaTeX) or .ris (RIS)")
-        elif not path.is_file():
+        elif not fields.is_file(path):
             check.fail(key, f"bibliography file '{text}' not found",
                        f"paths are relative to {base.name}/, the folder of this file")
         else:

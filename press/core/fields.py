@@ -12,6 +12,7 @@ import ast
 import datetime as dt
 import math
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from press.core import yamlsafe
@@ -220,3 +221,12 @@ class Checker:
                 self.problems.error(self.path, yamlsafe.line_of(self.lines) or 1,
                                     f"missing required field '{key}'")
         return data
+
+
+def is_file(path) -> bool:
+    """``path`` names a file: False, not an exception, for a name the system refuses (too long
+    for the file system, say), which is an author's slip like a file that is not there."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False

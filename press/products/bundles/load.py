@@ -80,7 +80,7 @@ def _briefings(project, items, lines, the_series, briefings, fail):
         seen[slug] = line
         briefing = briefings.get(slug)
         if briefing is None:
-            if (project.briefings_dir / f"{slug}.md").is_file():
+            if fields.is_file(project.briefings_dir / f"{slug}.md"):
                 fail(("briefings", index), f"briefing '{slug}' has errors, so it cannot be "
                      "bundled", f"fix content/briefings/{slug}.md first")
             else:

@@ -113,7 +113,7 @@ def _printer(project, check, value) -> PrinterJob:
         profile = check(fields.text, block["print_profile"], "printer", "print_profile") or ""
         target = (project.assets / profile).resolve()
         if profile and (not target.is_relative_to(project.assets.resolve())
-                        or not target.is_file()
+                        or not fields.is_file(target)
                         or target.suffix.lower() not in (".icc", ".icm")):
             check.fail(("printer", "print_profile"), f"'print_profile': no .icc file "
                        f"assets/{profile}", "paths are relative to assets/, e.g. "
@@ -152,7 +152,7 @@ def _source_file(project, path, lines, key, value, problems) -> Path | None:
                        f"'{key}' file '{value}' is outside content/",
                        "keep the letter and recipients beside the mailing file")
         return None
-    if not target.is_file():
+    if not fields.is_file(target):
         problems.error(path, yamlsafe.line_of(lines, key), f"'{key}' file '{value}' not found",
                        "paths are relative to content/mailings/")
         return None
@@ -223,7 +223,7 @@ def _items(project, path, lines, value, problems) -> tuple[Item, ...]:
             wanted_briefings.append(ref)
         elif kind == "bundle":
             bundle_file = project.bundles_dir / f"{ref}.yaml"
-            if not SLUG_RE.match(ref) or not bundle_file.is_file():
+            if not SLUG_RE.match(ref) or not fields.is_file(bundle_file):
                 problems.error(path, line, f"unknown bundle '{ref}'",
                                did_you_mean(ref, [p.stem for p in
                                                   project.bundles_dir.glob("*.yaml")])
@@ -266,7 +266,7 @@ def _insert_item(project, path, line, item, problems) -> Item | None:
         problems.error(path, line, f"insert '{item.ref}' is outside content/ and assets/",
                        "copy the PDF into assets/inserts/ and give that path")
         return None
-    if not target.is_file() or target.suffix.lower() != ".pdf":
+    if not fields.is_file(target) or target.suffix.lower() != ".pdf":
         problems.error(path, line, f"insert '{item.ref}' is not a PDF file")
         return None
     head = target.read_bytes()[:1024]
