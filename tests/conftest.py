@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The property tests explore new random examples on every local run; CI (.ci/run sets
+# HYPOTHESIS_PROFILE=ci) runs a fixed set, so that a run on main is reproducible. An example
+# a local run finds goes into a test of its own (test_hardening.py has some).
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parent.parent
 # The tests' own sample project: its content is a copy of the series as it was, so that the
