@@ -6,11 +6,12 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from press.briefing.sample import DEFAULT_SAMPLE_PAGES, month_label, sample_pages
+from press.briefing.sample import month_label, sample_pages
 from press.content.load import load_all
 from press.errors import ContentError, Problems
 from press.model import Briefing, Series
 from press.products import bundles as assemble
+from press.products.bundles import sample as bundle_sample
 from press.project import Project
 
 ROLES = ("full", "sample", "cover", "cover@2x")
@@ -131,4 +132,4 @@ def _bundle_product(bundle: assemble.Bundle) -> Product:
         summary=assemble.description(bundle),
         keywords=tuple(dict.fromkeys(k for b in parts for k in b.keywords)),
         price=bundle.price, isbn=bundle.isbn, parts=parts, bundle=bundle,
-        sample_pages=bundle.series.sample_pages or DEFAULT_SAMPLE_PAGES)
+        sample_pages=bundle_sample.sample_pages(bundle))
