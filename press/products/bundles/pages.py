@@ -84,9 +84,7 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
     digest = hashlib.sha256(html.replace(layout.file_url(project.root), "").encode())
     digest.update(f"{edition}\0{counts}".encode())
     digest.update(freshness.code_key(BUNDLE_CODE).encode())
-    files = sorted(p for p in [*project.layouts.rglob("*"), *project.assets.rglob("*")]
-                   if p.is_file())
-    for path in files:
+    for path in design_files(project):
         name = path.relative_to(project.root) if path.is_relative_to(project.root) else path.name
         digest.update(f"{name}\0".encode())
         digest.update(path.read_bytes())
@@ -114,6 +112,12 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
     output.write_bytes(pdf, data)
     output.write_text(layout_json, json.dumps(dataclasses.asdict(the_plan)))
     return data, the_plan, laid_out
+
+
+def design_files(project: Project) -> list:
+    """Every file of layouts/ and assets/: what the bundle's own pages and its sample may use."""
+    return sorted(p for p in [*project.layouts.rglob("*"), *project.assets.rglob("*")]
+                  if p.is_file())
 
 
 def settle_contents(project: Project, bundle: Bundle, edition: str, counts: tuple[int, ...],

@@ -22,7 +22,7 @@ from press.briefing import render as render_briefing
 from press.core import freshness, output
 from press.errors import ContentError
 from press.products.bundles.model import BUNDLE_CODE, Bundle, PartFile, Plan
-from press.products.bundles.pages import description, page, settle_contents
+from press.products.bundles.pages import description, design_files, page, settle_contents
 from press.project import Project
 
 if TYPE_CHECKING:
@@ -78,8 +78,7 @@ def write(project: Project, bundle: Bundle, the_plan: Plan, parts: list[PartFile
 
 
 def _layout_files(project: Project) -> list:
-    files = [p for p in [*project.layouts.rglob("*"), *project.assets.rglob("*")] if p.is_file()]
-    return freshness.Hasher().files(project.root, files)
+    return freshness.Hasher().files(project.root, design_files(project))
 
 
 def _lay_out(project: Project, bundle: Bundle, the_plan: Plan, shown: int, note_html,
