@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import barcode
 import jinja2
-import segno
-from barcode.writer import SVGWriter
 from markupsafe import Markup, escape
 
 from press.errors import ContentError
@@ -73,6 +70,8 @@ def qr_svg(url: str) -> Markup:
 
     The ``<title>`` is the figure's alternative text in the tagged web PDF: WeasyPrint takes
     an inline SVG's /Alt from its direct ``<title>`` child and ignores ``aria-label``."""
+    import segno  # here, not at the top: a build with nothing to lay out never needs it
+
     svg = segno.make(url, error="m").svg_inline(scale=1, dark="#000", border=2,
                                                svgclass="qr", lineclass=None,
                                                title=f"QR code linking to {url}")
@@ -81,6 +80,9 @@ def qr_svg(url: str) -> Markup:
 
 def ean13_svg(isbn: str) -> Markup:
     """EAN-13 bars for an ISBN as inline SVG; digits are typeset in HTML with our fonts."""
+    import barcode  # here, not at the top: a build with nothing to lay out never needs it
+    from barcode.writer import SVGWriter
+
     digits = re.sub(r"\D", "", isbn)
     code = barcode.get("ean13", digits[:12], writer=SVGWriter())
     buf = io.BytesIO()

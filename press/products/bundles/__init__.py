@@ -4,8 +4,8 @@ A bundle (``content/bundles/<id>.yaml``, read by :mod:`.load`) is a cover and co
 the briefings' own already-built pages in order (each without its own back cover: the collected
 edition has one back cover, one price and one barcode), and a back cover. The bundle's own pages
 (:mod:`.pages`) are laid out by the typeset stage; the briefings' pages are copied in with
-pypdf (``press.pdf.merge``), never re-rendered unless their PDFs are missing or older than
-their sources. For the web edition the parts' structure trees are merged into one
+pypdf (:mod:`.edition`, ``press.pdf.merge``), never re-rendered unless their PDFs are missing
+or older than their sources. For the web edition the parts' structure trees are merged into one
 (``press.pdf.structure``).
 
 In print, the blank pages that padded each briefing to a booklet are left out, and blank pages
@@ -23,24 +23,14 @@ that must be built first is built in a child process while this one parses the o
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from functools import partial
 from pathlib import Path
-
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-from pypdf.generic import ArrayObject, ByteStringObject
 
 from press.build import pipeline
 from press.content.load import load_all, select
 from press.core import freshness, output, parallel
 from press.errors import ContentError, Problem, Problems
-from press.pdf import compact, fontmerge, structure
-from press.pdf import merge as pdfmerge
-from press.pdf.merge import Segment
-from press.products.bundles import sample as bundle_sample
 from press.products.bundles.load import load_bundle
 from press.products.bundles.model import (
     BUNDLE_CODE,
@@ -54,7 +44,6 @@ from press.products.bundles.model import (
 )
 from press.products.bundles.pages import anchor, description, own_pages, page, settle_contents
 from press.project import Project
-from press.render import preflight, thumbnail
 
 LOG = logging.getLogger(__name__)
 
@@ -96,51 +85,6 @@ def _unbuilt(bundle: Bundle, results: dict) -> list[str]:
     return [b.slug for b in bundle.briefings
             if not (results.get(b.slug) and all(e in results[b.slug].outputs for e in EDITIONS))
             and not (results.get(b.slug) and not results[b.slug].ok)]
-
-# -- merge ---------------------------------------------------------------------------------------
-
-def merge(bundle: Bundle, edition: str, own: bytes, the_plan: Plan,
-          parts: list[PartFile]) -> bytes:
-    """Copy the bundle's own pages and the briefings' pages into one PDF."""
-    own_reader = PdfReader(io.BytesIO(own))
-    readers = [part.reader or PdfReader(part.path) for part in parts]
-    segments = _segments(bundle, the_plan, own_reader, readers, parts)
-    writer = compact.PackingWriter()
-    tagged = edition == "web"
-    placed = pdfmerge.copy_pages(writer, segments)
-    targets = {anchor(bundle, b): s for b, s in zip(bundle.briefings, (
-        s for s in segments if s.kind == "part"), strict=True)}
-    pdfmerge.named_destinations(writer, segments, targets, bundle.path)
-    pdfmerge.outline(writer, bundle.title, segments)
-    pdfmerge.page_labels(writer, the_plan.front)
-    pdfmerge.catalog(writer, own_reader, tagged)
-    if tagged:
-        structure.merge_structure(writer, segments, placed, bundle.path)
-    fontmerge.merge_font_subsets(writer)  # one font program per face, not one per briefing
-    compact.store_once(writer)
-    writer._ID = ArrayObject([ByteStringObject(output.identifier(
-        bundle.series.id, "bundle", bundle.id, edition))] * 2)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-def _segments(bundle, the_plan, own_reader, readers, parts) -> list[Segment]:
-    own_count = len(own_reader.pages)
-    blanks = iter(range(the_plan.front, own_count - 1))
-    segments = [Segment(own_reader, list(range(the_plan.front)), "front")]
-    for briefing, reader, part, pad in zip(bundle.briefings, readers, parts, the_plan.pads,
-                                           strict=True):
-        if pad:
-            segments.append(Segment(own_reader, [next(blanks) for _ in range(pad)], "blank"))
-        segments.append(Segment(reader, list(part.pages), "part", briefing.slug,
-                                f"{briefing.indicator.code}: {briefing.title}"))
-    if the_plan.pad_end:
-        segments.append(Segment(own_reader, [next(blanks) for _ in range(the_plan.pad_end)],
-                                "blank"))
-    segments.append(Segment(own_reader, [own_count - 1], "back"))
-    return segments
-
 
 # -- the stage -----------------------------------------------------------------------------------
 
@@ -192,8 +136,11 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
     rebuilt, early = _build_and_read(project, bundle, results)
     if not force and not rebuilt and bundle_up_to_date(project, bundle):
         return Assembled(bundle, project.bundle_outputs(bundle.id), {}, {}, (), fresh=True)
+    # pypdf and WeasyPrint: imported only to assemble
+    from press.products.bundles import edition as one_edition
+
     early = {key: part for key, part in early.items() if key[0] not in rebuilt}
-    made = parallel.run_beside(partial(_edition, project, bundle, early), EDITIONS)
+    made = parallel.run_beside(partial(one_edition.make, project, bundle, early), EDITIONS)
     paths, extras = project.bundle_outputs(bundle.id), project.bundle_extras(bundle.id)
     for edition, (data, _, _, _, derived) in made.items():
         output.write_bytes(paths[edition], data)
@@ -222,6 +169,8 @@ def _build_and_read(project: Project, bundle: Bundle, results: dict):
     # that fraction first, so that a bundle with nothing to build parses nothing twice.
     todo_parts = [] if child.done(wait=0.8) else [(b.slug, edition) for b in bundle.briefings
                                                   for edition in EDITIONS]
+    from pypdf.errors import PyPdfError
+
     early = {}
     try:
         for slug, edition in todo_parts:
@@ -243,35 +192,6 @@ def _build_in_child(project: Project, bundle: Bundle, results: dict):
     """:func:`ensure_built` and the results it added: the child's ``results`` is its own."""
     rebuilt = ensure_built(project, bundle, results)
     return rebuilt, {b.slug: results[b.slug] for b in bundle.briefings if b.slug in results}
-
-
-def _edition(project: Project, bundle: Bundle, early: dict,
-             edition: str) -> tuple[bytes, int, tuple, str, dict]:
-    """One edition of a bundle: (PDF, page count, (bytes, briefings' bytes, own pages'
-    bytes), print preflight report as JSON or "", what the web edition brings for the shop:
-    {"sample", "cover", "cover@2x": bytes}). ``early``: parts already read."""
-    try:
-        parts = [early.get((b.slug, edition)) or PartFile.of(project, b.slug, edition)
-                 for b in bundle.briefings]
-        own, the_plan, own_layout = own_pages(project, bundle, edition,
-                                              tuple(len(p.pages) for p in parts))
-        data = merge(bundle, edition, own, the_plan, parts)
-    except (PyPdfError, OSError) as exc:  # a damaged or vanished briefing PDF
-        raise ContentError.at(bundle.path, None, f"cannot merge the {edition} PDFs: {exc}",
-                              "rebuild them: build.py briefing SLUG --force") from None
-    report_json, derived = "", {}
-    if edition == "web":
-        derived = {"sample": bundle_sample.write(project, bundle, the_plan, parts, own_layout),
-                   **thumbnail.covers(data)}
-    if edition == "print":  # the printer's checks, as for a briefing: boxes, fonts, intent
-        report = preflight.check(data, [], booklet=bundle.series.booklet)
-        report["source"] = str(bundle.path.relative_to(project.root))
-        if report["blocking"]:
-            raise ContentError([Problem(bundle.path, None, f"print preflight: {message}")
-                                for message in report["blocking"]])
-        report_json = json.dumps(report, indent=2, sort_keys=True) + "\n"
-    sizes = (len(data), sum(p.path.stat().st_size for p in parts), len(own))
-    return data, the_plan.total, sizes, report_json, derived
 
 
 def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
@@ -303,5 +223,5 @@ def after_build(project: Project, results: list,
 
 __all__ = ["EDITIONS", "Assembled", "Bundle", "PartFile", "Plan", "after_build", "anchor",
            "assemble", "assemble_all", "bundle_key", "bundle_up_to_date", "description",
-           "ensure_built", "load_bundle", "merge", "own_pages", "page", "part_count", "plan",
+           "ensure_built", "load_bundle", "own_pages", "page", "part_count", "plan",
            "settle_contents"]

@@ -9,11 +9,13 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-from pypdf import PdfReader
+from typing import TYPE_CHECKING
 
 from press.model import Briefing, Series
 from press.project import Project
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 EDITIONS = ("web", "print")
 BUNDLE_CODE = "press.products.bundles"  # the code that assembles a bundle (freshness key)
@@ -59,6 +61,8 @@ class PartFile:
         plan and the pages merged cannot come from two different versions of the file.
         ``parse``: parse every object now (the merge would, later).
         """
+        from pypdf import PdfReader  # only when a bundle is assembled
+
         paths = project.briefing_outputs(slug)
         reader = PdfReader(io.BytesIO(paths[edition].read_bytes()))
         count = len(reader.pages)
