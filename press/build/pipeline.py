@@ -7,6 +7,7 @@ processes can run it; everything it writes goes through atomic writes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -224,13 +225,16 @@ def wanted_editions(briefing: Briefing, options: Options) -> tuple[str, ...]:
 
 
 def build(project: Project, slugs: list[str] | None, options: Options, problems: Problems, *,
-          jobs: int = 1, force: bool = False, progress=None) -> list[Result]:
+          jobs: int = 1, force: bool = False, progress=None,
+          beside: Callable[[list[str]], None] | None = None) -> list[Result]:
     """Load, validate and build what is out of date; load problems go into ``problems``.
 
     Briefings are built in ``jobs`` worker processes (0: one per core). An edition is rebuilt
     only if something it was made from changed (see ``press.cache``) or ``force`` is set;
     outputs of deleted sources, and of editions a briefing no longer produces, are removed.
-    ``progress`` (a ``press.progress.Progress``) is told as briefings finish.
+    ``progress`` (a ``press.progress.Progress``) is told as briefings finish. ``beside`` is
+    called in this process with the slugs being built, while they are built (a later stage
+    reading what it will need: ``parallel.run``).
     """
     from press.build import cache
     from press.core import parallel
@@ -274,7 +278,8 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     tasks = [(slug, replace(options, editions=tuple(plans[slug][2]))) for slug in order]
     parallel.run(build_in_worker, [(slug, (str(project.root), slug, opts)) for slug, opts in tasks],
                  jobs, preload=PRELOAD,
-                 on_start=progress.begin if progress is not None else None, on_done=done)
+                 on_start=progress.begin if progress is not None else None, on_done=done,
+                 beside=partial(beside, list(order)) if beside is not None else None)
     return [results[b.slug] for b in briefings]
 
 

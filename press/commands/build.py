@@ -22,9 +22,11 @@ def command(project: Project, args, say) -> int:
     options = Options(editions=editions, drafts_of_final=args.drafts)
     progress = Progress(enabled=False if args.quiet else None, say=say)
     output.clean_partials(project.output)  # leftovers of a build that was killed
+    # A full build assembles the bundles next: their unchanged briefings are read meanwhile.
+    ahead = _read_ahead(project) if args.command == "all" else None
     try:
         results = build(project, args.slugs or None, options, problems, jobs=args.jobs,
-                        force=args.force, progress=progress)
+                        force=args.force, progress=progress, beside=ahead)
     finally:
         progress.close()
     for result in results:
@@ -37,7 +39,7 @@ def command(project: Project, args, say) -> int:
         + (f" ({fresh} already up to date)" if fresh else "") + f" in {progress.elapsed:.1f} s")
     stages.done("briefings")
     if args.command == "all":
-        failed = _after_briefings(project, args, results, say, stages) or failed
+        failed = _after_briefings(project, args, results, say, stages, ahead) or failed
     if getattr(args, "timings", None):
         stages.write(args.timings)
     return 1 if failed else 0
@@ -61,14 +63,25 @@ class Stages:
                               encoding="utf-8")
 
 
+def _read_ahead(project: Project):
+    """What reads the bundles' unchanged briefings while the others are built, or None if
+    there are no bundles."""
+    if not project.bundle_paths():
+        return None
+    from press.products.bundles import ReadAhead
+
+    return ReadAhead(project)
+
+
 def _after_briefings(project: Project, args, results: list[Result], say,
-                     stages: Stages) -> bool:
+                     stages: Stages, ahead=None) -> bool:
     """The products made from a full build's briefings, bundles first (from the briefings
-    just built, none rendered again), the web shop folder last (it packages them all);
-    returns True if any of them failed."""
+    just built, none rendered again; ``ahead``: what was read while they were built), the web
+    shop folder last (it packages them all); returns True if any of them failed."""
     from press.commands import bundle, web
 
-    failed = bundle.after_build(project, results, say, force=args.force)
+    failed = bundle.after_build(project, results, say, force=args.force,
+                                early=ahead.parts if ahead is not None else None)
     stages.done("bundles")
     shop_problems = web.after_build(project, args, results, say, blocked=failed)
     stages.done("shop")
@@ -84,9 +97,7 @@ def _report_result(project: Project, result: Result, say) -> None:
     for edition, path in sorted(result.outputs.items()):
         say(f"{edition:>6}: {path.relative_to(project.root)} ({result.pages[edition]} pages)")
     if result.preflight:
-        from press.render import preflight  # pypdf: only imported when there is a report to show
-
-        say(f"        {preflight.summary(result.preflight)}")
+        say(f"        {preflight_summary(result.preflight)}")
 
 
 def _report(project: Project, problems: Problems, results: list[Result]) -> None:
@@ -96,3 +107,16 @@ def _report(project: Project, problems: Problems, results: list[Result]) -> None
         items.extend(result.warnings)
         items.extend(result.problems)
     report.print_problems(project, items)
+
+
+def preflight_summary(report: dict) -> str:
+    """A print edition's preflight report (``press.render.preflight.check``) in one line."""
+    fonts = report["fonts"]
+    embedded = sum(f["embedded"] for f in fonts)
+    intent = (report["output_intent"] or {}).get("condition") or "none"
+    status = "FAIL" if report["blocking"] else ("warnings" if report["warnings"] else "ok")
+    return (f"preflight {status}: {report['pages']} pages (+{report.get('padding_pages', 0)} "
+            f"padding), A4 trim + 3 mm bleed, fonts {embedded}/{len(fonts)} embedded, "
+            f"{len(report['images'])} images, {report.get('annotations', 0)} annotations, "
+            f"{report.get('multi_plate_text', 0)} multi-plate text, max ink "
+            f"{report.get('max_tac', 0):g} %, output intent {intent}")

@@ -24,10 +24,11 @@ def command(project: Project, args, say) -> int:
     return 1 if problems.errors else 0
 
 
-def after_build(project: Project, results: list, say, force: bool = False) -> bool:
-    """After a full build: assemble every bundle from the briefings just built; returns True
-    if any failed."""
-    done, problems = bundles.after_build(project, results, force)
+def after_build(project: Project, results: list, say, force: bool = False,
+                early: dict | None = None) -> bool:
+    """After a full build: assemble every bundle from the briefings just built (``early``:
+    parts read while they were built, ``bundles.ReadAhead``); returns True if any failed."""
+    done, problems = bundles.after_build(project, results, force, early)
     report(project, done, say)
     print_problems(project, problems.items)
     return bool(problems.errors)

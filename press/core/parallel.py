@@ -49,7 +49,8 @@ def _context(preload: Iterable[str]):
 
 def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *,
         preload: Iterable[str] = (), on_start: Callable[[str], None] | None = None,
-        on_done: Callable[[str, R], None] | None = None) -> dict[str, R]:
+        on_done: Callable[[str, R], None] | None = None,
+        beside: Callable[[], None] | None = None) -> dict[str, R]:
     """Call ``work(*args, fork_beside)`` for each ``(name, args)`` task; returns ``{name: what
     it returned}``.
 
@@ -58,6 +59,10 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *
     that there are two cores for its task (see :class:`Forked`). ``on_done`` is called in this
     process as each task finishes, in completion order. Tasks are started in the order given:
     put the longest first so no worker idles at the end.
+
+    ``beside`` is called once in this process while the tasks run elsewhere (work that must be
+    done in this process, to be used after them): a lone task then runs in a forked child
+    rather than here, where there are two cores; with one, ``beside`` is called first.
     """
     tasks = list(tasks)
     results: dict[str, R] = {}
@@ -65,6 +70,22 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *
     jobs = min(cores, len(tasks))
     # Two cores for each task: it may split itself over two processes.
     fork_beside = cores >= 2 * len(tasks) and can_fork()
+    if jobs <= 1 and beside is not None and tasks:
+        if len(tasks) == 1 and fork_beside:  # the task in a child, ``beside`` here
+            name, args = tasks[0]
+            if on_start:
+                on_start(name)
+            child = Forked(partial(work, *args, fork_beside))
+            try:
+                beside()
+            except BaseException:
+                child.cancel()
+                raise
+            results[name] = child.result()
+            if on_done:
+                on_done(name, results[name])
+            return results
+        beside()
     if jobs <= 1:
         for name, args in tasks:
             if on_start:
@@ -87,6 +108,8 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *
         # Keep exactly `jobs` tasks in flight so on_start means "now rendering".
         while queue and len(pending) < jobs:
             submit()
+        if beside is not None:
+            beside()
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

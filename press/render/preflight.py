@@ -285,16 +285,3 @@ def _image_spaces(reader) -> set[str]:
                 space = space.get_object() if hasattr(space, "get_object") else space
                 spaces.add(str(space[0] if isinstance(space, list) else space))
     return spaces
-
-
-def summary(report: dict) -> str:
-    """One line for the command line."""
-    fonts = report["fonts"]
-    embedded = sum(f["embedded"] for f in fonts)
-    intent = (report["output_intent"] or {}).get("condition") or "none"
-    status = "FAIL" if report["blocking"] else ("warnings" if report["warnings"] else "ok")
-    return (f"preflight {status}: {report['pages']} pages (+{report.get('padding_pages', 0)} "
-            f"padding), A4 trim + 3 mm bleed, fonts {embedded}/{len(fonts)} embedded, "
-            f"{len(report['images'])} images, {report.get('annotations', 0)} annotations, "
-            f"{report.get('multi_plate_text', 0)} multi-plate text, max ink "
-            f"{report.get('max_tac', 0):g} %, output intent {intent}")

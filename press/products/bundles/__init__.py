@@ -124,22 +124,25 @@ def bundle_up_to_date(project: Project, bundle: Bundle) -> bool:
 
 
 def assemble(project: Project, bundle: Bundle, results: dict | None = None,
-             force: bool = False) -> Assembled:
+             force: bool = False, early: dict | None = None) -> Assembled:
     """Build (or reuse) the briefings, lay out the bundle's pages, merge, write atomically.
 
     Both editions are made in memory first (at the same time, in two processes, where the
     machine allows) and written only if both succeeded, so a failure leaves the previous
     good bundle in place. A bundle newer than everything it is made from is left as it is
-    (``force`` assembles it anyway).
+    (``force`` assembles it anyway). ``early``: parts read ahead (:class:`ReadAhead`), used
+    only for briefings ``results`` found up to date.
     """
     results = {} if results is None else results
-    rebuilt, early = _build_and_read(project, bundle, results)
+    early = {key: part for key, part in (early or {}).items()
+             if results.get(key[0]) is not None and results[key[0]].cached}
+    rebuilt, read = _build_and_read(project, bundle, results)
     if not force and not rebuilt and bundle_up_to_date(project, bundle):
         return Assembled(bundle, project.bundle_outputs(bundle.id), {}, {}, (), fresh=True)
     # pypdf and WeasyPrint: imported only to assemble
     from press.products.bundles import edition as one_edition
 
-    early = {key: part for key, part in early.items() if key[0] not in rebuilt}
+    early = {key: part for key, part in {**early, **read}.items() if key[0] not in rebuilt}
     made = parallel.run_beside(partial(one_edition.make, project, bundle, early), EDITIONS)
     paths, extras = project.bundle_outputs(bundle.id), project.bundle_extras(bundle.id)
     for edition, (data, _, _, _, derived) in made.items():
@@ -195,7 +198,8 @@ def _build_in_child(project: Project, bundle: Bundle, results: dict):
 
 
 def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
-                 results: dict | None = None, force: bool = False) -> list[Assembled]:
+                 results: dict | None = None, force: bool = False,
+                 early: dict | None = None) -> list[Assembled]:
     """Every bundle (or those named); each failure is a problem, the others still build."""
     results = {} if results is None else results
     series, briefings = load_all(project, Problems())  # briefing problems: the briefing's own
@@ -205,23 +209,63 @@ def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
     for path in paths:
         try:
             bundle = load_bundle(project, path, series, by_slug)
-            done.append(assemble(project, bundle, results, force))
+            done.append(assemble(project, bundle, results, force, early))
         except ContentError as exc:
             problems.extend(exc.problems)
     return done
 
 
-def after_build(project: Project, results: list,
-                force: bool = False) -> tuple[list[Assembled], Problems]:
+def after_build(project: Project, results: list, force: bool = False,
+                early: dict | None = None) -> tuple[list[Assembled], Problems]:
     """After a full build: assemble every bundle from the briefings just built (none if there
-    are no bundle files); returns what was assembled and the problems found."""
+    are no bundle files); returns what was assembled and the problems found. ``early``: the
+    parts a :class:`ReadAhead` read while they were built."""
     problems = Problems()
     if not project.bundle_paths():
         return [], problems
-    return assemble_all(project, None, problems, {r.slug: r for r in results}, force), problems
+    return assemble_all(project, None, problems, {r.slug: r for r in results}, force,
+                        early), problems
 
 
-__all__ = ["EDITIONS", "Assembled", "Bundle", "PartFile", "Plan", "after_build", "anchor",
+class ReadAhead:
+    """While a full build builds the briefings that changed, read and parse the PDFs of the
+    other briefings of every bundle that holds one of them (``pipeline.build(beside=...)``):
+    that bundle is assembled next, and its merge then parses only the rebuilt briefings.
+
+    ``parts``: ``{(slug, edition): PartFile}``, for :func:`after_build`.
+    """
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.parts: dict[tuple[str, str], PartFile] = {}
+
+    def __call__(self, building: list[str]) -> None:
+        paths = self.project.bundle_paths()
+        if not building or not paths:
+            return
+        from pypdf.errors import PyPdfError  # only when there is something to read
+
+        series, briefings = load_all(self.project, Problems())
+        by_slug = {b.slug: b for b in briefings}
+        changing = set(building)
+        for path in paths:
+            try:
+                slugs = [b.slug for b in load_bundle(self.project, path, series,
+                                                     by_slug).briefings]
+            except ContentError:
+                continue  # reported when the bundles are assembled
+            if changing.isdisjoint(slugs):
+                continue  # up to date: nothing to merge
+            for key in [(s, e) for s in slugs if s not in changing for e in EDITIONS]:
+                if key not in self.parts:
+                    try:
+                        self.parts[key] = PartFile.of(self.project, *key, parse=True)
+                    except (PyPdfError, OSError, ValueError):
+                        pass  # missing or damaged: the merge reads it again and says so
+
+
+__all__ = ["EDITIONS", "Assembled", "Bundle", "PartFile", "Plan", "ReadAhead", "after_build",
+           "anchor",
            "assemble", "assemble_all", "bundle_key", "bundle_up_to_date", "description",
            "ensure_built", "load_bundle", "own_pages", "page", "part_count", "plan",
            "settle_contents"]

@@ -7,6 +7,7 @@ assembled, so that a build with nothing to assemble imports no pypdf and no Weas
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -14,16 +15,17 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, ByteStringObject
 
-from press.core import output
+from press.core import freshness, output
 from press.errors import ContentError, Problem
 from press.pdf import compact, fontmerge, structure
 from press.pdf import merge as pdfmerge
 from press.pdf.merge import Segment
 from press.products.bundles import sample as bundle_sample
-from press.products.bundles.model import Bundle, PartFile, Plan
+from press.products.bundles.model import BUNDLE_CODE, Bundle, PartFile, Plan
 from press.products.bundles.pages import anchor, own_pages
 from press.project import Project
 from press.render import preflight, thumbnail
+from press.render.thumbnail import THUMB_WIDTHS
 
 
 def make(project: Project, bundle: Bundle, early: dict,
@@ -43,7 +45,7 @@ def make(project: Project, bundle: Bundle, early: dict,
     report_json, derived = "", {}
     if edition == "web":
         derived = {"sample": bundle_sample.write(project, bundle, the_plan, parts, own_layout),
-                   **thumbnail.covers(data)}
+                   **_covers(project, bundle, own)}
     if edition == "print":  # the printer's checks, as for a briefing: boxes, fonts, intent
         report = preflight.check(data, [], booklet=bundle.series.booklet)
         report["source"] = str(bundle.path.relative_to(project.root))
@@ -53,6 +55,26 @@ def make(project: Project, bundle: Bundle, early: dict,
         report_json = json.dumps(report, indent=2, sort_keys=True) + "\n"
     sizes = (len(data), sum(p.path.stat().st_size for p in parts), len(own))
     return data, the_plan.total, sizes, report_json, derived
+
+
+def _covers(project: Project, bundle: Bundle, own: bytes) -> dict[str, bytes]:
+    """The cover thumbnails, drawn from the bundle's own pages (their first page is the cover:
+    the same pixels as in the merged PDF) and kept in ``.cache/bundles/covers/`` while those
+    pages are unchanged, as they are after most edits inside a briefing."""
+    key = freshness.digest(freshness.FORMAT, freshness.versions(),
+                           freshness.code_key(BUNDLE_CODE), hashlib.sha256(own).hexdigest())
+    folder = project.cache / "bundles" / "covers"
+    paths = {role: folder / f"{bundle.id}.{key[:24]}.{role}.png" for role in THUMB_WIDTHS}
+    try:
+        return {role: path.read_bytes() for role, path in paths.items()}
+    except FileNotFoundError:
+        pass
+    made = thumbnail.covers(own)
+    for old in folder.glob(f"{bundle.id}.*.png"):
+        old.unlink(missing_ok=True)
+    for role, png in made.items():
+        output.write_bytes(paths[role], png)
+    return made
 
 
 def merge(bundle: Bundle, edition: str, own: bytes, the_plan: Plan,
