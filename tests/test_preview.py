@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from pypdf import PdfReader
 
 from press import preview
 from press.commands.preview import command
@@ -382,6 +383,31 @@ def test_build_edit_break_fix(project, tmp_path):
     # removing the file removes the briefing
     source.unlink()
     assert state.build(SLUG) is None and SLUG not in state.views
+
+
+def test_an_edited_layout_template_shows_at_the_next_build(project):
+    """The preview compiles the layouts' templates once, in the process every build is forked
+    from (layout.environment, compile_templates); a template edited since is compiled again."""
+    root = Project.at(project)
+    state = Preview(root, slugs=[SLUG], report=lambda line: None)
+    first = state.build(SLUG)
+    assert not first.problems
+    pdf = state.folder / SLUG / f"{SLUG}.pdf"
+    assert "About the house edit" not in _text(pdf)
+    template = root.layouts / "_back.html"
+    text = template.read_text(encoding="utf-8")
+    assert "About {{ series.publisher }}" in text
+    template.write_text(text.replace("About {{ series.publisher }}", "About the house edit"),
+                        encoding="utf-8")
+    later = template.stat().st_mtime_ns + 1_000_000_000  # a save a second later, at least
+    os.utime(template, ns=(later, later))
+    edited = state.build(SLUG)
+    assert not edited.problems
+    assert "About the house edit" in _text(pdf)
+
+
+def _text(pdf) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(pdf).pages)
 
 
 def test_a_bug_while_building_is_shown_not_fatal(project, monkeypatch):

@@ -49,7 +49,11 @@ class LayoutsLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+@lru_cache(maxsize=16)
 def environment(layouts: Path) -> jinja2.Environment:
+    """The Jinja environment of a project's ``layouts/``, one per process: a template is
+    compiled once (about 15 ms each, six for a briefing), and compiled again when its file
+    changes (Jinja checks the modification time at every use: the preview sees an edit)."""
     env = jinja2.Environment(
         loader=LayoutsLoader(layouts),
         undefined=jinja2.StrictUndefined,
@@ -59,6 +63,18 @@ def environment(layouts: Path) -> jinja2.Environment:
     )
     env.filters["gbp"] = lambda value: f"£{value:,.2f}"
     return env
+
+
+def compile_templates(project: Project) -> None:
+    """Compile every template of ``layouts/`` now, into :func:`environment`'s cache (for a
+    process that forks one child per build: each child starts with them compiled). A template
+    that does not compile is left for the build to report."""
+    env = environment(project.layouts)
+    for name in env.list_templates(extensions=["html"]):
+        try:
+            env.get_template(name)
+        except (jinja2.TemplateError, ContentError, OSError, UnicodeDecodeError):
+            pass
 
 
 def file_url(path: Path) -> str:
