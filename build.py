@@ -1,9 +1,8 @@
 """Build the briefings: a thin command line over the press package (see --help)."""
 
-import sys
 from pathlib import Path
 
-from press.commands import main
+from press.commands import cli
 
 if __name__ == "__main__":
-    sys.exit(main(default_project=Path(__file__).resolve().parent))
+    cli(default_project=Path(__file__).resolve().parent)

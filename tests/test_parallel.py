@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import time
@@ -12,7 +13,7 @@ from conftest import copy_project
 
 from press.build import pipeline
 from press.build.pipeline import Options
-from press.core import parallel
+from press.core import parallel, runtime
 from press.errors import Problems
 from press.project import Project
 
@@ -202,3 +203,27 @@ def test_forked_work_returns_raises_or_reports_a_dead_process():
     slow = parallel.Forked(lambda: time.sleep(60))
     slow.cancel()
     assert _zombies() == []
+
+
+def _collector_and_pid(_name, _fork_beside):
+    return gc.get_threshold()[0], os.getpid()
+
+
+def test_workers_collect_garbage_as_the_command_does():
+    """Workers are forked from a fresh fork server: they set the collector's threshold again
+    (press.core.runtime), as the command's own process does."""
+    runtime.tune()
+    made = parallel.run(_collector_and_pid, [(name, (name,)) for name in "ab"], jobs=2)
+    assert {threshold for threshold, _ in made.values()} == {runtime.YOUNGEST}
+    assert os.getpid() not in {pid for _, pid in made.values()}
+
+
+def test_a_lone_task_runs_in_a_child_while_beside_runs_here():
+    """``parallel.run(beside=...)``: with two cores a lone task runs in a forked child while
+    ``beside`` runs in this process; with one, ``beside`` first, then the task here."""
+    seen = []
+    made = parallel.run(_collector_and_pid, [("a", ("a",))], jobs=0,
+                        beside=lambda: seen.append(os.getpid()))
+    assert seen == [os.getpid()]
+    child = made["a"][1] != os.getpid()
+    assert child == (parallel.default_jobs() >= 2 and parallel.can_fork())

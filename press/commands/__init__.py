@@ -11,7 +11,9 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
+from press.core import runtime
 from press.errors import PressError, UsageError
 from press.project import BRIEFING_EDITIONS, Project
 
@@ -63,9 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cli(default_project: Path | None = None) -> NoReturn:
+    """The command line (``build.py``, ``python -m press``): :func:`main`, then exit with its
+    code."""
+    code = main(default_project=default_project)
+    runtime.before_exit()
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None, default_project: Path | None = None) -> int:
     """Run one command; ``default_project`` is used without ``--project`` (``build.py`` passes
     its own folder; otherwise the current directory)."""
+    runtime.tune()
     parser = _parser()
     try:
         args = parser.parse_args(argv)

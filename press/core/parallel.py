@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from functools import partial
 from typing import TypeVar
 
+from press.core import runtime
 from press.errors import ContentError
 
 T = TypeVar("T")
@@ -94,7 +95,9 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *
             if on_done:
                 on_done(name, results[name])
         return results
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(preload))
+    # (the workers are forked from a fresh fork server: they tune their collector again)
+    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(preload),
+                                   initializer=runtime.tune)
     pending: dict[Future, str] = {}
     try:
         queue = list(reversed(tasks))
