@@ -243,8 +243,6 @@ class ReadAhead:
         paths = self.project.bundle_paths()
         if not building or not paths:
             return
-        from pypdf.errors import PyPdfError  # only when there is something to read
-
         series, briefings = load_all(self.project, Problems())
         by_slug = {b.slug: b for b in briefings}
         changing = set(building)
@@ -256,6 +254,8 @@ class ReadAhead:
                 continue  # reported when the bundles are assembled
             if changing.isdisjoint(slugs):
                 continue  # up to date: nothing to merge
+            from pypdf.errors import PyPdfError  # only when there is something to read
+
             for key in [(s, e) for s in slugs if s not in changing for e in EDITIONS]:
                 if key not in self.parts:
                     try:
