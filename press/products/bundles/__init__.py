@@ -172,23 +172,32 @@ def _build_and_read(project: Project, bundle: Bundle, results: dict):
     # that fraction first, so that a bundle with nothing to build parses nothing twice.
     todo_parts = [] if child.done(wait=0.8) else [(b.slug, edition) for b in bundle.briefings
                                                   for edition in EDITIONS]
-    from pypdf.errors import PyPdfError
-
-    early = {}
+    early: dict = {}
     try:
-        for slug, edition in todo_parts:
-            if child.done():
-                break
-            try:
-                early[slug, edition] = PartFile.of(project, slug, edition, parse=True)
-            except (PyPdfError, OSError, ValueError):
-                pass  # missing or damaged: it is being built, or the merge will say so
+        _parse_parts(project, todo_parts, early, stop=child.done)
     except BaseException:
         child.cancel()
         raise
     rebuilt, built = child.result()  # or the child's ContentError, raised here
     results.update(built)
     return rebuilt, early
+
+
+def _parse_parts(project: Project, keys: list[tuple[str, str]], into: dict,
+                 stop=lambda: False) -> None:
+    """Read and parse the briefing PDFs ``keys`` (``(slug, edition)``) into ``into``, ahead of
+    a merge, until ``stop()``. One missing or damaged is skipped: it is being built, or the
+    merge reads it again and says so."""
+    from pypdf.errors import PyPdfError  # only when there is something to read
+
+    for key in keys:
+        if stop():
+            break
+        if key not in into:
+            try:
+                into[key] = PartFile.of(project, *key, parse=True)
+            except (PyPdfError, OSError, ValueError):
+                pass
 
 
 def _build_in_child(project: Project, bundle: Bundle, results: dict):
@@ -254,18 +263,11 @@ class ReadAhead:
                 continue  # reported when the bundles are assembled
             if changing.isdisjoint(slugs):
                 continue  # up to date: nothing to merge
-            from pypdf.errors import PyPdfError  # only when there is something to read
-
-            for key in [(s, e) for s in slugs if s not in changing for e in EDITIONS]:
-                if key not in self.parts:
-                    try:
-                        self.parts[key] = PartFile.of(self.project, *key, parse=True)
-                    except (PyPdfError, OSError, ValueError):
-                        pass  # missing or damaged: the merge reads it again and says so
+            _parse_parts(self.project, [(s, e) for s in slugs if s not in changing
+                                        for e in EDITIONS], self.parts)
 
 
 __all__ = ["EDITIONS", "Assembled", "Bundle", "PartFile", "Plan", "ReadAhead", "after_build",
-           "anchor",
-           "assemble", "assemble_all", "bundle_key", "bundle_up_to_date", "description",
+           "anchor", "assemble", "assemble_all", "bundle_key", "bundle_up_to_date", "description",
            "ensure_built", "load_bundle", "own_pages", "page", "part_count", "plan",
            "settle_contents"]
