@@ -18,6 +18,8 @@ from contextlib import contextmanager
 # Seconds per briefing; the sample's longest briefing needs about 0.2 s, 3 s and 2 s.
 # Override with PRESS_TIME_LIMIT_MARKDOWN / _LAYOUT / _WRITE (0 turns a limit off). "write" is
 # one PDF write (SVGs are drawn then).
+# PRESS_TEST_STALL_<STAGE>=seconds makes a limited stage stall that long inside its limit: the
+# tests' deterministic slow input (a library's worst case gets faster with its next release).
 DEFAULTS = {"markdown": 30.0, "layout": 120.0, "write": 120.0,
             "preview": 300.0}  # one whole preview build, run in a child it can abandon
 
@@ -40,6 +42,17 @@ def seconds_for(stage: str) -> float:
         return float(value) if value else DEFAULTS[stage]
     except ValueError:
         return DEFAULTS[stage]
+
+
+def _stall(stage: str) -> None:
+    """The test hook: sleep (interruptibly, so the limit fires) if the environment asks."""
+    value = os.environ.get(f"PRESS_TEST_STALL_{stage.upper()}", "")
+    try:
+        seconds = float(value) if value else 0.0
+    except ValueError:
+        return
+    if seconds > 0:
+        time.sleep(seconds)
 
 
 def _usable() -> bool:
@@ -68,6 +81,7 @@ def time_limit(stage: str, seconds: float | None = None):
     signal.setitimer(signal.ITIMER_REAL, ours)
     outer_fired = False
     try:
+        _stall(stage)
         yield
     except _Alarm as alarm:
         if alarm.args[0] is not token:
