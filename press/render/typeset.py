@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -101,6 +102,7 @@ def render(page: Page, project_root: Path, *, tagged: bool = True,
     problems = failures(page.name, capture, fetcher)
     if problems:
         raise ContentError(problems)
+    _check_glyphs(document, page.name, project_root, fetcher.served)
     _PROJECT_FONTS.update(_file_identity(path) for path in fetcher.served
                           if path.suffix.lower() in FONT_SUFFIXES)
     return Typeset(document, set(fetcher.served), capture.warnings, page.name)
@@ -152,6 +154,90 @@ def _check_fonts(typeset: Typeset) -> None:
                               "a character the house fonts do not have (CJK, Hebrew, emoji, "
                               "a rare symbol) or an SVG naming another font: replace it, or "
                               "add a font with it to assets/fonts/ and layouts/fonts.css")
+
+
+# Characters that draw no glyph of their own: spaces (HarfBuzz makes any Unicode space from the
+# font's space), line and paragraph separators, controls and format characters (soft hyphen,
+# zero-width joiners, bidi marks), variation selectors.
+_NO_GLYPH_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf"}
+
+
+def _check_glyphs(document, source: str, project_root: Path, served) -> None:
+    """Every character of the laid-out text must be in the cmap of a font the project ships
+    (those the fetcher served from assets/fonts/). Without a system font that has it, Pango
+    draws the house font's empty box (tofu) and nothing warns, so this is checked against the
+    project's own fonts, whatever this computer has installed. The problem names the first
+    source line holding the character."""
+    fonts = sorted(path for path in served if path.suffix.lower() in FONT_SUFFIXES)
+    if not fonts:  # a document with no house fonts: _check_fonts says what it was set in
+        return
+    by_family: dict[str, set[int]] = {}
+    for path in fonts:
+        family, cmap = _cmap_of(path)
+        by_family.setdefault(family.casefold(), set()).update(cmap)
+    everything = set().union(*by_family.values())
+    used: dict[tuple, set[str]] = {}  # the text of each font-family list
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            text = getattr(box, "text", None)
+            if text:
+                used.setdefault(tuple(box.style["font_family"]), set()).update(text)
+    missing: set[str] = set()
+    for families, characters in used.items():
+        # the house families the CSS names for this text (Pango's fallback to another house
+        # family, or to a font of this computer, is not counted: it depends on the machine)
+        named = [by_family[f.casefold()] for f in families if f.casefold() in by_family]
+        covered = set().union(*named) if named else everything
+        missing.update(c for c in characters if ord(c) not in covered
+                       and unicodedata.category(c) not in _NO_GLYPH_CATEGORIES
+                       and not 0xFE00 <= ord(c) <= 0xFE0F)
+    if not missing:
+        return
+    line, ordered = _in_source_order(project_root, source, sorted(missing))
+    shown = ", ".join(f"'{c}' (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})"
+                      for c in ordered[:5]) + (f" and {len(ordered) - 5} more"
+                                               if len(ordered) > 5 else "")
+    raise ContentError.at(source, line, f"the house fonts have no glyph for {shown}",
+                          "the page would show an empty box: write the text without it, or "
+                          "add a font that has it to assets/fonts/ and layouts/fonts.css")
+
+
+def _in_source_order(project_root: Path, source: str,
+                     characters: list[str]) -> tuple[int | None, list[str]]:
+    """The first line of the source file holding one of ``characters`` (None if the text came
+    from elsewhere: a bibliography file, a layout), and the characters in the order the source
+    has them."""
+    path = Path(source)
+    if not path.is_absolute():
+        path = project_root / path
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None, characters
+    where = {c: text.find(c) for c in characters}
+    ordered = sorted(characters, key=lambda c: (where[c] < 0, where[c]))
+    first = where[ordered[0]]
+    return (text.count("\n", 0, first) + 1 if first >= 0 else None), ordered
+
+
+def _cmap_of(path: Path) -> tuple[str, frozenset[int]]:
+    stat = path.stat()
+    return _cmap_at(path, stat.st_size, stat.st_mtime)
+
+
+@lru_cache(maxsize=64)
+def _cmap_at(path: Path, size: int, mtime: float) -> tuple[str, frozenset[int]]:
+    """A font file's family name (typographic, else legacy: "Lato" for Lato Black too) and the
+    code points it maps to glyphs; read once per process."""
+    from fontTools.ttLib import TTFont, TTLibError
+
+    logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            family = font["name"].getDebugName(16) or font["name"].getDebugName(1) or ""
+            return family, frozenset(font.getBestCmap() or {})
+    except (TTLibError, KeyError, ValueError, AssertionError, struct.error, OSError):
+        return "", frozenset()
 
 
 def _identity(data: bytes) -> tuple:
