@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up briefing press on a fresh Debian 12 machine: system libraries, a virtual environment
-# in .venv and the package with its test tools. Safe to run again; run as root or with sudo.
+# in .venv and the package with its test tools, all from requirements.lock (hash-checked).
+# Safe to run again; run as root or with sudo. ./setup.sh --update-lock updates the lock on
+# purpose, gated by the test suite (docs/architecture.md, "Dependencies").
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,6 +26,37 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[test]"
+
+# Python packages come only from requirements.lock: every package pinned, every file checked
+# against its sha256 by pip (--require-hashes). What PyPI serves today changes nothing here.
+lock() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps \
+    -r requirements.lock
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+    -e .
+  .venv/bin/python -m pip check >/dev/null
+}
+
+if [ "${1:-}" = "--update-lock" ]; then
+  # Update the lock on purpose: resolve the newest releases within pyproject.toml's bounds,
+  # install them, and keep the new lock only if the whole test suite passes with it.
+  [ -x .venv/bin/uv ] || lock
+  cp requirements.lock requirements.lock.previous
+  .venv/bin/uv pip compile --quiet --upgrade pyproject.toml requirements/build.in \
+    --extra test --extra lock --universal --python-version 3.11 --generate-hashes \
+    -o requirements.lock
+  lock
+  if HYPOTHESIS_PROFILE=ci .venv/bin/python -m pytest -q; then
+    rm requirements.lock.previous
+    echo "setup: requirements.lock updated and the suite passes; review 'git diff requirements.lock' and commit it"
+  else
+    mv requirements.lock.previous requirements.lock
+    lock
+    echo "setup: the suite fails with the newer releases: requirements.lock is unchanged" >&2
+    exit 1
+  fi
+  exit 0
+fi
+
+lock
 echo "setup: ready ($(.venv/bin/python -c 'import weasyprint, pypdf; print("WeasyPrint", weasyprint.__version__, "· pypdf", pypdf.__version__)'))"

@@ -37,7 +37,9 @@ crop marks, CMYK) with <slug>.preflight.json, output/drafts/<slug>.pdf (watermar
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="build.py", description=DESCRIPTION,
+    # build.py, python -m press and the console script briefing-press share one parser
+    prog = "briefing-press" if Path(sys.argv[0]).name == "briefing-press" else "build.py"
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all",
                         choices=COMMANDS, help="what to do (default: all)")
