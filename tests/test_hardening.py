@@ -678,3 +678,25 @@ def test_a_nul_in_a_mailing_path_is_refused_at_its_line(project):
     with pytest.raises(ContentError) as caught:
         load_mailing(Project.at(project), "2009-04")
     assert "2009-04.yaml:7: U+0000 is a control character" in str(caught.value)
+
+
+def test_a_jpeg_reaches_the_pdfs_stripped(project):
+    """End to end: the stripped bytes are the ones embedded (WeasyPrint re-read a local JPEG
+    from its path, so a comment, EXIF text and a ZIP after the image went into the PDFs)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 200), (200, 10, 10)).save(
+        buffer, "JPEG", comment=b"SECRET-COMMENT", exif=b"Exif\0\0SECRET-EXIF")
+    figure = project / "assets" / "figures" / "photo.jpg"
+    figure.write_bytes(buffer.getvalue() + b"PK\x03\x04SECRET-ZIP")
+    source = project / "content" / "briefings" / f"{SLUG}.md"
+    source.write_text(source.read_text("utf-8") + "\n![A red photograph](../../assets/figures/"
+                      "photo.jpg)\n\nFigure: A red photograph.\n", encoding="utf-8")
+    assert main(["--project", str(project), "-q", "briefing", SLUG]) == 0
+    for edition in ("web", "print"):
+        data = (project / "output" / edition / f"{SLUG}.pdf").read_bytes()
+        assert b"/DCTDecode" in data or b"/FlateDecode" in data
+        assert b"SECRET" not in data, edition

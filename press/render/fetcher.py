@@ -38,6 +38,17 @@ class RefusedResource(Exception):
     """Raised (and reported by WeasyPrint as an error) for a resource outside the sandbox."""
 
 
+class _Served(URLFetcherResponse):
+    """A response that is only its bytes. WeasyPrint re-reads a ``file:`` image from its path
+    when it can (``RasterImage`` keeps a ``LazyLocalImage``), which would throw away what
+    :func:`check_image` and :func:`strip_jpeg` made of it and embed the file byte for byte
+    (comments, EXIF, anything after the end-of-image marker)."""
+
+    @property
+    def path(self):
+        return None
+
+
 class ProjectFetcher(URLFetcher):
     """Serve files from the project's allowed folders; record every file served."""
 
@@ -70,7 +81,7 @@ class ProjectFetcher(URLFetcher):
         self.served.add(path)
         mime, _ = mimetypes.guess_type(path.name)
         headers = {"Content-Type": mime or "application/octet-stream"}
-        return URLFetcherResponse(path.as_uri(), body=data, headers=headers)
+        return _Served(path.as_uri(), body=data, headers=headers)
 
     def resolve(self, url: str) -> Path:
         parts = urlsplit(url)
