@@ -28,7 +28,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from fontTools.ttLib import TTFont, TTLibError, newTable
 from fontTools.ttLib.sfnt import SFNTReader, SFNTWriter
@@ -45,6 +45,10 @@ from pypdf.generic import (
 )
 
 LOG = logging.getLogger(__name__)
+# What a glyph draws (outline bytes, its components' keys, its metrics), and what identifies a
+# face (table digests and header fields): compared for equality, never taken apart
+GlyphKey: TypeAlias = tuple[object, ...]
+Signature: TypeAlias = tuple[object, ...]
 SUBSET_NAME = re.compile(r"^/?[A-Z]{6}\+(.+)$")
 CMAP_HEAD = b"""/CIDInit /ProcSet findresource begin
 12 dict begin
@@ -89,11 +93,11 @@ class _Program:
     sfnt_version: bytes
     glyphs: dict[int, bytes]  # glyph id -> outline bytes, for the glyphs with an outline
     metrics: list[tuple[int, int]]  # per glyph id: (advance width, left side bearing)
-    signature: tuple  # what identifies the face: tables and fields HarfBuzz keeps as they are
+    signature: Signature  # tables and fields HarfBuzz keeps as they are
     limit: int = 0
-    keys: dict[int, tuple] = field(default_factory=dict)
+    keys: dict[int, GlyphKey] = field(default_factory=dict)
 
-    def key(self, gid: int) -> tuple:
+    def key(self, gid: int) -> GlyphKey:
         """What glyph ``gid`` draws: its outline with each component's glyph id replaced by
         the component's own key, and its metrics."""
         if gid not in self.keys:
@@ -133,7 +137,7 @@ class _Subset:
     program: _Program
     widths: dict[int, float]
     text: dict[int, str]  # glyph id -> UTF-16BE hex of its text
-    signature: tuple  # the program's, plus name and descriptor metrics
+    signature: Signature  # the program's, plus name and descriptor metrics
     bbox: tuple[float, float, float, float]  # the descriptor's FontBBox
     cap_height: float
 
@@ -144,7 +148,7 @@ class _Subset:
         limit = self.program.limit
         return set(self.widths) | {gid for gid in self.program.glyphs if gid < limit}
 
-    def glyph(self, gid: int) -> tuple:
+    def glyph(self, gid: int) -> GlyphKey:
         return self.program.key(gid)
 
 
@@ -170,9 +174,9 @@ def _greedy(items: Iterable[Item], make: Callable[[Item], Group],
 class _Family:
     """Subsets of one face whose programs agree on every glyph they share: one program."""
 
-    signature: tuple
+    signature: Signature
     subsets: list[_Subset] = field(default_factory=list)
-    glyphs: dict[int, tuple] = field(default_factory=dict)
+    glyphs: dict[int, GlyphKey] = field(default_factory=dict)
 
     def accepts(self, subset: _Subset) -> bool:
         return subset.signature == self.signature and all(
@@ -491,7 +495,7 @@ def _merged_program(base: _Subset, subsets: list[_Subset]) -> bytes:
     count = max(p.limit for p in programs)
     glyphs: list[bytes] = [b""] * count
     metrics: list[tuple[int, int]] = [(0, 0)] * count
-    where: dict[tuple, int] = {}  # glyph key -> glyph id in the merged program
+    where: dict[GlyphKey, int] = {}  # glyph key -> glyph id in the merged program
     for gid in sorted(owner):
         where.setdefault(owner[gid].key(gid), gid)
 
@@ -531,7 +535,7 @@ def _merged_program(base: _Subset, subsets: list[_Subset]) -> bytes:
         value & 0xFFFF for pair in metrics[:long_count] for value in pair))
         + struct.pack(f">{count - long_count}h", *(b for _, b in metrics[long_count:])))
 
-    def field(tag, offset, fmt, pick):
+    def field(tag: str, offset: int, fmt: str, pick: Callable[[Iterable[int]], int]) -> None:
         value = pick(struct.unpack_from(fmt, p.tables[tag], offset)[0] for p in programs)
         data = bytearray(tables[tag])
         struct.pack_into(fmt, data, offset, value)
@@ -599,7 +603,8 @@ def _merged_cmap(count: int, programs: list[_Program]) -> bytes:
             if twin is not None and hasattr(subtable, "cmap") and hasattr(twin, "cmap"):
                 for code, name in twin.cmap.items():
                     subtable.cmap.setdefault(code, name)
-    return merged.compile(names)
+    compiled: bytes = merged.compile(names)
+    return compiled
 
 
 def _number(value: float) -> NumberObject | FloatObject:
