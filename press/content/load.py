@@ -73,8 +73,17 @@ def decode(path: Path, data: bytes, hint: str = "save the file as UTF-8", row: b
                               f"offset {exc.start}{where}", hint) from None
 
 
-def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
-    """Return ``(yaml_text, body, body_first_line)``."""
+@dataclass(frozen=True)
+class Split:
+    """A source file cut at its front matter's closing line."""
+
+    yaml: str  # the front matter, without its '---' lines
+    body: str
+    body_line: int  # the file line the body starts on
+
+
+def split_front_matter(text: str, path: Path) -> Split:
+    """The front matter and the body of ``text``."""
     lines = text.split("\n")
     if not text.strip():
         raise ContentError.at(path, 1, "file is empty",
@@ -84,7 +93,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
                               "see docs/authoring.md for the fields")
     for number, line in enumerate(lines[1:], start=2):
         if line.rstrip() in ("---", "..."):
-            return "\n".join(lines[1: number - 1]), "\n".join(lines[number:]), number + 1
+            return Split("\n".join(lines[1: number - 1]), "\n".join(lines[number:]), number + 1)
     raise ContentError.at(path, 1, "front matter is not closed: no second '---' line",
                           "add a line '---' after the last field")
 
@@ -200,8 +209,8 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         if not inside(project, path):
             raise _outside_error(project, path)
         text = read_text(path)
-        yaml_text, body, body_line = split_front_matter(text, path)
-        data, lines = yamlsafe.load(yaml_text, path, line_offset=1)
+        split = split_front_matter(text, path)
+        data, lines = yamlsafe.load(split.yaml, path, line_offset=1)
     except ContentError as exc:
         problems.extend(exc.problems)
         return None
@@ -279,8 +288,8 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     assert number is not None and indicator is not None and published is not None
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
-        published=published, authors=tuple(authors), status=status, body=body,
-        body_line=body_line, keywords=keywords or (), isbn=isbn or "", price=price,
+        published=published, authors=tuple(authors), status=status, body=split.body,
+        body_line=split.body_line, keywords=keywords or (), isbn=isbn or "", price=price,
         layout=layout, references=references, sample_pages=sample_pages or 0,
         bibliography=(*the_series.bibliography, *bib), **texts)
 

@@ -70,14 +70,21 @@ class Tally:
         return self.responses / self.recipients if self.recipients else 0.0
 
 
-def latest(answers: Iterable[Answer]
-           ) -> tuple[dict[str, Answer], list[tuple[Answer, Answer]]]:
-    """key → the answer that counts (the later one), and (earlier, later) pairs replaced."""
+@dataclass(frozen=True)
+class Superseded:
+    """A recipient answered twice: the later answer counts."""
+
+    earlier: Answer
+    later: Answer
+
+
+def latest(answers: Iterable[Answer]) -> tuple[dict[str, Answer], list[Superseded]]:
+    """key → the answer that counts (the later one), and the answers it replaced."""
     counted: dict[str, Answer] = {}
-    replaced: list[tuple[Answer, Answer]] = []
+    replaced: list[Superseded] = []
     for answer in sorted(answers, key=lambda a: a.order):
         if answer.key in counted:
-            replaced.append((counted[answer.key], answer))
+            replaced.append(Superseded(counted[answer.key], answer))
         counted[answer.key] = answer
     return counted, replaced
 
