@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,13 +50,14 @@ class ContentError(PressError):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[ContentError], tuple[list[Problem]]]:
         # Rebuilt from its problems (pickle would re-run __init__ with the message string)
         # so that it crosses process boundaries whole.
         return type(self), (self.problems,)
 
     @classmethod
-    def at(cls, path, line, message, hint="") -> ContentError:
+    def at(cls, path: Path | str, line: int | None, message: str, hint: str = ""
+           ) -> ContentError:
         return cls(Problem(path, line, message, hint))
 
 
@@ -69,13 +71,13 @@ class Problems:
 
     items: list[Problem] = field(default_factory=list)
 
-    def error(self, path, line, message, hint="") -> None:
+    def error(self, path: Path | str, line: int | None, message: str, hint: str = "") -> None:
         self.items.append(Problem(path, line, message, hint))
 
-    def warn(self, path, line, message, hint="") -> None:
+    def warn(self, path: Path | str, line: int | None, message: str, hint: str = "") -> None:
         self.items.append(Problem(path, line, message, hint, "warning"))
 
-    def extend(self, problems) -> None:
+    def extend(self, problems: Iterable[Problem]) -> None:
         self.items.extend(problems)
 
     @property
@@ -91,11 +93,11 @@ class Problems:
             raise ContentError(self.errors)
 
 
-def did_you_mean(word: str, choices) -> str:
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ``did you mean`` hint for a misspelt name, or a list of valid ones."""
-    choices = sorted(choices)
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    known = sorted(choices)
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
-    shown = ", ".join(choices[:8]) + (", ..." if len(choices) > 8 else "")
-    return f"known: {shown}" if choices else ""
+    shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return f"known: {shown}" if known else ""

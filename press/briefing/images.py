@@ -4,9 +4,10 @@ problem at the author's line."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from press.errors import did_you_mean
+from press.errors import Problems, did_you_mean
 from press.render import fetcher as resources
 
 WIDTH_RE = re.compile(r"^width=\"?(\d{1,3})%\"?$")
@@ -17,7 +18,7 @@ def shown(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_attrs(path, number, attrs, problems) -> None:
+def check_attrs(path: Path, number: int, attrs: str, problems: Problems) -> None:
     """``{width=50%}`` after an image: a percentage of the column, 10 to 100."""
     for item in attrs.split():
         match = WIDTH_RE.match(item)
@@ -28,7 +29,8 @@ def check_attrs(path, number, attrs, problems) -> None:
                            "write {width=50%}: a percentage of the column, 10% to 100%")
 
 
-def check_source(path, number, src, project_root, problems) -> None:
+def check_source(path: Path, number: int, src: str, project_root: Path,
+                 problems: Problems) -> None:
     """The part between the parentheses of ``![alt](...)``, whatever its shape."""
     title = re.match(r"^(.*?)\s+(\"[^\"]*\"|'[^']*')$", src)
     if title:
@@ -48,7 +50,7 @@ def check_source(path, number, src, project_root, problems) -> None:
     check_file(path, number, unquote(src), project_root, problems)
 
 
-def _case_hint(target) -> str:
+def _case_hint(target: Path) -> str:
     """'did you mean' for a file that exists with other capitals (or a near name) in the
     same folder."""
     folder = target.parent
@@ -62,7 +64,8 @@ def _case_hint(target) -> str:
     return close if close.startswith("did you mean") else ""
 
 
-def check_file(path, number, src, project_root, problems) -> None:
+def check_file(path: Path, number: int, src: str, project_root: Path,
+               problems: Problems) -> None:
     parts = urlsplit(src)
     if parts.scheme or src.startswith("//"):
         problems.error(path, number, f"image '{src}' is not a project file",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 from press.content import references as refs
 from press.core import fields, yamlsafe
@@ -71,8 +73,17 @@ def decode(path: Path, data: bytes, hint: str = "save the file as UTF-8", row: b
                               f"offset {exc.start}{where}", hint) from None
 
 
-def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
-    """Return ``(yaml_text, body, body_first_line)``."""
+@dataclass(frozen=True)
+class Split:
+    """A source file cut at its front matter's closing line."""
+
+    yaml: str  # the front matter, without its '---' lines
+    body: str
+    body_line: int  # the file line the body starts on
+
+
+def split_front_matter(text: str, path: Path) -> Split:
+    """The front matter and the body of ``text``."""
     lines = text.split("\n")
     if not text.strip():
         raise ContentError.at(path, 1, "file is empty",
@@ -82,7 +93,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
                               "see docs/authoring.md for the fields")
     for number, line in enumerate(lines[1:], start=2):
         if line.rstrip() in ("---", "..."):
-            return "\n".join(lines[1: number - 1]), "\n".join(lines[number:]), number + 1
+            return Split("\n".join(lines[1: number - 1]), "\n".join(lines[number:]), number + 1)
     raise ContentError.at(path, 1, "front matter is not closed: no second '---' line",
                           "add a line '---' after the last field")
 
@@ -112,22 +123,23 @@ def load_series(project: Project, problems: Problems) -> dict[str, Series]:
     return result
 
 
-def _asset(project: Project, value, name):
+def _asset(project: Project, value: object, name: str) -> str:
     text = fields.text(value, name)
     if "\x00" in text:
         raise fields.Invalid(f"'{name}' contains a null character")
     target = (project.assets / text).resolve()
     if not target.is_relative_to(project.assets) or not fields.is_file(target):
         raise fields.Invalid(f"'{name}': no file assets/{text}", "paths are relative to assets/")
-    return text
+    return str(text)
 
 
-def _series(project, path, data, lines, problems) -> Series | None:
+def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
+            problems: Problems) -> Series | None:
     check = fields.Checker(path, lines, problems)
-    data = check.top(data, SERIES_FIELDS, SERIES_REQUIRED, "a series file")
+    data = check.top(raw, SERIES_FIELDS, SERIES_REQUIRED, "a series file")
     if not check.ok:
         return None
-    partners = []
+    partners: list[Partner] = []
     for i, item in enumerate(check(fields.items, data.get("partners", []), "partners") or []):
         entry = check(fields.fields, item, "partners", i, allowed=("name", "logo"),
                       required=("name", "logo"))
@@ -197,8 +209,8 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         if not inside(project, path):
             raise _outside_error(project, path)
         text = read_text(path)
-        yaml_text, body, body_line = split_front_matter(text, path)
-        data, lines = yamlsafe.load(yaml_text, path, line_offset=1)
+        split = split_front_matter(text, path)
+        data, lines = yamlsafe.load(split.yaml, path, line_offset=1)
     except ContentError as exc:
         problems.extend(exc.problems)
         return None
@@ -215,15 +227,15 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     if not data:
         return None
 
-    def text(key):
+    def text_field(key: str) -> str:
         value = data.get(key)
         if value is None or (key not in BRIEFING_REQUIRED and isinstance(value, str)
                              and not value.strip()):
             return ""  # an optional field left empty is the same as leaving it out
         return check(fields.text, value, key) or ""
 
-    texts = {key: text(key) for key in ("title", "subtitle", "summary", "audience")}
-    series_id = text("series")
+    texts = {key: text_field(key) for key in ("title", "subtitle", "summary", "audience")}
+    series_id = text_field("series")
     the_series = series.get(series_id)
     if series_id and the_series is None:
         check.fail(("series",), f"unknown series '{series_id}'",
@@ -258,7 +270,7 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     keywords = check(fields.text_list, data["keywords"], "keywords") if data.get("keywords") else ()
     isbn = check(fields.isbn, data["isbn"], "isbn") if data.get("isbn") else ""
     price = check(fields.price, data["price"], "price") if data.get("price") is not None else None
-    layout = text("layout") or "briefing"
+    layout = text_field("layout") or "briefing"
     if layout and layout not in briefing_layouts(project):
         check.fail(("layout",), f"unknown layout '{layout}'",
                    did_you_mean(layout, briefing_layouts(project)))
@@ -272,10 +284,12 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     references, read_ok = refs.gather(the_series.bibliography, bib, inline, problems)
     if not read_ok:
         return None
+    # required fields: the checker reported a problem for each one missing or wrong
+    assert number is not None and indicator is not None and published is not None
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
-        published=published, authors=tuple(authors), status=status, body=body,
-        body_line=body_line, keywords=keywords or (), isbn=isbn or "", price=price,
+        published=published, authors=tuple(authors), status=status, body=split.body,
+        body_line=split.body_line, keywords=keywords or (), isbn=isbn or "", price=price,
         layout=layout, references=references, sample_pages=sample_pages or 0,
         bibliography=(*the_series.bibliography, *bib), **texts)
 
@@ -299,15 +313,19 @@ def select(folder: Path, suffix: str, names: list[str] | None, what: str,
     return [known[n] for n in names if n in known]
 
 
+# the names in each folder a load reads, and (path, blake2b of its bytes or None) of each file
+Stamps: TypeAlias = tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, bytes | None], ...]]
+
+
 @dataclass(frozen=True)
 class _Loaded:
-    stamps: tuple  # of every file and folder the load read
+    stamps: Stamps  # of every file and folder the load read
     series: dict[str, Series]
     briefings: tuple[Briefing, ...]
     problems: tuple[Problem, ...]
 
 
-_LOADED: dict[tuple, _Loaded] = {}
+_LOADED: dict[tuple[str, tuple[str, ...]], _Loaded] = {}
 
 
 def load_all(project: Project, problems: Problems,
@@ -329,7 +347,8 @@ def load_all(project: Project, problems: Problems,
     return dict(loaded.series), list(loaded.briefings)
 
 
-def _stamps(project: Project, series: dict[str, Series], briefings) -> tuple:
+def _stamps(project: Project, series: dict[str, Series], briefings: Iterable[Briefing]
+            ) -> Stamps:
     """What a load depends on, by content (a file rewritten within the same clock tick is
     still seen): the names in the series, briefings and layouts folders, and the bytes of the
     series files, every briefing, the layouts and the bibliography files read."""
@@ -340,7 +359,7 @@ def _stamps(project: Project, series: dict[str, Series], briefings) -> tuple:
              if p.suffix in (".yaml", ".md", ".html")}
     paths.update(p for s in series.values() for p in s.bibliography)
     paths.update(p for b in briefings for p in b.bibliography)
-    hashes = []
+    hashes: list[tuple[str, bytes | None]] = []
     for path in sorted(paths):
         try:
             hashes.append((str(path), hashlib.blake2b(path.read_bytes(), digest_size=16).digest()))
@@ -358,7 +377,8 @@ def _load_all(project: Project, problems: Problems,
     return series, briefings
 
 
-def _check_numbers(project, series, briefings, problems, complete) -> None:
+def _check_numbers(project: Project, series: dict[str, Series], briefings: list[Briefing],
+                   problems: Problems, complete: bool) -> None:
     """Numbers must be unique within a series (checked over every file, not just those built)."""
     if not complete:  # the files not named are loaded quietly, those named only once
         quiet, named = Problems(), {b.path.name for b in briefings}

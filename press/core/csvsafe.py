@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 
 from press.core import output
 
 
-def cell(value) -> str:
+def cell(value: object) -> str:
     """``output.spreadsheet_safe`` (the one formula guard), and one kind of line break."""
     text = output.spreadsheet_safe(value)
     # csv quotes a field holding "\n" (our line end) but not a lone "\r", which readers
@@ -16,7 +17,7 @@ def cell(value) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def write(header, rows) -> str:
+def write(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([cell(h) for h in header])

@@ -13,7 +13,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 # Seconds per briefing; the sample's longest briefing needs about 0.2 s, 3 s and 2 s.
 # Override with PRESS_TIME_LIMIT_MARKDOWN / _LAYOUT / _WRITE (0 turns a limit off). "write" is
@@ -60,7 +62,7 @@ def _usable() -> bool:
 
 
 @contextmanager
-def time_limit(stage: str, seconds: float | None = None):
+def time_limit(stage: str, seconds: float | None = None) -> Iterator[None]:
     """Raise :class:`TimeLimitExceeded` if the block runs longer than the stage's limit.
 
     Nests with an outer limit: the earlier deadline wins and the outer timer is re-armed after.
@@ -73,7 +75,7 @@ def time_limit(stage: str, seconds: float | None = None):
     ours = min(seconds, outer_remaining) if outer_remaining else seconds
     token = object()
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         raise _Alarm(token)
 
     previous = signal.signal(signal.SIGALRM, handler)

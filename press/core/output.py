@@ -8,8 +8,10 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import overload
 
 
 class IncompleteOutput(Exception):
@@ -62,7 +64,7 @@ def write_text(path: Path, text: str) -> None:
 
 
 @contextmanager
-def staged_folder(final: Path):
+def staged_folder(final: Path) -> Iterator[Path]:
     """Build a folder under a temporary name; swap it in only if the block succeeds."""
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".staging",
@@ -97,7 +99,7 @@ def settle_folder(final: Path) -> None:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def spreadsheet_safe(value) -> str:
+def spreadsheet_safe(value: object) -> str:
     """A CSV cell that a spreadsheet shows as text, never runs as a formula (OWASP's advice:
     a leading ``= + - @``, tab or carriage return gets a ``'`` in front). Numbers stay numbers:
     only text is touched, so ``-3`` given as an int is written as it is."""
@@ -108,7 +110,11 @@ def spreadsheet_safe(value) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def safe_row(row):
+@overload
+def safe_row(row: dict[str, object]) -> dict[str, str]: ...
+@overload
+def safe_row(row: Sequence[object]) -> list[str]: ...
+def safe_row(row: dict[str, object] | Sequence[object]) -> dict[str, str] | list[str]:
     """``spreadsheet_safe`` over a list (csv.writer) or a dict (csv.DictWriter) row."""
     if isinstance(row, dict):
         return {key: spreadsheet_safe(value) for key, value in row.items()}

@@ -24,11 +24,13 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from multiprocessing.context import ForkServerContext
+from typing import Any, Generic, TypeVar
 
 from press.core import runtime
-from press.errors import ContentError
+from press.errors import ContentError, Problem
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,13 +44,13 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _context(preload: Iterable[str]):
+def _context(preload: Iterable[str]) -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
     return context
 
 
-def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *,
+def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple[Any, ...]]], jobs: int, *,
         preload: Iterable[str] = (), on_start: Callable[[str], None] | None = None,
         on_done: Callable[[str, R], None] | None = None,
         beside: Callable[[], None] | None = None) -> dict[str, R]:
@@ -65,15 +67,15 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *
     done in this process, to be used after them): a lone task then runs in a forked child
     rather than here, where there are two cores; with one, ``beside`` is called first.
     """
-    tasks = list(tasks)
+    todo = list(tasks)
     results: dict[str, R] = {}
     cores = jobs if jobs > 0 else default_jobs()
-    jobs = min(cores, len(tasks))
+    jobs = min(cores, len(todo))
     # Two cores for each task: it may split itself over two processes.
-    fork_beside = cores >= 2 * len(tasks) and can_fork()
-    if jobs <= 1 and beside is not None and tasks:
-        if len(tasks) == 1 and fork_beside:  # the task in a child, ``beside`` here
-            name, args = tasks[0]
+    fork_beside = cores >= 2 * len(todo) and can_fork()
+    if jobs <= 1 and beside is not None and todo:
+        if len(todo) == 1 and fork_beside:  # the task in a child, ``beside`` here
+            name, args = todo[0]
             if on_start:
                 on_start(name)
             child = Forked(partial(work, *args, fork_beside))
@@ -88,7 +90,7 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *
             return results
         beside()
     if jobs <= 1:
-        for name, args in tasks:
+        for name, args in todo:
             if on_start:
                 on_start(name)
             results[name] = work(*args, fork_beside)
@@ -98,11 +100,11 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple]], jobs: int, *
     # (the workers are forked from a fresh fork server: they tune their collector again)
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(preload),
                                    initializer=runtime.tune)
-    pending: dict[Future, str] = {}
+    pending: dict[Future[R], str] = {}
     try:
-        queue = list(reversed(tasks))
+        queue = list(reversed(todo))
 
-        def submit():
+        def submit() -> None:
             name, args = queue.pop()
             pending[executor.submit(work, *args, fork_beside)] = name
             if on_start:
@@ -137,7 +139,33 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-class Forked:
+@dataclass(frozen=True)
+class _Early:
+    """A first value a forked child hands its parent before it finishes."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class _Returned(Generic[R]):
+    """What the work of a forked child returned."""
+
+    value: R
+
+
+@dataclass(frozen=True)
+class _Raised:
+    """What the work of a forked child raised, with the child's traceback."""
+
+    exc: BaseException
+    text: str
+
+
+class _Died:
+    """The child sent no outcome (it was killed, or failed sending)."""
+
+
+class Forked(Generic[R]):
     """``work()`` run in a forked child while this process carries on.
 
     ``result()`` waits for the child and returns what ``work`` returned, or raises what it
@@ -146,7 +174,7 @@ class Forked:
     pickles (as does a ``ContentError``).
     """
 
-    def __init__(self, work: Callable[..., object], early: bool = False):
+    def __init__(self, work: Callable[..., R], early: bool = False):
         """``early``: ``work`` is called with ``send``, which it may call once to hand this
         process a first value before it finishes (see :meth:`early`)."""
         read_end, write_end = os.pipe()
@@ -156,19 +184,21 @@ class Forked:
             try:
                 os.close(read_end)
                 with os.fdopen(write_end, "wb") as pipe:
-                    def send(value) -> None:
-                        pickle.dump(("early", value), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                    def send(value: object) -> None:
+                        pickle.dump(_Early(value), pipe, protocol=pickle.HIGHEST_PROTOCOL)
                         pipe.flush()
 
+                    outcome: _Returned[R] | _Raised
                     try:
-                        outcome = ("returned", work(send) if early else work())
+                        outcome = _Returned(work(send) if early else work())
                     except BaseException as exc:
-                        outcome = ("raised", exc, "".join(traceback.format_exception(exc)))
+                        outcome = _Raised(exc, "".join(traceback.format_exception(exc)))
                     try:
                         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
                     except Exception:  # an exception that cannot be pickled
-                        text = outcome[2] if outcome[0] == "raised" else traceback.format_exc()
-                        payload = pickle.dumps(("raised", RuntimeError(text), text))
+                        text = (outcome.text if isinstance(outcome, _Raised)
+                                else traceback.format_exc())
+                        payload = pickle.dumps(_Raised(RuntimeError(text), text))
                     pipe.write(payload)
             except BaseException:  # (the parent reports a child that sent nothing)
                 code = 1
@@ -176,42 +206,43 @@ class Forked:
                 os._exit(code)  # never return into the parent's code, run no atexit handler
         os.close(write_end)
         self._pipe = os.fdopen(read_end, "rb")
-        self._final = None  # the outcome, if read while looking for an early value
+        # the outcome, if read while looking for an early value
+        self._final: _Returned[R] | _Raised | _Died | None = None
         self._reaped = False
 
-    def _read(self):
+    def _read(self) -> _Early | _Returned[R] | _Raised | None:
         try:
-            return pickle.load(self._pipe)
+            message: _Early | _Returned[R] | _Raised = pickle.load(self._pipe)
+            return message
         except EOFError:
             return None
         except BaseException:  # Ctrl+C while waiting: the child goes too
             self.cancel()
             raise
 
-    def early(self):
+    def early(self) -> object:
         """The value the child sent with ``send`` (waiting for it), or None if it finished
         without sending one (its outcome then waits for :meth:`result`)."""
         message = self._read()
-        if message is not None and message[0] == "early":
-            return message[1]
-        self._final = message or ("died",)
+        if isinstance(message, _Early):
+            return message.value
+        self._final = message or _Died()
         return None
 
-    def result(self):
+    def result(self) -> R:
         message = self._final or self._read()
-        while message is not None and message[0] == "early":  # not asked for: skipped
+        while isinstance(message, _Early):  # not asked for: skipped
             message = self._read()
         self._pipe.close()
         _, status = os.waitpid(self.pid, 0)
         self._reaped = True
-        if message is None or message[0] == "died":
+        if message is None or isinstance(message, _Died):
             raise RuntimeError(f"the process writing in parallel (pid {self.pid}) died "
                                f"({_describe(status)})")
-        if message[0] == "returned":
-            return message[1]
-        _, exc, text = message
-        exc.add_note(f"in the forked process {self.pid}:\n{text.rstrip()}")
-        raise exc
+        if isinstance(message, _Returned):
+            return message.value
+        message.exc.add_note(f"in the forked process {self.pid}:\n{message.text.rstrip()}")
+        raise message.exc
 
     def done(self, wait: float = 0.0) -> bool:
         """The child has finished (its outcome is waiting in the pipe, or it died), waiting up
@@ -239,13 +270,14 @@ def run_beside(make: Callable[[T], R], keys: Iterable[T]) -> dict[T, R]:
     running (the preview server). The ``ContentError`` problems of every key are raised
     together, in the order of ``keys``.
     """
-    keys = list(keys)
-    pending: dict = {}
+    order = list(keys)
+    pending: dict[T, Forked[R]] = {}
     if can_fork() and default_jobs() > 1:
-        pending = {key: Forked(partial(make, key)) for key in keys[1:]}
-    made, problems = {}, {}
+        pending = {key: Forked(partial(make, key)) for key in order[1:]}
+    made: dict[T, R] = {}
+    problems: dict[T, list[Problem]] = {}
     try:
-        for key in keys:
+        for key in order:
             if key not in pending:
                 try:
                     made[key] = make(key)
@@ -263,8 +295,8 @@ def run_beside(make: Callable[[T], R], keys: Iterable[T]) -> dict[T, R]:
             child.cancel()
         raise
     if problems:
-        raise ContentError([p for key in keys for p in problems.get(key, ())])
-    return {key: made[key] for key in keys}
+        raise ContentError([p for key in order for p in problems.get(key, ())])
+    return {key: made[key] for key in order}
 
 
 def _describe(status: int) -> str:

@@ -11,11 +11,14 @@ from pathlib import Path
 def revision(path: Path) -> str:
     """Short git hash of the last commit touching ``path``, '+edits' if it has local edits."""
     try:
-        run = dict(cwd=path.parent, capture_output=True, text=True, timeout=5, check=False)
-        commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", path.name], **run)
+        def git(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(["git", *args, "--", path.name], cwd=path.parent,
+                                  capture_output=True, text=True, timeout=5, check=False)
+
+        commit = git("log", "-1", "--format=%h")
         if commit.returncode != 0 or not commit.stdout.strip():
             return "uncommitted"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", path.name], **run)
+        dirty = git("status", "--porcelain")
         return commit.stdout.strip() + ("+edits" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -9,10 +9,14 @@ the two parsers judge differently) are exactly those of the pure-Python parser.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
+from yaml.error import Mark
+from yaml.nodes import Node
 from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import Resolver
@@ -22,6 +26,9 @@ from press.errors import ContentError, Problem
 
 MAX_YAML_BYTES = 256 * 1024  # front matter and config files are small; refuse anything huge
 MAX_DEPTH = 32  # lists in mappings in lists...: front matter needs four or five levels
+
+KeyPath: TypeAlias = tuple[str | int, ...]  # ("authors", 0, "name"): keys and list indices
+Lines: TypeAlias = dict[KeyPath, int]  # the file line of every key path
 
 
 class _Core12(Resolver):
@@ -34,7 +41,7 @@ class _Core12(Resolver):
     leading zero, ``.nan``, ``.inf``) stays text, and the field checks decide what it means.
     """
 
-    yaml_implicit_resolvers: dict = {}
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # PyYAML's own annotation is as loose
 
 
 for _tag, _pattern, _first in (
@@ -69,10 +76,14 @@ def bad_character(text: str) -> str | None:
     return f"U+{code:04X} is {what}"
 
 
-class _Strict:
+class _Strict(Composer):
     """Composer step that refuses anchors/aliases (billion-laughs), tags and deep nesting."""
 
-    def compose_node(self, parent, index):
+    if TYPE_CHECKING:  # given by the parser mixed in beside it (PyYAML's Parser or CParser)
+        def check_event(self, *choices: Any) -> bool: ...
+        def peek_event(self) -> Any: ...
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         depth = getattr(self, "_depth", 0)
         if depth >= MAX_DEPTH:
             raise yaml.MarkedYAMLError(
@@ -84,7 +95,7 @@ class _Strict:
         finally:
             self._depth = depth
 
-    def _compose_checked(self, parent, index):
+    def _compose_checked(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.MarkedYAMLError(
@@ -106,7 +117,7 @@ class _Strict:
 class _StrictLoader(_Strict, Reader, Scanner, Parser, Composer, SafeConstructor, _Core12):
     """Pure-Python SafeLoader with the strict composer: the reference, and the error reporter."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         Reader.__init__(self, stream)
         Scanner.__init__(self)
         Parser.__init__(self)
@@ -115,24 +126,29 @@ class _StrictLoader(_Strict, Reader, Scanner, Parser, Composer, SafeConstructor,
         _Core12.__init__(self)
 
 
+_FastLoader: type[_Fast] | None
 if yaml.__with_libyaml__:
-    class _FastLoader(_Strict, Composer, yaml.cyaml.CParser, SafeConstructor, _Core12):
+    from yaml._yaml import CParser  # what yaml.cyaml's loaders are made of
+
+    class _Fast(_Strict, Composer, CParser, SafeConstructor, _Core12):
         """libyaml's scanner and parser under the same strict, pure-Python composer.
 
         libyaml's own composer would resolve aliases before we could refuse them, so only
         its events are used; composing is cheap next to scanning.
         """
 
-        def __init__(self, stream):
-            yaml.cyaml.CParser.__init__(self, stream)
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
             _Core12.__init__(self)
+
+    _FastLoader = _Fast
 else:  # PyYAML built without libyaml: every document takes the pure-Python path
     _FastLoader = None
 
 
-def _compose(text: str):
+def _compose(text: str) -> tuple[Node | None, SafeConstructor]:
     """``(root node, loader)`` of ``text``; raises PyYAML's errors as the pure-Python parser
     words them."""
     # libyaml takes a tab inside a plain value ("a\tb") that PyYAML refuses, and reads a byte
@@ -140,8 +156,8 @@ def _compose(text: str):
     # either keeps the pure-Python parser's verdict.
     if _FastLoader is not None and "\t" not in text and "\ufeff" not in text:
         try:
-            loader = _FastLoader(text)  # (a lone surrogate fails here, in the UTF-8 encoding)
-            return loader.get_single_node(), loader
+            fast = _FastLoader(text)  # (a lone surrogate fails here, in the UTF-8 encoding)
+            return fast.get_single_node(), fast
         except (yaml.YAMLError, UnicodeError):
             pass  # parse again below, for the pure-Python parser's verdict and message
     loader = _StrictLoader(text)
@@ -151,7 +167,7 @@ def _compose(text: str):
         loader.dispose()
 
 
-def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int]]:
+def load(text: str, path: Path | str, line_offset: int = 0) -> tuple[object, Lines]:
     """Parse ``text``; return ``(data, lines)`` where ``lines`` maps key paths to file lines.
 
     ``line_offset`` is added to every line so that front matter lines are lines of the file.
@@ -161,8 +177,8 @@ def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int
                               f"YAML is larger than {MAX_YAML_BYTES // 1024} KB",
                               "front matter holds metadata; put prose in the body")
     if "\t" in text:
-        for number, line in enumerate(text.splitlines(), 1):
-            indent = line[: len(line) - len(line.lstrip())]
+        for number, source in enumerate(text.splitlines(), 1):
+            indent = source[: len(source) - len(source.lstrip())]
             if "\t" in indent:
                 raise ContentError.at(path, line_offset + number,
                                       "tab used for indentation in YAML",
@@ -185,14 +201,14 @@ def load(text: str, path, line_offset: int = 0) -> tuple[object, dict[tuple, int
                               "delete it; most editors do not show it") from None
     except yaml.YAMLError as exc:
         raise ContentError.at(path, line_offset + 1, f"invalid YAML: {exc}") from None
-    lines: dict[tuple, int] = {}
+    lines: Lines = {}
     if node is None:
         return None, lines
     data = _convert(node, loader, (), lines, path, line_offset)
     return data, lines
 
 
-def plain_words(problem: str, text: str, mark) -> tuple[str, str]:
+def plain_words(problem: str, text: str, mark: Mark | None) -> tuple[str, str]:
     """``(message, hint)`` for a YAML parser error, in an author's words: what is wrong on the
     line, where (the column, and the text there when the line is long), and what to do."""
     lines = text.split("\n")
@@ -261,10 +277,11 @@ def _unclosed_quote(text: str, last: int) -> int | None:
     return None
 
 
-def _convert(node, loader, key_path, lines, path, offset):
+def _convert(node: Node, loader: SafeConstructor, key_path: KeyPath, lines: Lines,
+             path: Path | str, offset: int) -> object:
     lines[key_path] = node.start_mark.line + 1 + offset
     if isinstance(node, yaml.MappingNode):
-        result = {}
+        result: dict[str, object] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ContentError.at(path, key_node.start_mark.line + 1 + offset,
@@ -296,13 +313,14 @@ def _convert(node, loader, key_path, lines, path, offset):
     return value
 
 
-def line_of(lines: dict[tuple, int], *key_path) -> int | None:
+def line_of(lines: Lines, *key_path: str | int) -> int | None:
     """Line of ``key_path``, or of its nearest parent that has one."""
-    key_path = tuple(key_path)
-    while key_path not in lines and key_path:
-        key_path = key_path[:-1]
-    return lines.get(key_path)
+    path: KeyPath = key_path
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path)
 
 
-def problem(path, lines, key_path, message, hint="") -> Problem:
+def problem(path: Path | str, lines: Lines, key_path: KeyPath, message: str, hint: str = ""
+            ) -> Problem:
     return Problem(path, line_of(lines, *key_path), message, hint)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
+from typing import IO, Any
 
 from pypdf import PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject, StreamObject
+
+from press.pdf.structure import idnum
 
 
 def store_once(writer: PdfWriter) -> None:
@@ -24,7 +27,7 @@ def store_once(writer: PdfWriter) -> None:
     """
     objects = writer._objects
     resources: set[int] = set()
-    stack = [page.get_object().raw_get(key) for page in writer.pages
+    stack: list[Any] = [page.raw_get(key) for page in writer.pages
              for key in ("/Resources", "/Contents") if key in page]
     while stack:
         value = stack.pop()
@@ -39,7 +42,7 @@ def store_once(writer: PdfWriter) -> None:
             stack.extend(value)
     keys: dict[int, str] = {}
 
-    def canonical(value):
+    def canonical(value: object) -> tuple[object, ...]:
         if isinstance(value, IndirectObject):
             return ("R", key(value.idnum)) if value.idnum in resources else ("r", value.idnum)
         if isinstance(value, DictionaryObject):
@@ -61,12 +64,12 @@ def store_once(writer: PdfWriter) -> None:
     for number in sorted(resources):
         first = kept.setdefault(key(number), number)
         if first != number:
-            same[number] = objects[first - 1].indirect_reference
-    referenced = {writer.root_object.indirect_reference.idnum}
+            same[number] = _reference(objects[first - 1])
+    referenced = {idnum(writer.root_object.indirect_reference)}
     if writer._info is not None:
-        referenced.add(writer._info.indirect_reference.idnum)
+        referenced.add(idnum(writer._info.indirect_reference))
 
-    def repoint(value) -> None:
+    def repoint(value: DictionaryObject | ArrayObject) -> None:
         pairs = value.items() if isinstance(value, DictionaryObject) else enumerate(value)
         for k, v in list(pairs):
             if isinstance(v, IndirectObject):
@@ -86,6 +89,12 @@ def store_once(writer: PdfWriter) -> None:
             objects[number - 1] = None
 
 
+def _reference(obj: PdfObject | None) -> IndirectObject:
+    """The reference of one of a writer's objects (each has one)."""
+    assert obj is not None and obj.indirect_reference is not None
+    return obj.indirect_reference
+
+
 class PackingWriter(PdfWriter):
     """A ``PdfWriter`` that writes its small objects into compressed object streams (PDF 1.5+).
 
@@ -97,12 +106,12 @@ class PackingWriter(PdfWriter):
 
     per_stream = 1000
 
-    def write_stream(self, stream) -> None:
+    def write_stream(self, stream: IO[Any]) -> None:
         self._resolve_links()
         stream.write(b"%PDF-" + max(self.pdf_header[5:], "1.5").encode()
                      + b"\n%\xe2\xe3\xcf\xd3\n")
         where: dict[int, tuple[int, int, int]] = {}
-        packed = []
+        packed: list[tuple[int, Any]] = []
         for number, obj in enumerate(self._objects, start=1):
             if isinstance(obj, StreamObject):
                 where[number] = (1, stream.tell(), 0)
@@ -114,7 +123,8 @@ class PackingWriter(PdfWriter):
         next_number = len(self._objects) + 1
         for start in range(0, len(packed), self.per_stream):
             chunk = packed[start: start + self.per_stream]
-            header, body = [], io.BytesIO()
+            header: list[str] = []
+            body = io.BytesIO()
             for index, (number, obj) in enumerate(chunk):
                 header.append(f"{number} {body.tell()}")
                 obj.write_to_stream(body)
@@ -139,9 +149,9 @@ class PackingWriter(PdfWriter):
             rows += b"\x02" + bytes((a - b) & 0xFF for a, b in zip(row, previous))
             previous = row
         payload = zlib.compress(bytes(rows), 9)
-        extra = f" /Root {self.root_object.indirect_reference.idnum} 0 R"
+        extra = f" /Root {idnum(self.root_object.indirect_reference)} 0 R"
         if self._info is not None:
-            extra += f" /Info {self._info.indirect_reference.idnum} 0 R"
+            extra += f" /Info {idnum(self._info.indirect_reference)} 0 R"
         if self._ID is not None:
             extra += " /ID [" + " ".join(f"<{bytes(i).hex()}>" for i in self._ID) + "]"
         stream.write(f"{xref_number} 0 obj\n<< /Type /XRef /Size {xref_number + 1} "

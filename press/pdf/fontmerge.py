@@ -26,7 +26,9 @@ import logging
 import re
 import struct
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias, TypeVar
 
 from fontTools.ttLib import TTFont, TTLibError, newTable
 from fontTools.ttLib.sfnt import SFNTReader, SFNTWriter
@@ -43,6 +45,10 @@ from pypdf.generic import (
 )
 
 LOG = logging.getLogger(__name__)
+# What a glyph draws (outline bytes, its components' keys, its metrics), and what identifies a
+# face (table digests and header fields): compared for equality, never taken apart
+GlyphKey: TypeAlias = tuple[object, ...]
+Signature: TypeAlias = tuple[object, ...]
 SUBSET_NAME = re.compile(r"^/?[A-Z]{6}\+(.+)$")
 CMAP_HEAD = b"""/CIDInit /ProcSet findresource begin
 12 dict begin
@@ -87,11 +93,11 @@ class _Program:
     sfnt_version: bytes
     glyphs: dict[int, bytes]  # glyph id -> outline bytes, for the glyphs with an outline
     metrics: list[tuple[int, int]]  # per glyph id: (advance width, left side bearing)
-    signature: tuple  # what identifies the face: tables and fields HarfBuzz keeps as they are
+    signature: Signature  # tables and fields HarfBuzz keeps as they are
     limit: int = 0
-    keys: dict[int, tuple] = field(default_factory=dict)
+    keys: dict[int, GlyphKey] = field(default_factory=dict)
 
-    def key(self, gid: int) -> tuple:
+    def key(self, gid: int) -> GlyphKey:
         """What glyph ``gid`` draws: its outline with each component's glyph id replaced by
         the component's own key, and its metrics."""
         if gid not in self.keys:
@@ -131,7 +137,7 @@ class _Subset:
     program: _Program
     widths: dict[int, float]
     text: dict[int, str]  # glyph id -> UTF-16BE hex of its text
-    signature: tuple  # the program's, plus name and descriptor metrics
+    signature: Signature  # the program's, plus name and descriptor metrics
     bbox: tuple[float, float, float, float]  # the descriptor's FontBBox
     cap_height: float
 
@@ -142,13 +148,19 @@ class _Subset:
         limit = self.program.limit
         return set(self.widths) | {gid for gid in self.program.glyphs if gid < limit}
 
-    def glyph(self, gid: int) -> tuple:
+    def glyph(self, gid: int) -> GlyphKey:
         return self.program.key(gid)
 
 
-def _greedy(items, make, accepts, add) -> list:
+Item = TypeVar("Item")
+Group = TypeVar("Group")
+
+
+def _greedy(items: Iterable[Item], make: Callable[[Item], Group],
+            accepts: Callable[[Group, Item], bool], add: Callable[[Group, Item], None]
+            ) -> list[Group]:
     """Put each item into the first group that accepts it, or into a new group."""
-    groups: list = []
+    groups: list[Group] = []
     for item in items:
         home = next((group for group in groups if accepts(group, item)), None)
         if home is None:
@@ -162,9 +174,9 @@ def _greedy(items, make, accepts, add) -> list:
 class _Family:
     """Subsets of one face whose programs agree on every glyph they share: one program."""
 
-    signature: tuple
+    signature: Signature
     subsets: list[_Subset] = field(default_factory=list)
-    glyphs: dict[int, tuple] = field(default_factory=dict)
+    glyphs: dict[int, GlyphKey] = field(default_factory=dict)
 
     def accepts(self, subset: _Subset) -> bool:
         return subset.signature == self.signature and all(
@@ -244,19 +256,20 @@ def merge_font_subsets(writer: PdfWriter) -> int:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def _type0_fonts(writer: PdfWriter):
+def _type0_fonts(writer: PdfWriter) -> Iterator[tuple[IndirectObject, DictionaryObject]]:
     for index, obj in enumerate(writer._objects):
         if (isinstance(obj, DictionaryObject) and not isinstance(obj, StreamObject)
                 and _value(obj, "/Type") == "/Font" and _value(obj, "/Subtype") == "/Type0"):
             yield IndirectObject(index + 1, 0, writer), obj
 
 
-def _value(dictionary: DictionaryObject, key: str, default=None):
+def _value(dictionary: DictionaryObject, key: str, default: Any = None) -> Any:
     """``dictionary[key]`` with indirect objects resolved (``.get`` does not resolve)."""
     return dictionary[key] if key in dictionary else default
 
 
-def _subset(ref: IndirectObject, font: DictionaryObject, programs: dict) -> _Subset:
+def _subset(ref: IndirectObject, font: DictionaryObject, programs: dict[int, _Program]
+            ) -> _Subset:
     """What one Type0 font is made of, or Unmergeable if it is not WeasyPrint's usual
     TrueType subset with Identity encodings (e.g. the missing-glyph CMap encoding)."""
     match = SUBSET_NAME.match(str(_value(font, "/BaseFont", "")))
@@ -275,7 +288,7 @@ def _subset(ref: IndirectObject, font: DictionaryObject, programs: dict) -> _Sub
             or not isinstance(cid_ref, IndirectObject)):
         raise Unmergeable("not a TrueType CID font with an identity glyph map")
     descriptor_ref = cid.raw_get("/FontDescriptor")
-    descriptor = descriptor_ref.get_object()
+    descriptor: Any = descriptor_ref.get_object()
     file_ref = descriptor.raw_get("/FontFile2") if "/FontFile2" in descriptor else None
     if not isinstance(file_ref, IndirectObject) or not isinstance(descriptor_ref,
                                                                   IndirectObject):
@@ -288,7 +301,8 @@ def _subset(ref: IndirectObject, font: DictionaryObject, programs: dict) -> _Sub
     if not widths:
         raise Unmergeable("no glyph used")
     if file_ref.idnum not in programs:
-        programs[file_ref.idnum] = _program(file_ref.get_object().get_data())
+        file_stream: Any = file_ref.get_object()
+        programs[file_ref.idnum] = _program(file_stream.get_data())
     program = programs[file_ref.idnum]
     signature = (match.group(1), str(_value(descriptor, "/FontFamily")),
                  int(_value(descriptor, "/Flags", 0)) & ~1,  # FixedPitch: recomputed
@@ -298,8 +312,9 @@ def _subset(ref: IndirectObject, font: DictionaryObject, programs: dict) -> _Sub
     bbox = tuple(float(value.get_object()) for value in descriptor["/FontBBox"])
     if len(bbox) != 4:
         raise Unmergeable("FontBBox is not four numbers")
+    cmap_stream: Any = to_unicode.get_object()
     return _Subset(ref, match.group(1), tuple(parts), descriptor, file_ref.idnum, program,
-                   widths, _cmap_text(to_unicode.get_object().get_data()), signature, bbox,
+                   widths, _cmap_text(cmap_stream.get_data()), signature, bbox,
                    float(_value(descriptor, "/CapHeight", 0)))
 
 
@@ -343,7 +358,7 @@ def _program(data: bytes) -> _Program:
     return _Program(tables, reader.sfntVersion, glyphs, list(zip(advances, bearings)), signature)
 
 
-def _widths(array) -> dict[int, float]:
+def _widths(array: Iterable[Any]) -> dict[int, float]:
     """A CIDFont's ``/W`` array (``c [w1 w2 ...]`` and ``c_first c_last w`` forms)."""
     widths, items, index = {}, [item.get_object() for item in array], 0
     while index < len(items):
@@ -453,12 +468,14 @@ def _write_font(writer: PdfWriter, face: str, program: tuple[bytes, IndirectObje
         cid_set.set_data(bytes(bits))
         descriptor[NameObject("/CIDSet")] = writer._add_object(cid_set.flate_encode(level=9))
 
-    cid = DictionaryObject(base.parts[0].get_object())
+    cid_font: Any = base.parts[0].get_object()
+    cid = DictionaryObject(cid_font)
     cid[NameObject("/BaseFont")] = name
     cid[NameObject("/FontDescriptor")] = writer._add_object(descriptor)
     cid[NameObject("/W")] = _w_array(group.widths)
 
-    type0 = DictionaryObject(base.ref.get_object())
+    type0_font: Any = base.ref.get_object()
+    type0 = DictionaryObject(type0_font)
     type0[NameObject("/BaseFont")] = name
     type0[NameObject("/DescendantFonts")] = ArrayObject([writer._add_object(cid)])
     type0[NameObject("/ToUnicode")] = to_unicode or _cmap_stream(writer, group.text)
@@ -478,7 +495,7 @@ def _merged_program(base: _Subset, subsets: list[_Subset]) -> bytes:
     count = max(p.limit for p in programs)
     glyphs: list[bytes] = [b""] * count
     metrics: list[tuple[int, int]] = [(0, 0)] * count
-    where: dict[tuple, int] = {}  # glyph key -> glyph id in the merged program
+    where: dict[GlyphKey, int] = {}  # glyph key -> glyph id in the merged program
     for gid in sorted(owner):
         where.setdefault(owner[gid].key(gid), gid)
 
@@ -518,7 +535,7 @@ def _merged_program(base: _Subset, subsets: list[_Subset]) -> bytes:
         value & 0xFFFF for pair in metrics[:long_count] for value in pair))
         + struct.pack(f">{count - long_count}h", *(b for _, b in metrics[long_count:])))
 
-    def field(tag, offset, fmt, pick):
+    def field(tag: str, offset: int, fmt: str, pick: Callable[[Iterable[int]], int]) -> None:
         value = pick(struct.unpack_from(fmt, p.tables[tag], offset)[0] for p in programs)
         data = bytearray(tables[tag])
         struct.pack_into(fmt, data, offset, value)
@@ -570,7 +587,7 @@ def _merged_cmap(count: int, programs: list[_Program]) -> bytes:
     names = TTFont()  # fontTools maps glyph ids to names: any long enough glyph order does
     names.setGlyphOrder([f"glyph{gid:05d}" for gid in
                          range(max(count, *(len(p.metrics) for p in programs)))])
-    merged = None
+    merged: Any = None  # fontTools' cmap table
     for program in programs:
         table = newTable("cmap")
         table.decompile(program.tables["cmap"], names)
@@ -586,18 +603,19 @@ def _merged_cmap(count: int, programs: list[_Program]) -> bytes:
             if twin is not None and hasattr(subtable, "cmap") and hasattr(twin, "cmap"):
                 for code, name in twin.cmap.items():
                     subtable.cmap.setdefault(code, name)
-    return merged.compile(names)
+    compiled: bytes = merged.compile(names)
+    return compiled
 
 
-def _number(value: float):
+def _number(value: float) -> NumberObject | FloatObject:
     return NumberObject(int(value)) if value == int(value) else FloatObject(value)
 
 
 def _w_array(widths: dict[int, float]) -> ArrayObject:
     """WeasyPrint's form: the first id of each run of consecutive ids, then their widths."""
-    array, run = ArrayObject(), None
+    array, run = ArrayObject(), ArrayObject()
     for gid in sorted(widths):
-        if gid - 1 not in widths:
+        if gid - 1 not in widths:  # (true of the first: a run starts there)
             run = ArrayObject()
             array += [NumberObject(gid), run]
         run.append(_number(widths[gid]))
@@ -623,7 +641,7 @@ def _repoint_and_drop(writer: PdfWriter, replaced: dict[int, IndirectObject],
     fonts' objects that nothing else uses any more (e.g. a program shared with a font that
     was not merged stays)."""
 
-    def visit(obj, found: set[int]) -> None:
+    def visit(obj: Any, found: set[int]) -> None:
         pairs = obj.items() if isinstance(obj, DictionaryObject) else enumerate(obj)
         for key, value in list(pairs):
             if isinstance(value, IndirectObject):

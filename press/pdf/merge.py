@@ -7,9 +7,13 @@ numbered 1, 2, 3 ... through to the back cover.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader, PdfWriter
+from pypdf.constants import PageLabelStyle
 from pypdf.generic import (
     ArrayObject,
     BooleanObject,
@@ -23,7 +27,7 @@ from pypdf.generic import (
 )
 
 from press.errors import ContentError
-from press.pdf.structure import name_tree
+from press.pdf.structure import idnum, name_tree
 
 
 @dataclass
@@ -38,41 +42,53 @@ class Segment:
     first: int = 0  # index of its first page in the bundle
 
 
-def copy_pages(writer: PdfWriter, segments) -> list[tuple[Segment, int, DictionaryObject]]:
-    """Add every page; returns (segment, source page index, new page) in bundle order."""
+@dataclass(frozen=True)
+class Placed:
+    """One page copied into the bundle: where from, and the copy."""
+
+    segment: Segment
+    index: int  # the page's index in the segment's source PDF
+    page: DictionaryObject  # the copy, in the writer
+
+
+def copy_pages(writer: PdfWriter, segments: Iterable[Segment]) -> list[Placed]:
+    """Add every page; returns them in bundle order."""
     placed = []
     for segment in segments:
         segment.first = len(writer.pages)
         for index in segment.pages:
             new = writer.add_page(segment.reader.pages[index])
-            placed.append((segment, index, new))
+            placed.append(Placed(segment, index, new))
     return placed
+
 
 
 def _page_map(segment: Segment) -> dict[int, int]:
     """Source page object number → bundle page index, for the pages a segment copied."""
-    return {segment.reader.pages[i].indirect_reference.idnum: segment.first + n
+    return {idnum(segment.reader.pages[i].indirect_reference): segment.first + n
             for n, i in enumerate(segment.pages)}
 
 
-def named_destinations(writer: PdfWriter, segments, targets: dict, source) -> None:
+def named_destinations(writer: PdfWriter, segments: Iterable[Segment],
+                       targets: Mapping[str, Segment], source: Path | str) -> None:
     """Copy each part's named destinations (ids are prefixed by slug, so they cannot clash;
     a clash would send links into the wrong briefing, so it is refused).
 
     ``targets``: destination name → segment, pointed at the segment's first page (the
     contents page's links); ``source``: the file problems are reported against."""
     owner: dict[str, str] = {}
-    entries = []
+    entries: list[tuple[str, ArrayObject]] = []
     contents_targets = targets
     for segment in segments:
-        names = segment.reader.trailer["/Root"].get("/Names")
+        root: Any = segment.reader.trailer["/Root"]  # (pypdf: a PdfObject, no .get)
+        names = root.get("/Names")
         if names is None or "/Dests" not in names.get_object():
             continue
         pages = _page_map(segment)
-        for name, dest in name_tree(names.get_object()["/Dests"]):
+        for name, ref in name_tree(names.get_object()["/Dests"]):
             if name in contents_targets:
                 continue  # re-pointed below
-            dest = dest.get_object()
+            dest: Any = ref.get_object()
             if isinstance(dest, DictionaryObject):
                 dest = dest["/D"].get_object()
             target = dest[0]
@@ -100,7 +116,7 @@ def named_destinations(writer: PdfWriter, segments, targets: dict, source) -> No
         {NameObject("/Dests"): writer._add_object(dests)})
 
 
-def outline(writer: PdfWriter, title: str, segments) -> None:
+def outline(writer: PdfWriter, title: str, segments: Sequence[Segment]) -> None:
     """Bookmarks: the cover (``title``) and contents, then one per part with its own nested
     under it."""
     front = next(s for s in segments if s.kind == "front")
@@ -112,7 +128,7 @@ def outline(writer: PdfWriter, title: str, segments) -> None:
             continue
         parent = writer.add_outline_item(title=segment.title, page_number=segment.first,
                                          is_open=False)
-        items = segment.reader.outline
+        items: Any = segment.reader.outline  # (pypdf: nested lists of Destinations)
         # A briefing's outline is usually one entry (its title on the cover) holding the rest:
         # the bundle entry already names the briefing, so nest that entry's children directly.
         if len(items) == 2 and not isinstance(items[0], list) and isinstance(items[1], list):
@@ -120,7 +136,8 @@ def outline(writer: PdfWriter, title: str, segments) -> None:
         _copy_outline(writer, segment, items, parent)
 
 
-def _copy_outline(writer, segment, items, parent) -> None:
+def _copy_outline(writer: PdfWriter, segment: Segment, items: list[Any],
+                  parent: IndirectObject) -> None:
     last = None
     for item in items:
         if isinstance(item, list):
@@ -140,15 +157,15 @@ def _copy_outline(writer, segment, items, parent) -> None:
 
 def page_labels(writer: PdfWriter, front: int) -> None:
     """i, ii, ... for the ``front`` pages of front matter, then 1, 2, 3 ..."""
-    writer.set_page_label(0, front - 1, style="/r", start=1)
-    writer.set_page_label(front, len(writer.pages) - 1, style="/D", start=1)
+    writer.set_page_label(0, front - 1, style=PageLabelStyle.LOWERCASE_ROMAN, start=1)
+    writer.set_page_label(front, len(writer.pages) - 1, style=PageLabelStyle.DECIMAL, start=1)
 
 
 def catalog(writer: PdfWriter, own: PdfReader, tagged: bool) -> None:
     """Catalog and document information come from the bundle's own pages, which WeasyPrint
     wrote with the bundle's metadata (XMP with PDF/UA or PDF/X identification, /Info)."""
-    source = own.trailer["/Root"]
-    root = writer._root_object
+    source: Any = own.trailer["/Root"]
+    root: Any = writer._root_object
     for key in ("/Lang", "/Metadata", "/OutputIntents", "/ViewerPreferences"):
         if key in source:
             root[NameObject(key)] = source.raw_get(key).clone(writer)
@@ -160,9 +177,10 @@ def catalog(writer: PdfWriter, own: PdfReader, tagged: bool) -> None:
         prefs = prefs.get_object() if prefs is not None else DictionaryObject()
         prefs[NameObject("/DisplayDocTitle")] = BooleanObject(True)
         root[NameObject("/ViewerPreferences")] = prefs
-    info = own.metadata or {}
+    info: Mapping[str, Any] = own.metadata or {}
     writer.add_metadata({key: value for key, value in info.items()
                          if not isinstance(value, NameObject)})
+    written: Any = writer._info  # (set by add_metadata)
     for key, value in info.items():  # e.g. /Trapped /False (PDF/X): a name, not a string
         if isinstance(value, NameObject):
-            writer._info[NameObject(key)] = NameObject(value)
+            written[NameObject(key)] = NameObject(value)

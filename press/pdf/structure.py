@@ -10,6 +10,10 @@ the copied pages (pypdf's clone map), and the ``/StructParents`` of every page a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from pypdf import PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -22,11 +26,16 @@ from pypdf.generic import (
 
 from press.errors import ContentError
 
+if TYPE_CHECKING:  # (merge imports this module)
+    from press.pdf.merge import Placed, Segment
 
-def tree(node, key: str, convert) -> list[tuple[object, object]]:
+K = TypeVar("K")
+
+
+def tree(ref: Any, key: str, convert: Callable[[Any], K]) -> list[tuple[K, Any]]:
     """Flatten a PDF name tree (``key`` = "/Names") or number tree ("/Nums"), with ``/Kids``."""
-    node = node.get_object()
-    items = []
+    node = ref.get_object()
+    items: list[tuple[K, Any]] = []
     pairs = node.get(key)
     if pairs is not None:
         pairs = pairs.get_object()
@@ -36,15 +45,16 @@ def tree(node, key: str, convert) -> list[tuple[object, object]]:
     return items
 
 
-def name_tree(node) -> list[tuple[str, object]]:
+def name_tree(node: Any) -> list[tuple[str, Any]]:
     return tree(node, "/Names", str)
 
 
-def number_tree(node) -> list[tuple[int, object]]:
+def number_tree(node: Any) -> list[tuple[int, Any]]:
     return tree(node, "/Nums", int)
 
 
-def merge_structure(writer: PdfWriter, segments, placed, source) -> None:
+def merge_structure(writer: PdfWriter, segments: Iterable[Segment], placed: Iterable[Placed],
+                    source: Path | str) -> None:
     """One structure tree for the bundle: Document → front matter, a Part per part (briefing), back.
 
     ``segments``, ``placed``: as :func:`press.pdf.merge.copy_pages` copied them; ``source``:
@@ -69,12 +79,12 @@ def merge_structure(writer: PdfWriter, segments, placed, source) -> None:
     for segment in segments:
         if segment.kind == "blank":
             continue
-        struct_ref = segment.reader.trailer["/Root"].raw_get("/StructTreeRoot") \
-            if "/StructTreeRoot" in segment.reader.trailer["/Root"] else None
+        root: Any = segment.reader.trailer["/Root"]  # (pypdf: a PdfObject)
+        struct_ref = root.raw_get("/StructTreeRoot") if "/StructTreeRoot" in root else None
         if not isinstance(struct_ref, IndirectObject):
             raise ContentError.at(source, None, f"{_name(segment)}: the web PDF is not "
                                   "tagged, so the bundle cannot be", "rebuild it with --force")
-        struct = struct_ref.get_object()
+        struct: Any = struct_ref.get_object()
         for key, value in (struct.get("/RoleMap") or {}).items():
             role_map[NameObject(key)] = value
         source_document, tops = _top_elements(struct)
@@ -88,7 +98,7 @@ def merge_structure(writer: PdfWriter, segments, placed, source) -> None:
         else:
             parent, parent_ref = document, document_ref
         # only the elements of the pages taken (a part's own back cover is left out)
-        wanted = {segment.reader.pages[i].indirect_reference.idnum for i in segment.pages}
+        wanted = {idnum(segment.reader.pages[i].indirect_reference) for i in segment.pages}
         tops = [element for element in tops if _first_page(element) in wanted]
         clone_map = writer._id_translated.setdefault(id(segment.reader),
                                                      {"PreventGC": segment.reader})
@@ -104,23 +114,25 @@ def merge_structure(writer: PdfWriter, segments, placed, source) -> None:
     document[NameObject("/K")] = kids
     parent_tree = ArrayObject()
     key = 0
-    numbers: dict[int, dict] = {}
-    for segment, index, new_page in placed:
+    numbers: dict[int, dict[int, Any]] = {}
+    for copy in placed:
+        segment, index, new_page = copy.segment, copy.index, copy.page
         if segment.kind == "blank":
             continue
         if id(segment.reader) not in numbers:
-            struct = segment.reader.trailer["/Root"]["/StructTreeRoot"].get_object()
+            root = segment.reader.trailer["/Root"]
+            struct = root["/StructTreeRoot"].get_object()
             numbers[id(segment.reader)] = dict(number_tree(struct["/ParentTree"]))
         nums = numbers[id(segment.reader)]
-        source_page = segment.reader.pages[index]
+        source_page: Any = segment.reader.pages[index]
         if "/StructParents" in source_page:
             value = nums.get(int(source_page["/StructParents"]))
             if value is not None:
                 parent_tree += [NumberObject(key), value.clone(writer)]
                 new_page[NameObject("/StructParents")] = NumberObject(key)
                 key += 1
-        for annot in new_page.get("/Annots", []) or []:
-            annot = annot.get_object()
+        for ref in new_page.get("/Annots", []) or []:
+            annot = ref.get_object()
             if "/StructParent" in annot:
                 value = nums.get(int(annot["/StructParent"]))
                 if value is None:
@@ -139,12 +151,20 @@ def merge_structure(writer: PdfWriter, segments, placed, source) -> None:
     writer._root_object[NameObject("/StructTreeRoot")] = tree_ref
 
 
-def _id_tree(tree_root) -> None:
+def idnum(reference: IndirectObject | None) -> int:
+    """The object number of an object that has one: a page read from a file, a writer's
+    catalog (pypdf types their ``indirect_reference`` as optional)."""
+    assert reference is not None, "an object read from a file has an object number"
+    return reference.idnum
+
+
+def _id_tree(tree_root: DictionaryObject) -> None:
     """The merged tree's /IDTree: every element's /ID (the parts' ids are prefixed by slug,
     so they are unique), as the parts' own trees had them (ISO 32000-1 14.7.2)."""
-    ids = []
-    stack = list(tree_root["/K"])
-    seen = set()
+    ids: list[tuple[str, IndirectObject]] = []
+    top: Any = tree_root["/K"]  # an ArrayObject (pypdf: a PdfObject)
+    stack = list(top)
+    seen: set[int] = set()
     while stack:
         ref = stack.pop()
         if not isinstance(ref, IndirectObject) or ref.idnum in seen:
@@ -166,11 +186,11 @@ def _id_tree(tree_root) -> None:
         tree_root[NameObject("/IDTree")] = DictionaryObject({NameObject("/Names"): names})
 
 
-def _name(segment) -> str:
+def _name(segment: Segment) -> str:
     return segment.name or "the bundle's own pages"
 
 
-def _top_elements(struct) -> tuple[IndirectObject | None, list]:
+def _top_elements(struct: Any) -> tuple[IndirectObject | None, list[Any]]:
     """The source's Document element (if it has one) and the elements directly under it."""
     kids = struct.get("/K")
     kids = kids.get_object() if kids is not None else ArrayObject()
@@ -186,9 +206,9 @@ def _top_elements(struct) -> tuple[IndirectObject | None, list]:
     return None, list(kids)
 
 
-def _first_page(element) -> int | None:
+def _first_page(ref: Any) -> int | None:
     """Object number of the first page an element's content is on."""
-    element = element.get_object()
+    element = ref.get_object()
     if not isinstance(element, DictionaryObject):
         return None
     page = element.raw_get("/Pg") if "/Pg" in element else None

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pydyf
 
 from press.render import tagging
-from press.render.tagging import NULL, Graph
+from press.render.tagging import NULL, Element, Graph
 
 
 @dataclass
@@ -97,14 +98,23 @@ class _Sequence:
 
 @dataclass
 class _Page:
-    content: object  # the page's content stream
+    content: pydyf.Stream  # the page's content stream
     data: bytes
     sequences: dict[int, _Sequence]
 
 
+@dataclass(frozen=True, order=True)
+class _Edit:
+    """Bytes ``start:end`` of a page's content replaced (sorted by where they start)."""
+
+    start: int
+    end: int
+    replacement: bytes
+
+
 def _read_pages(graph: Graph) -> list[_Page | None]:
     cmaps: dict[int, dict[bytes, str]] = {}
-    pages = []
+    pages: list[_Page | None] = []
     for page in graph.pages:
         content = graph.get(page.get("Contents"))
         if not isinstance(content, pydyf.Stream):
@@ -121,7 +131,8 @@ def _stream_data(stream: pydyf.Stream) -> bytes:
     return b"\n".join(pydyf._to_bytes(item) for item in stream.stream)
 
 
-def _scan(data: bytes, graph: Graph, fonts, cmaps) -> dict[int, _Sequence]:
+def _scan(data: bytes, graph: Graph, fonts: Element, cmaps: dict[int, dict[bytes, str]]
+          ) -> dict[int, _Sequence]:
     sequences: dict[int, _Sequence] = {}
     stack: list[_Sequence | None] = []
     cmap: dict[bytes, str] = {}
@@ -156,16 +167,17 @@ _BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>")
 _BFRANGE = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>")
 
 
-def _cmap(graph: Graph, font, cmaps) -> dict[bytes, str]:
+def _cmap(graph: Graph, font: object, cmaps: dict[int, dict[bytes, str]]) -> dict[bytes, str]:
     """Glyph id (4 hex digits, lower case) → text, from a Type0 font's ToUnicode CMap."""
     if font is None:
         return {}
-    key = graph.number(font) if graph.number(font) is not None else id(font)
+    number = graph.number(font)
+    key = number if number is not None else id(font)
     if key not in cmaps:
-        font = graph.get(font)
+        resolved = graph.get(font)
         found: dict[bytes, str] = {}
-        if font.get("Subtype") == "/Type0" and "ToUnicode" in font:
-            data = _stream_data(graph.get(font["ToUnicode"]))
+        if resolved.get("Subtype") == "/Type0" and "ToUnicode" in resolved:
+            data = _stream_data(graph.get(resolved["ToUnicode"]))
             for section in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
                 for low, high, first in _BFRANGE.findall(section):
                     base = int(first, 16)
@@ -178,10 +190,11 @@ def _cmap(graph: Graph, font, cmaps) -> dict[bytes, str]:
     return cmaps[key]
 
 
-def _artifacts(graph: Graph, pages, slots_of, reached) -> tuple[int, dict[int, list]]:
+def _artifacts(graph: Graph, pages: list[_Page | None], slots_of: list[list[Any] | None],
+               reached: set[int]) -> tuple[int, dict[int, list[_Edit]]]:
     """Margin-box sequences → pagination artifacts (edits per page); ParentTree slots emptied."""
     count = 0
-    edits: dict[int, list] = {}
+    edits: dict[int, list[_Edit]] = {}
     for number, page in enumerate(pages):
         slots = slots_of[number]
         if page is None or slots is None:
@@ -192,7 +205,7 @@ def _artifacts(graph: Graph, pages, slots_of, reached) -> tuple[int, dict[int, l
                 continue
             end = page.data.index(b"BDC\n", sequence.start) + 4
             edits.setdefault(number, []).append(
-                (sequence.start, end, b"/Artifact\n<</Type /Pagination>>\nBDC\n"))
+                _Edit(sequence.start, end, b"/Artifact\n<</Type /Pagination>>\nBDC\n"))
             slots[mcid] = NULL
             del page.sequences[mcid]
             count += 1
@@ -209,7 +222,8 @@ def _normalised(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u00ad", ""))
 
 
-def _soft_hyphens(pages, source: str, edits: dict[int, list]) -> list[str]:
+def _soft_hyphens(pages: list[_Page | None], source: str, edits: dict[int, list[_Edit]]
+                  ) -> list[str]:
     """Put the hyphen of every automatic break in a Span with ActualText U+00AD (edits per
     page); returns the words so broken."""
     sequence = [(number, s) for number, page in enumerate(pages) if page is not None
@@ -224,21 +238,29 @@ def _soft_hyphens(pages, source: str, edits: dict[int, list]) -> list[str]:
             continue  # a real hyphen at the line end, or a break we cannot place
         # "<aaaa hhhh>0] TJ" → "<aaaa> ] TJ /Span <</ActualText (U+00AD)>> BDC [<hhhh>0] TJ EMC"
         first, last, line_end = current.last_glyph
-        glyph = pages[number].data[first:last]
+        glyph = _read_page(pages, number).data[first:last]
         edits.setdefault(number, []).extend([
-            (first, last, b"> ] TJ\n/Span\n<</ActualText <FEFF00AD>>>\nBDC\n[<" + glyph),
-            (line_end, line_end, b"EMC\n")])
+            _Edit(first, last, b"> ] TJ\n/Span\n<</ActualText <FEFF00AD>>>\nBDC\n[<" + glyph),
+            _Edit(line_end, line_end, b"EMC\n")])
         words.append(head + tail)
     return words
 
 
-def _apply(pages, edits: dict[int, list]) -> None:
+def _read_page(pages: list[_Page | None], number: int) -> _Page:
+    """Page ``number``, which has sequences (only pages read from WeasyPrint have edits)."""
+    page = pages[number]
+    assert page is not None, f"page {number} has edits but no content read"
+    return page
+
+
+def _apply(pages: list[_Page | None], edits: dict[int, list[_Edit]]) -> None:
     for number, changes in edits.items():
-        page = pages[number]
-        data, out, at = page.data, [], 0
-        for start, end, replacement in sorted(changes):
-            out += [data[at:start], replacement]
-            at = end
+        page = _read_page(pages, number)
+        data, at = page.data, 0
+        out: list[bytes] = []
+        for edit in sorted(changes):
+            out += [data[at:edit.start], edit.replacement]
+            at = edit.end
         out.append(data[at:])
         page.content.stream = [b"".join(out)]
 

@@ -15,7 +15,9 @@ import struct
 import warnings
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -45,21 +47,22 @@ class _Served(URLFetcherResponse):
     (comments, EXIF, anything after the end-of-image marker)."""
 
     @property
-    def path(self):
+    def path(self) -> None:
         return None
 
 
 class ProjectFetcher(URLFetcher):
     """Serve files from the project's allowed folders; record every file served."""
 
-    def __init__(self, root: Path, folders=("content", "layouts", "assets")):
+    def __init__(self, root: Path,
+                 folders: Iterable[str] = ("content", "layouts", "assets")) -> None:
         super().__init__(allowed_protocols=("file",), allow_redirects=False)
         self.root = root.resolve()
         self.allowed = tuple((self.root / f).resolve() for f in folders)
         self.served: set[Path] = set()
         self.refused: list[str] = []
 
-    def fetch(self, url, headers=None):
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         try:
             path = self.resolve(url)
         except RefusedResource as exc:
@@ -185,7 +188,7 @@ def strip_jpeg(path: Path, data: bytes) -> bytes:
 def _refuse_doctype(path: Path, data: bytes) -> None:
     """No DOCTYPE and no entity, in whatever encoding the file is written (expat decodes
     UTF-16 and declared encodings; a byte search for ``<!ENTITY`` does not)."""
-    def refuse(*_):
+    def refuse(*_: object) -> NoReturn:
         raise RefusedResource(f"SVG '{path.name}' declares XML entities or a DOCTYPE")
 
     parser = xml.parsers.expat.ParserCreate()
@@ -199,12 +202,12 @@ def _refuse_doctype(path: Path, data: bytes) -> None:
         raise RefusedResource(f"SVG '{path.name}' cannot be read ({exc})") from None
 
 
-def _drawn_nodes(root) -> int:
+def _drawn_nodes(root: ET.Element) -> int:
     """How many elements are drawn once every ``<use>`` is expanded (cycles count as over)."""
     by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
     memo: dict[int, int] = {}
 
-    def count(element, depth=0) -> int:
+    def count(element: ET.Element, depth: int = 0) -> int:
         key = id(element)
         if key in memo:
             return memo[key]
@@ -266,7 +269,7 @@ def _css_unescape(css: str) -> str:
     """CSS text with its escapes decoded and comments removed: ``u\\72l(`` is ``url(``."""
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
 
-    def one(match):
+    def one(match: re.Match[str]) -> str:
         if match.group(1):
             code = int(match.group(1), 16)
             return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF \

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
 from press.render.units import A4_PT, BLEED_PT
+
+if TYPE_CHECKING:  # (not imported to run: a build's preflight line needs no WeasyPrint)
+    import weasyprint
 
 MIN_DPI = 300
 TOLERANCE = 0.6  # points
@@ -17,10 +21,16 @@ MAX_TAC = 300  # per cent: total area coverage a coated-paper press (FOGRA39) ta
 DARK_TEXT_K = 0.5  # text with this much black is "dark": it belongs on the K plate only
 TEXT_OPERATORS = ("Tj", "TJ", "'", '"')
 
+# The report and its parts are JSON (written beside the print file, read by tests and the
+# shop): plain dicts. pypdf types a dictionary's values as PdfObject, which has no .get; the
+# walks below look keys up in the PDF as they find it, so they hold pypdf's objects as Any.
+Report: TypeAlias = dict[str, Any]
+CMYK: TypeAlias = tuple[float, ...]  # four fractions, as the content stream gives them
 
-def placed_images(document) -> list[dict]:
+
+def placed_images(document: weasyprint.Document) -> list[Report]:
     """Raster images as placed in the layout: pixels, placed size and effective resolution."""
-    found = {}
+    found: dict[tuple[str, int], Report] = {}
     for number, page in enumerate(document.pages, 1):
         for box in page._page_box.descendants():
             image = getattr(box, "replacement", None)  # WeasyPrint's replaced-box image
@@ -29,7 +39,7 @@ def placed_images(document) -> list[dict]:
             name = getattr(box.element, "get", lambda *_: None)("src") or "image"
             pixels = _pixels(image)
             placed_in = (box.width / 96, box.height / 96)
-            entry = {"src": name.rsplit("/", 1)[-1], "page": number,
+            entry: Report = {"src": name.rsplit("/", 1)[-1], "page": number,
                      "placed_mm": [round(v * 25.4, 1) for v in placed_in],
                      "kind": "vector" if pixels is None else "raster"}
             if pixels is not None and placed_in[0] > 0:
@@ -43,7 +53,7 @@ def placed_images(document) -> list[dict]:
 COVER_GAP_MM = 2.0  # the least space between the cover's title block and its logo strip
 
 
-def cover_fit(document) -> str | None:
+def cover_fit(document: weasyprint.Document) -> str | None:
     """Whether the cover's title block (``.cover-titles``: title, subtitle, date, authors)
     ends above its logo strip (``.cover-marks``) with room to spare; a message if not.
 
@@ -52,7 +62,7 @@ def cover_fit(document) -> str | None:
     """
     if not document.pages:
         return None
-    found = {}
+    found: dict[str, Any] = {}
     for box in document.pages[0]._page_box.descendants():
         element = getattr(box, "element", None)
         if element is None or not hasattr(box, "margin_height"):
@@ -74,7 +84,7 @@ def cover_fit(document) -> str | None:
             "last line meets the logo strip")
 
 
-def _pixels(image):
+def _pixels(image: object) -> tuple[int, int] | None:
     if type(image).__name__ == "SVGImage":
         return None
     width, height = getattr(image, "width", None), getattr(image, "height", None)
@@ -83,10 +93,11 @@ def _pixels(image):
     return None
 
 
-def check(data: bytes, images: list[dict], booklet: bool) -> dict:
+def check(data: bytes, images: list[Report], booklet: bool) -> Report:
     """Inspect a print PDF; returns a report with ``blocking`` and ``warnings`` lists."""
     reader = PdfReader(io.BytesIO(data))
-    blocking, warnings = [], []
+    blocking: list[str] = []
+    warnings: list[str] = []
     pages = len(reader.pages)
     boxes = []
     for number, page in enumerate(reader.pages, 1):
@@ -102,8 +113,8 @@ def check(data: bytes, images: list[dict], booklet: bool) -> dict:
             blocking.append(f"page {number} trim is {size[0]:.1f}×{size[1]:.1f} pt, not A4")
         if any(abs(abs(b - t) - BLEED_PT) > TOLERANCE for b, t in zip(bleed, trim)):
             blocking.append(f"page {number} bleed is not 3 mm on every side")
-        if any(m > b + TOLERANCE if i < 2 else m < b - TOLERANCE
-               for i, (m, b) in enumerate(zip(media, bleed))):
+        if media is not None and any(m > b + TOLERANCE if i < 2 else m < b - TOLERANCE
+                                     for i, (m, b) in enumerate(zip(media, bleed))):
             blocking.append(f"page {number} MediaBox is smaller than its BleedBox")
     fonts = _fonts(reader)
     for font in fonts:
@@ -111,8 +122,9 @@ def check(data: bytes, images: list[dict], booklet: bool) -> dict:
             blocking.append(f"font {font['name']} is not embedded")
     if booklet and pages % 4:
         blocking.append(f"{pages} pages is not a multiple of 4 for a saddle-stitched booklet")
-    intents = reader.trailer["/Root"].get("/OutputIntents")
-    intent = None
+    root: Any = reader.trailer["/Root"]
+    intents = root.get("/OutputIntents")
+    intent: dict[str, str] | None = None
     if intents:
         first = intents[0].get_object()
         intent = {"subtype": str(first.get("/S")),
@@ -157,19 +169,20 @@ def check(data: bytes, images: list[dict], booklet: bool) -> dict:
     }
 
 
-def _profile_name(stream) -> str:
+def _profile_name(stream: Any) -> str:
     """The description of an embedded ICC profile, or ""."""
     if stream is None:
         return ""
     try:
         from PIL import ImageCms
         data = stream.get_object().get_data()
-        return ImageCms.ImageCmsProfile(io.BytesIO(data)).profile.profile_description.strip()
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(data)).profile
+        return (profile.profile_description or "").strip()
     except Exception:  # noqa: BLE001 - any unreadable profile is reported as unnamed
         return ""
 
 
-def inks_used(reader: PdfReader) -> dict:
+def inks_used(reader: PdfReader) -> Report:
     """What the pages' content streams paint with (and what forms they draw, once each).
 
     ``text_inks``: text-showing operators per fill colour in effect (CMYK as "c m y k"), the
@@ -178,7 +191,8 @@ def inks_used(reader: PdfReader) -> dict:
     any CMYK fill colour set, an upper bound for what a fill inside the trim lays down;
     ``annotations``: annotations on the pages.
     """
-    text, fills = Counter(), set()
+    text: Counter[CMYK] = Counter()
+    fills: set[CMYK] = set()
     annotations = 0
     for page in reader.pages:
         annotations += len(page.get("/Annots") or [])
@@ -201,8 +215,11 @@ TOKEN = re.compile(rb"\[(?:\((?:\\.|[^\\)])*\)|[^\]])*\]|<<|>>|<[^>]*>|\((?:\\.|
 TEXT_TOKENS = {op.encode() for op in TEXT_OPERATORS}
 
 
-def _walk(reader, data: bytes, resources, text, fills, seen, depth):
-    fill, stack, operands = None, [], []
+def _walk(reader: PdfReader, data: bytes, resources: Any, text: Counter[CMYK],
+          fills: set[CMYK], seen: set[int], depth: int) -> None:
+    fill: CMYK | None = None
+    stack: list[CMYK | None] = []
+    operands: list[bytes] = []
     resources = resources.get_object() if resources is not None else {}
     position = 0
     while match := TOKEN.search(data, position):
@@ -232,7 +249,8 @@ def _walk(reader, data: bytes, resources, text, fills, seen, depth):
         operands = []
 
 
-def _form(reader, name, resources, text, fills, seen, depth):
+def _form(reader: PdfReader, name: str, resources: Any, text: Counter[CMYK],
+          fills: set[CMYK], seen: set[int], depth: int) -> None:
     xobjects = resources.get("/XObject")
     ref = xobjects.get_object().get(name) if xobjects else None
     if ref is None or (isinstance(ref, IndirectObject) and ref.idnum in seen):
@@ -245,17 +263,17 @@ def _form(reader, name, resources, text, fills, seen, depth):
               depth + 1)
 
 
-def _box(page, name):
+def _box(page: Any, name: str) -> list[float] | None:
     value = page.get(name)
     if value is None:
         return None
     return [round(float(v), 3) for v in value]
 
 
-def _fonts(reader) -> list[dict]:
-    fonts = {}
+def _fonts(reader: PdfReader) -> list[Report]:
+    fonts: dict[str, Report] = {}
     for page in reader.pages:
-        resources = page.get("/Resources")
+        resources: Any = page.get("/Resources")
         font_dict = resources.get_object().get("/Font") if resources else None
         for ref in (font_dict or {}).values():
             font = ref.get_object()
@@ -273,13 +291,13 @@ def _fonts(reader) -> list[dict]:
     return sorted(fonts.values(), key=lambda f: f["name"])
 
 
-def _image_spaces(reader) -> set[str]:
-    spaces = set()
+def _image_spaces(reader: PdfReader) -> set[str]:
+    spaces: set[str] = set()
     for page in reader.pages:
-        resources = page.get("/Resources")
+        resources: Any = page.get("/Resources")
         xobjects = resources.get_object().get("/XObject") if resources else None
         for ref in (xobjects or {}).values():
-            obj = ref.get_object() if isinstance(ref, IndirectObject) else ref
+            obj: Any = ref.get_object() if isinstance(ref, IndirectObject) else ref
             if obj.get("/Subtype") == "/Image":
                 space = obj.get("/ColorSpace")
                 space = space.get_object() if hasattr(space, "get_object") else space

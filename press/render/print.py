@@ -7,9 +7,11 @@ import hashlib
 import re
 import uuid
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import Any, BinaryIO, TypeAlias, overload
 
 import pydyf
 from tinycss2.color5 import parse_color
@@ -24,6 +26,9 @@ SLUG_MM = 9.0  # room outside the bleed for crop marks
 MARK_OFFSET_MM = 3.0  # crop marks start this far from the trim (i.e. at the bleed edge)
 MARK_LENGTH_MM = 5.0
 
+RGB: TypeAlias = tuple[float, float, float]  # 0 to 1
+CMYK: TypeAlias = tuple[float, float, float, float]  # 0 to 1
+
 
 @dataclass(frozen=True)
 class Palette:
@@ -34,13 +39,17 @@ class Palette:
     CMYK its text prints in. Small type on several plates is a registration risk.
     """
 
-    pairs: tuple[tuple[tuple[float, float, float], tuple[float, float, float, float]], ...]
-    text: tuple[tuple[tuple[float, float, float], tuple[float, float, float, float]], ...] = ()
+    pairs: tuple[tuple[RGB, CMYK], ...]
+    text: tuple[tuple[RGB, CMYK], ...] = ()
 
     @classmethod
     def load(cls, path: Path) -> Palette:
         data = yamlsafe.load(path.read_text(encoding="utf-8"), path)[0] or {}
-        pairs, text, named = [], [], {}
+        if not isinstance(data, dict):
+            raise ContentError.at(path, 1, "the palette must map colour names to their values")
+        pairs: list[tuple[RGB, CMYK]] = []
+        text: list[tuple[RGB, CMYK]] = []
+        named: dict[str, CMYK] = {}
         for name, entry in data.items():
             rgb = parse_color(entry.get("rgb", ""))
             cmyk = entry.get("cmyk") or []
@@ -48,7 +57,7 @@ class Palette:
                 raise ContentError.at(path, None, f"palette colour '{name}' needs an rgb value "
                                       "and four cmyk percentages")
             key = _key(rgb.to("srgb").coordinates)
-            named[name] = tuple(v / 100 for v in cmyk)
+            named[name] = _percent(cmyk)
             pairs.append((key, named[name]))
         for name, entry in data.items():
             wanted = entry.get("text")
@@ -57,7 +66,7 @@ class Palette:
             if isinstance(wanted, str) and wanted in named:
                 ink = named[wanted]
             elif isinstance(wanted, list) and len(wanted) == 4:
-                ink = tuple(v / 100 for v in wanted)
+                ink = _percent(wanted)
             else:
                 raise ContentError.at(path, None, f"palette colour '{name}': 'text' must name "
                                       "another colour (e.g. text-black) or give four cmyk "
@@ -68,7 +77,7 @@ class Palette:
             text.append((_key(parse_color(entry["rgb"]).to("srgb").coordinates), ink))
         return cls(tuple(pairs), tuple(text))
 
-    def cmyk(self, r: float, g: float, b: float) -> tuple[float, float, float, float]:
+    def cmyk(self, r: float, g: float, b: float) -> CMYK:
         """The palette's CMYK for a brand colour; greys on K only; others by formula."""
         key = _key((r, g, b))
         for rgb, cmyk in self.pairs:
@@ -77,9 +86,10 @@ class Palette:
         if key[0] == key[1] == key[2]:
             return (0.0, 0.0, 0.0, round(1 - key[0], 4))
         k = 1 - max(r, g, b)
-        return tuple(round((1 - v - k) / (1 - k), 4) for v in (r, g, b)) + (round(k, 4),)
+        c, m, y = (round((1 - v - k) / (1 - k), 4) for v in (r, g, b))
+        return (c, m, y, round(k, 4))
 
-    def text_cmyk(self, r: float, g: float, b: float) -> tuple[float, float, float, float]:
+    def text_cmyk(self, r: float, g: float, b: float) -> CMYK:
         """The CMYK text in this colour prints in: the palette's text ink for its dark
         neutrals, a K tint of about the same lightness for other dark colours (e.g. the
         navy of a chart's labels), the colour itself for brand colours and light ones."""
@@ -97,11 +107,18 @@ class Palette:
 DARK_TEXT_K = 0.5  # text with this much black or more counts as dark (see text_cmyk)
 
 
-def _key(rgb):
-    return tuple(round(float(v), 3) for v in rgb)
+def _key(rgb: Iterable[float]) -> RGB:
+    r, g, b = (round(float(v), 3) for v in rgb)
+    return (r, g, b)
 
 
-def _op(cmyk, operator: str) -> bytes:
+def _percent(values: Iterable[float]) -> CMYK:
+    """Four percentages (checked by the caller) as fractions."""
+    c, m, y, k = (v / 100 for v in values)
+    return (c, m, y, k)
+
+
+def _op(cmyk: CMYK, operator: str) -> bytes:
     c, m, y, k = cmyk
     return f"{c:g} {m:g} {y:g} {k:g} {operator}".encode()
 
@@ -125,7 +142,9 @@ def to_cmyk(pdf: pydyf.PDF, palette: Palette) -> int:
         if not isinstance(obj, pydyf.Stream):
             continue
         items = obj.stream
-        fill, stack, in_text = None, [], False
+        fill: RGB | None = None
+        stack: list[RGB | None] = []
+        in_text = False
         for index, item in enumerate(items):
             if isinstance(item, str):
                 item = item.encode()
@@ -146,7 +165,8 @@ def to_cmyk(pdf: pydyf.PDF, palette: Palette) -> int:
                     items[index] = b"ET " + _op(palette.cmyk(*fill), "k")
             match = RGB_OPERATOR.match(item)
             if match:
-                rgb = tuple(float(v) for v in match.groups()[:3])
+                red, green, blue = (float(v) for v in match.groups()[:3])
+                rgb = (red, green, blue)
                 stroke = match.group(4) == b"RG"
                 if not stroke:
                     fill = rgb
@@ -249,8 +269,16 @@ def _deflated(path: Path, size: int, mtime_ns: int) -> bytes:
     return compressor.compress(path.read_bytes()) + compressor.flush()
 
 
-def write_print(typeset: Typeset, target, ident: str, palette: Palette,
-                blank_pages: list | None = None,
+@overload
+def write_print(typeset: Typeset, target: None, ident: str, palette: Palette,
+                blank_pages: list[Any] | None = None,
+                profile: OutputProfile | None = None) -> bytes: ...
+@overload
+def write_print(typeset: Typeset, target: Path | BinaryIO, ident: str, palette: Palette,
+                blank_pages: list[Any] | None = None,
+                profile: OutputProfile | None = None) -> None: ...
+def write_print(typeset: Typeset, target: Path | BinaryIO | None, ident: str, palette: Palette,
+                blank_pages: list[Any] | None = None,
                 profile: OutputProfile | None = None) -> bytes | None:
     """PDF/X-4: TrimBox = A4, BleedBox = trim + 3 mm, crop marks in the slug outside the bleed.
 
@@ -274,13 +302,17 @@ def write_print(typeset: Typeset, target, ident: str, palette: Palette,
         document.pages = pages
 
 
-def pdfx_finisher(palette: Palette, ident: str, profile: OutputProfile | None = None):
+Finisher: TypeAlias = Callable[[Any, Any], None]  # WeasyPrint's: (document, pydyf.PDF)
+
+
+def pdfx_finisher(palette: Palette, ident: str, profile: OutputProfile | None = None
+                  ) -> Finisher:
     """A ``write_pdf`` finisher for a PDF/X-4 without bleed (the mailing's letters and job
     sheet): every colour in CMYK, text in its one-plate ink, no annotations (links do
     nothing on paper, and a printer's preflight lists each one), the printer's profile as
     the output intent and the document id derived from ``ident``."""
 
-    def finisher(document, pdf):
+    def finisher(document: Any, pdf: pydyf.PDF) -> None:
         to_cmyk(pdf, palette)
         strip_annotations(pdf)
         use_profile(pdf, profile)
@@ -289,8 +321,8 @@ def pdfx_finisher(palette: Palette, ident: str, profile: OutputProfile | None = 
     return finisher
 
 
-def _print_finisher(document, pdf, palette: Palette, ident: str,
-                    profile: OutputProfile | None = None):
+def _print_finisher(document: Any, pdf: pydyf.PDF, palette: Palette, ident: str,
+                    profile: OutputProfile | None = None) -> None:
     pdfx_finisher(palette, ident, profile)(document, pdf)
     bleed = BLEED_MM * MM
     registration = _registration_space(pdf)
@@ -311,7 +343,7 @@ def strip_annotations(pdf: pydyf.PDF) -> int:
     a link annotation keep their text and lose the dead reference.
     """
     removed = 0
-    annotations = set()
+    annotations: set[int | None] = set()
     for number in pdf.pages["Kids"][::3]:
         page_dict = pdf.objects[number]
         annots = page_dict.pop("Annots", None)
@@ -328,17 +360,16 @@ def strip_annotations(pdf: pydyf.PDF) -> int:
     return removed
 
 
-def _number(reference) -> int | None:
+def _number(reference: object) -> int | None:
     """The object number of a pydyf reference (``b"12 0 R"``), or None."""
-    if isinstance(reference, bytes):
-        reference = reference.decode("ascii", "replace")
-    parts = str(reference).split()
+    text = reference.decode("ascii", "replace") if isinstance(reference, bytes) else reference
+    parts = str(text).split()
     if len(parts) == 3 and parts[2] == "R" and parts[0].isdigit():
         return int(parts[0])
     return None
 
 
-def fixed_document_id(pdf, ident: str) -> None:
+def fixed_document_id(pdf: pydyf.PDF, ident: str) -> None:
     """WeasyPrint writes a random XMP DocumentID for PDF/X; derive it from the content instead."""
     stable = str(uuid.UUID(bytes=hashlib.sha256(ident.encode()).digest()[:16]))
     for obj in pdf.objects:
@@ -355,7 +386,7 @@ def _registration_space(pdf: pydyf.PDF) -> str:
     space = pydyf.Array(["/Separation", "/All", "/DeviceCMYK", pydyf.Dictionary({
         "FunctionType": 2, "Domain": pydyf.Array([0, 1]), "N": 1,
         "C0": pydyf.Array([0, 0, 0, 0]), "C1": pydyf.Array([1, 1, 1, 1])})])
-    done = set()
+    done: set[int] = set()
     for number in pdf.pages["Kids"][::3]:
         resources = _resolve(pdf, pdf.objects[number].get("Resources"))
         if resources is None or id(resources) in done:
@@ -368,12 +399,13 @@ def _registration_space(pdf: pydyf.PDF) -> str:
     return name
 
 
-def _resolve(pdf, value):
+def _resolve(pdf: pydyf.PDF, value: object) -> Any:
     number = _number(value) if isinstance(value, (str, bytes)) else None
     return pdf.objects[number] if number is not None else value
 
 
-def _crop_marks(stream, left, bottom, right, top, registration: str):
+def _crop_marks(stream: pydyf.Stream, left: float, bottom: float, right: float, top: float,
+                registration: str) -> None:
     """Hairlines in the registration colour at the trim lines, outside the bleed area."""
     offset, length = MARK_OFFSET_MM * MM, MARK_LENGTH_MM * MM
     stream.push_state()

@@ -8,8 +8,14 @@ is serialised: :class:`Graph` resolves their references (``b"12 0 R"``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeAlias
 
 import pydyf
+
+# pydyf has no types: a dictionary (page, annotation, structure element) is a dict subclass
+# whose values are pydyf objects, numbers, or references as bytes
+Element: TypeAlias = dict[str, Any]
 
 PRINT_FLAG = 4  # annotation flags bit 3
 NULL = "null"  # pydyf writes a str as it is
@@ -27,7 +33,7 @@ class Graph:
         self.page_index = {kids[i]: n for n, i in enumerate(range(0, len(kids) - 2, 3))}
 
     @staticmethod
-    def number(value) -> int | None:
+    def number(value: object) -> int | None:
         """The object number of a reference, or None if ``value`` is not one."""
         if isinstance(value, str):
             value = value.encode("ascii", "replace")
@@ -37,19 +43,19 @@ class Graph:
                 return int(match[1])
         return None
 
-    def get(self, value):
+    def get(self, value: object) -> Any:
         """The object ``value`` refers to, or ``value`` itself if it is no reference."""
         number = self.number(value)
         return self.pdf.objects[number] if number is not None else value
 
 
-def text_of(value) -> str:
+def text_of(value: object) -> str:
     return value.string if isinstance(value, pydyf.String) else str(value)
 
 
 # -- structure tree ------------------------------------------------------------------------------
 
-def kids(graph: Graph, element) -> list:
+def kids(graph: Graph, element: Element) -> list[Any]:
     found = element.get("K")
     if found is None:
         return []
@@ -57,10 +63,10 @@ def kids(graph: Graph, element) -> list:
     return list(found) if isinstance(found, list) else [element["K"]]
 
 
-def elements(graph: Graph, struct):
+def elements(graph: Graph, struct: Element) -> Iterator[tuple[int, Element]]:
     """Every structure element reachable from the root, depth first, as (number, element)."""
     stack = list(reversed(kids(graph, struct)))
-    seen = set()
+    seen: set[int] = set()
     while stack:
         ref = stack.pop()
         number = graph.number(ref)
@@ -74,9 +80,9 @@ def elements(graph: Graph, struct):
         stack.extend(reversed(kids(graph, element)))
 
 
-def number_tree(graph: Graph, node) -> list[tuple[int, object]]:
-    node = graph.get(node)
-    items = []
+def number_tree(graph: Graph, ref: object) -> list[tuple[int, object]]:
+    node = graph.get(ref)
+    items: list[tuple[int, object]] = []
     nums = node.get("Nums")
     if nums is not None:
         nums = graph.get(nums)
@@ -86,7 +92,8 @@ def number_tree(graph: Graph, node) -> list[tuple[int, object]]:
     return items
 
 
-def page_slots(graph: Graph, page, parent_tree) -> list | None:
+def page_slots(graph: Graph, page: Element, parent_tree: dict[int, object]
+               ) -> list[Any] | None:
     if "StructParents" not in page:
         return None
     slots = parent_tree.get(int(page["StructParents"]))
@@ -94,15 +101,15 @@ def page_slots(graph: Graph, page, parent_tree) -> list | None:
     return slots if isinstance(slots, list) else None
 
 
-def orphans(graph: Graph, slots, reached) -> set[int]:
+def orphans(graph: Graph, slots: list[Any], reached: set[int]) -> set[int]:
     return {mcid for mcid, ref in enumerate(slots)
             if graph.number(ref) is not None and graph.number(ref) not in reached}
 
 
 # -- links and tables -----------------------------------------------------------------------------
 
-def element_text(graph: Graph, element, texts_by_page: dict[int, dict[int, str]],
-                 page=None) -> str:
+def element_text(graph: Graph, element: Element, texts_by_page: dict[int, dict[int, str]],
+                 page: object = None) -> str:
     page = element["Pg"] if "Pg" in element else page
     parts = []
     for kid in kids(graph, element):
@@ -122,7 +129,7 @@ def element_text(graph: Graph, element, texts_by_page: dict[int, dict[int, str]]
     return "".join(parts)
 
 
-def links(graph: Graph, struct, texts) -> tuple[int, int]:
+def links(graph: Graph, struct: Element, texts: Iterable[dict[int, str]]) -> tuple[int, int]:
     """/Contents from each link's text (and target page); the Print flag; empty Links unlinked."""
     texts_by_page = dict(enumerate(texts))
     destinations = destination_pages(graph)
@@ -161,7 +168,7 @@ def destination_pages(graph: Graph) -> dict[str, int]:
     names = graph.get(graph.pdf.catalog.get("Names"))
     if not isinstance(names, dict) or "Dests" not in names:
         return {}
-    found = {}
+    found: dict[str, int] = {}
     stack = [graph.get(names["Dests"])]
     while stack:
         node = stack.pop()
@@ -179,7 +186,7 @@ def destination_pages(graph: Graph) -> dict[str, int]:
     return found
 
 
-def tables(graph: Graph, struct) -> tuple[int, int]:
+def tables(graph: Graph, struct: Element) -> tuple[int, int]:
     """/Scope on header cells (Row when no header cell is above it, else Column) and the
     /IDTree for every /ID."""
     scopes = 0
@@ -201,7 +208,7 @@ def tables(graph: Graph, struct) -> tuple[int, int]:
     return scopes, add_id_tree(graph, struct)
 
 
-def add_id_tree(graph: Graph, struct) -> int:
+def add_id_tree(graph: Graph, struct: Element) -> int:
     """Enter every reachable element's /ID in the root's /IDTree; returns how many."""
     ids = sorted(((text_of(element["ID"]), graph.pdf.objects[number].reference)
                   for number, element in elements(graph, struct) if "ID" in element),

@@ -14,10 +14,12 @@ import hashlib
 import logging
 import struct
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, BinaryIO, TypeAlias, overload
 
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
@@ -43,18 +45,18 @@ class Typeset:
 
 
 class _Capture(logging.Handler):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.errors: list[str] = []
         self.warnings: list[str] = []
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         (self.errors if record.levelno >= logging.ERROR else self.warnings).append(message)
 
 
 @contextmanager
-def captured():
+def captured() -> Iterator[_Capture]:
     """WeasyPrint's log records of the block (``.errors``, ``.warnings``), kept off the
     terminal: the stages turn them into problems."""
     logger = logging.getLogger("weasyprint")
@@ -108,7 +110,13 @@ def render(page: Page, project_root: Path, *, tagged: bool = True,
     return Typeset(document, set(fetcher.served), capture.warnings, page.name)
 
 
-def write(typeset: Typeset, target, excerpt: bool = False, **options) -> bytes | None:
+@overload
+def write(typeset: Typeset, target: None, excerpt: bool = False, **options: Any) -> bytes: ...
+@overload
+def write(typeset: Typeset, target: Path | BinaryIO, excerpt: bool = False,
+          **options: Any) -> None: ...
+def write(typeset: Typeset, target: Path | BinaryIO | None, excerpt: bool = False,
+          **options: Any) -> bytes | None:
     """``write_pdf`` with WeasyPrint's error records (e.g. an SVG that fails to draw, or a link
     to an anchor that does not exist, which WeasyPrint only logs) turned into a failure.
 
@@ -118,7 +126,7 @@ def write(typeset: Typeset, target, excerpt: bool = False, **options) -> bytes |
     try:
         # SVGs are drawn here, not in the layout: a <use> fan-out would otherwise never end
         with captured() as capture, limits.time_limit("write"):
-            data = typeset.document.write_pdf(target, **options)
+            data: bytes | None = typeset.document.write_pdf(target, **options)
     except limits.TimeLimitExceeded as exc:
         raise ContentError.at(typeset.source or "document", None,
                               f"writing the PDF did not finish within {exc.seconds:g} s",
@@ -133,9 +141,11 @@ def write(typeset: Typeset, target, excerpt: bool = False, **options) -> bytes |
 
 
 FONT_SUFFIXES = {".ttf", ".otf"}
+# (PostScript name, created, modified, revision), or (sha256,) for a font fontTools can't read
+FontIdentity: TypeAlias = tuple[object, ...]
 # Fonts the sandboxed fetcher has served in this process: a document made of other documents'
 # pages (a shop sample) was laid out from those, so its own ``served`` set may be empty.
-_PROJECT_FONTS: set[tuple] = set()
+_PROJECT_FONTS: set[FontIdentity] = set()
 
 
 def _check_fonts(typeset: Typeset) -> None:
@@ -162,7 +172,8 @@ def _check_fonts(typeset: Typeset) -> None:
 _NO_GLYPH_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf"}
 
 
-def _check_glyphs(document, source: str, project_root: Path, served) -> None:
+def _check_glyphs(document: weasyprint.Document, source: str, project_root: Path,
+                  served: set[Path]) -> None:
     """Every character of the laid-out text must be in the cmap of a font the project ships
     (those the fetcher served from assets/fonts/). Without a system font that has it, Pango
     draws the house font's empty box (tofu) and nothing warns, so this is checked against the
@@ -176,7 +187,7 @@ def _check_glyphs(document, source: str, project_root: Path, served) -> None:
         family, cmap = _cmap_of(path)
         by_family.setdefault(family.casefold(), set()).update(cmap)
     everything = set().union(*by_family.values())
-    used: dict[tuple, set[str]] = {}  # the text of each font-family list
+    used: dict[tuple[str, ...], set[str]] = {}  # the text of each font-family list
     for page in document.pages:
         for box in page._page_box.descendants():
             text = getattr(box, "text", None)
@@ -240,7 +251,7 @@ def _cmap_at(path: Path, size: int, mtime: float) -> tuple[str, frozenset[int]]:
         return "", frozenset()
 
 
-def _identity(data: bytes) -> tuple:
+def _identity(data: bytes) -> FontIdentity:
     """A font's identity: its PostScript name and its ``head`` dates and revision. (HarfBuzz
     hands the drawn font back rebuilt from its tables, so its bytes differ from the file's.)"""
     import io
@@ -258,11 +269,11 @@ def _identity(data: bytes) -> tuple:
 
 
 @lru_cache(maxsize=64)
-def _identity_at(path: Path, size: int, mtime: float) -> tuple:
+def _identity_at(path: Path, size: int, mtime: float) -> FontIdentity:
     return _identity(path.read_bytes())
 
 
-def _file_identity(path: Path) -> tuple:
+def _file_identity(path: Path) -> FontIdentity:
     stat = path.stat()
     return _identity_at(path, stat.st_size, stat.st_mtime)
 
@@ -279,13 +290,13 @@ def padding_kinds(count: int) -> list[str]:
 
 
 def blank_pages(count: int, project_root: Path, css_url: str,
-                kinds: list[str] | None = None) -> list:
+                kinds: list[str] | None = None) -> list[Any]:
     """``count`` A4 pages with the same bleed, for padding a print booklet: by default as
     :func:`padding_kinds` says (Notes pages, then a blank); ``kinds`` gives each page's kind
     ("notes" or "blank") instead. ``css_url``: the layout's stylesheet (its fonts are used)."""
     if count <= 0:
         return []
-    kinds = list(kinds) if kinds is not None else padding_kinds(count)
+    kinds = list(kinds) if kinds is not None else padding_kinds(count)  # (a copy)
     fonts = css_url.rsplit("/", 1)[0] + "/fonts.css"
     rules = "".join('<div class="rule"></div>' for _ in range(NOTES_LINES))
     pages = "".join('<div class="notes"><h2>Notes</h2>' + rules + '</div>' if kind == "notes"
@@ -303,10 +314,14 @@ def blank_pages(count: int, project_root: Path, css_url: str,
             '.rule { height: 8mm; border-bottom: 0.5pt solid #c9d1d5 } '
             '</style></head><body>' + pages + '</body></html>')
     document = weasyprint.HTML(string=html, url_fetcher=ProjectFetcher(project_root)).render()
-    return document.pages[:count]
+    pages_drawn: list[Any] = document.pages[:count]  # weasyprint Page objects
+    return pages_drawn
 
 
-def set_bleed(document, value):
+Bleeds: TypeAlias = list[dict[str, float]]  # per page, per side ("top", ...): CSS px
+
+
+def set_bleed(document: weasyprint.Document, value: float) -> Bleeds:
     """Set every page's bleed to ``value`` (CSS px) for one write; returns what to restore."""
     saved = [dict(page.bleed) for page in document.pages]
     for page in document.pages:
@@ -315,6 +330,6 @@ def set_bleed(document, value):
     return saved
 
 
-def restore_bleed(document, saved):
+def restore_bleed(document: weasyprint.Document, saved: Bleeds) -> None:
     for page, bleed in zip(document.pages, saved):
         page.bleed.update(bleed)

@@ -3,9 +3,13 @@ downsampled for the screen."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
+from typing import Any, BinaryIO, overload
 
+import weasyprint
 from weasyprint.images import RasterImage
 
 from press.core.output import identifier
@@ -15,8 +19,14 @@ from press.render.typeset import Typeset, restore_bleed, set_bleed, write
 WEB_DPI = 150  # raster images above this resolution at their placed size are downsampled
 
 
-def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False,
-              accessible: bool = True) -> bytes | None:
+@overload
+def write_web(typeset: Typeset, target: None, ident: str, excerpt: bool = False,
+              accessible: bool = True) -> bytes: ...
+@overload
+def write_web(typeset: Typeset, target: Path | BinaryIO, ident: str, excerpt: bool = False,
+              accessible: bool = True) -> None: ...
+def write_web(typeset: Typeset, target: Path | BinaryIO | None, ident: str,
+              excerpt: bool = False, accessible: bool = True) -> bytes | None:
     """Trimmed, RGB, tagged PDF/UA-1 with viewer title; returns bytes if ``target`` is None.
 
     ``excerpt``: only some pages of a document (see :func:`press.render.typeset.write`).
@@ -45,7 +55,7 @@ def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False,
     return None
 
 
-def source_text(document) -> str:
+def source_text(document: weasyprint.Document) -> str:
     """The text of the document's HTML, as written (soft hyphens and all)."""
     for page in document.pages:
         for child in page._page_box.children:
@@ -55,7 +65,7 @@ def source_text(document) -> str:
 
 
 @contextmanager
-def _downsampled(document, dpi: int):
+def _downsampled(document: weasyprint.Document, dpi: int) -> Iterator[None]:
     """Write ``document``'s raster images at no more than ``dpi`` at their placed size.
 
     WeasyPrint takes its image options (``dpi``, ``optimize_images``, ``jpeg_quality``) when
@@ -75,7 +85,7 @@ def _downsampled(document, dpi: int):
             image._dpi, image.image_data = old_dpi, data
 
 
-def _raster_images(document) -> list[RasterImage]:
+def _raster_images(document: weasyprint.Document) -> list[RasterImage]:
     """The raster images drawn in ``document``: replaced elements and backgrounds."""
     found: dict[int, RasterImage] = {}
     for page in document.pages:
@@ -90,7 +100,7 @@ def _raster_images(document) -> list[RasterImage]:
     return list(found.values())
 
 
-def _web_finisher(text: str | None, document, pdf):
+def _web_finisher(text: str | None, document: weasyprint.Document, pdf: Any) -> None:
     # PDF/UA tagging already sets DisplayDocTitle; open with the bookmarks panel showing.
     pdf.catalog["PageMode"] = "/UseOutlines"
     if text is not None:  # what WeasyPrint's tagging leaves out, before the PDF is written

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from press.errors import Problem
+from press.project import Project
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Evaluation:
     left_out: int
 
 
-def build_evaluation(project, mailing_id: str) -> Evaluation:
+def build_evaluation(project: Project, mailing_id: str) -> Evaluation:
     """Read the returns of mailing ``mailing_id`` and write its evaluation folder."""
     # Imported here: the mailing stage imports press.products.mailing.feedback, and this
     # package's __init__ runs first, so a module-level import would be a cycle.
@@ -41,10 +42,10 @@ def build_evaluation(project, mailing_id: str) -> Evaluation:
     returns = read_returns(source, mailing, questions)
     problems = returns.problems
     counted, replaced = report.latest(returns.answers)
-    for earlier, later in replaced:
-        problems.warn(source / later.source.split(":")[0], None,
-                      f"a second answer from '{keys[later.key].agency}': this one counts, "
-                      f"the earlier one ({earlier.source}) does not")
+    for pair in replaced:
+        problems.warn(source / pair.later.source.split(":")[0], None,
+                      f"a second answer from '{keys[pair.later.key].agency}': this one "
+                      f"counts, the earlier one ({pair.earlier.source}) does not")
     if not source.is_dir():
         problems.warn(source, None, "no returns yet", "put the returned forms in this folder")
     result = report.tally(mailing, keys, counted, questions, returns.left_out)

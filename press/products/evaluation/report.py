@@ -11,12 +11,46 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from press.core import csvsafe
+from press.products.evaluation.returns import Answer
+from press.products.mailing.model import Mailing, Recipient
 from press.products.mailing.questions import Question
+from press.project import Project
 
 QUOTE_ATTRIBUTION = {"role_and_agency", "anonymously"}
+
+
+@dataclass(frozen=True)
+class ChoiceRow:
+    """One option of a question: how many chose it, and its bar's length (the most chosen
+    option's is 1)."""
+
+    label: str
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class ChoiceCount:
+    """The answers to one choice or yes/no question."""
+
+    name: str
+    label: str
+    kind: str  # "choice" or "yesno"
+    rows: list[ChoiceRow]
+    unanswered: int
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A comment that may be quoted, with the attribution its author chose."""
+
+    text: str
+    by: str
 
 
 @dataclass
@@ -24,9 +58,9 @@ class Tally:
     recipients: int
     responses: int
     left_out: int
-    choices: list[dict] = field(default_factory=list)  # one per choice/yes-no question
+    choices: list[ChoiceCount] = field(default_factory=list)  # one per choice/yes-no question
     passed_to: list[str] = field(default_factory=list)
-    quotes: list[dict] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
     withheld: int = 0  # comments without consent to quote
     topics: list[tuple[str, int]] = field(default_factory=list)
     channels: dict[str, int] = field(default_factory=dict)
@@ -36,18 +70,27 @@ class Tally:
         return self.responses / self.recipients if self.recipients else 0.0
 
 
-def latest(answers) -> tuple[dict, list]:
-    """key → the answer that counts (the later one), and (earlier, later) pairs replaced."""
-    counted, replaced = {}, []
+@dataclass(frozen=True)
+class Superseded:
+    """A recipient answered twice: the later answer counts."""
+
+    earlier: Answer
+    later: Answer
+
+
+def latest(answers: Iterable[Answer]) -> tuple[dict[str, Answer], list[Superseded]]:
+    """key → the answer that counts (the later one), and the answers it replaced."""
+    counted: dict[str, Answer] = {}
+    replaced: list[Superseded] = []
     for answer in sorted(answers, key=lambda a: a.order):
         if answer.key in counted:
-            replaced.append((counted[answer.key], answer))
+            replaced.append(Superseded(counted[answer.key], answer))
         counted[answer.key] = answer
     return counted, replaced
 
 
-def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
-          left_out: int) -> Tally:
+def tally(mailing: Mailing, keys: dict[str, Recipient], counted: dict[str, Answer],
+          questions: tuple[Question, ...], left_out: int) -> Tally:
     result = Tally(len(keys), len(counted), left_out)
     answers = [counted[k] for k in keys if k in counted]  # recipients-file order
     for question in questions:
@@ -55,12 +98,12 @@ def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
             continue
         counts = Counter(a.values.get(question.name) for a in answers)
         top = max([counts[v] for v, _ in question.choices] + [1])
-        result.choices.append({
-            "name": question.name, "label": question.label, "kind": question.kind,
-            "rows": [{"label": label, "count": counts[value],
-                      "share": counts[value] / top} for value, label in question.choices],
-            "unanswered": counts[None]})
-    result.passed_to = [a.values["passed_to"] for a in answers if a.values.get("passed_to")]
+        result.choices.append(ChoiceCount(
+            question.name, question.label, question.kind,
+            [ChoiceRow(label, counts[value], counts[value] / top)
+             for value, label in question.choices],
+            counts[None]))
+    result.passed_to = [passed for a in answers if (passed := a.values.get("passed_to"))]
     for answer in answers:
         comment = answer.values.get("comments")
         if not comment:
@@ -75,8 +118,8 @@ def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
             by = f"{role}, {recipient.agency}"
         else:
             by = "A partner agency (anonymously)"
-        result.quotes.append({"text": comment, "by": by})
-    written: dict[str, Counter] = {}
+        result.quotes.append(Quote(comment, by))
+    written: dict[str, Counter[str]] = {}
     for answer in answers:
         topic = answer.values.get("next_indicator")
         if topic:
@@ -88,7 +131,7 @@ def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
     return result
 
 
-def render_report(project, mailing, result: Tally) -> bytes:
+def render_report(project: Project, mailing: Mailing, result: Tally) -> bytes:
     """report.pdf: laid out and written like a web edition (tagged PDF/UA-1)."""
     from press.briefing import layout
     from press.model import Page
@@ -106,7 +149,8 @@ def render_report(project, mailing, result: Tally) -> bytes:
     return web.write_web(laid_out, None, f"evaluation/{mailing.id}")
 
 
-def responses_csv(keys: dict, counted: dict, questions: tuple[Question, ...]) -> str:
+def responses_csv(keys: dict[str, Recipient], counted: dict[str, Answer],
+                  questions: tuple[Question, ...]) -> str:
     header = ["agency", "link_officer", "channel", "source"] + [q.name for q in questions]
     rows = []
     for key, recipient in keys.items():
@@ -117,14 +161,15 @@ def responses_csv(keys: dict, counted: dict, questions: tuple[Question, ...]) ->
     return csvsafe.write(header, rows)
 
 
-def follow_up_csv(mailing, keys: dict, counted: dict) -> str:
+def follow_up_csv(mailing: Mailing, keys: dict[str, Recipient], counted: dict[str, Answer]
+                  ) -> str:
     phones = telephones(mailing.recipients_path)
     rows = [[r.agency, r.link_officer, r.email, phones.get(r.line, "")]
             for key, r in keys.items() if key not in counted]
     return csvsafe.write(["agency", "link_officer", "email", "telephone"], rows)
 
 
-def telephones(path) -> dict[int, str]:
+def telephones(path: Path) -> dict[int, str]:
     """Row → telephone, from the recipients file's optional ``telephone`` column (the mailing
     loader checks the file; it keeps no telephone numbers of its own)."""
     reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
@@ -132,7 +177,7 @@ def telephones(path) -> dict[int, str]:
     if "telephone" not in header:
         return {}
     column = header.index("telephone")
-    phones = {}
+    phones: dict[int, str] = {}
     while True:
         start = reader.line_num + 1  # the row's first line, as the mailing loader counts
         row = next(reader, None)

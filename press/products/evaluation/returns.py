@@ -15,6 +15,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from press.errors import Problems
 from press.products.mailing.feedback import (
@@ -24,7 +25,11 @@ from press.products.mailing.feedback import (
     recipient_keys,
     slug,
 )
+from press.products.mailing.model import Mailing, Recipient
 from press.products.mailing.questions import Question
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_TEXT = 2000  # characters kept of a free-text answer
@@ -44,7 +49,7 @@ BACK_POINTERS = ("/Parent", "/P", "/Pg", "/Obj")
 class Answer:
     key: str  # the recipient's key (forms.recipient_keys)
     source: str  # file name, with the row for a CSV
-    order: tuple  # (modification time, file name, row): the later answer counts
+    order: tuple[int, str, int]  # (modification time, file name, row): the later one counts
     channel: str  # "form" or "csv"
     values: dict[str, str | None] = field(default_factory=dict)
 
@@ -56,10 +61,11 @@ class Returns:
     left_out: int  # returned files or CSV rows refused
 
 
-def read_returns(folder: Path, mailing, questions: tuple[Question, ...]) -> Returns:
+def read_returns(folder: Path, mailing: Mailing, questions: tuple[Question, ...]) -> Returns:
     keys = recipient_keys(mailing.recipients)
     problems = Problems()
-    answers, left_out = [], 0
+    answers: list[Answer] = []
+    left_out = 0
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")) \
         if folder.is_dir() else []
     for path in files:
@@ -79,13 +85,16 @@ def read_returns(folder: Path, mailing, questions: tuple[Question, ...]) -> Retu
 
 # -- returned forms ----------------------------------------------------------------------------
 
-def read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> Answer | None:
+def read_form(path: Path, order: tuple[int, str], mailing_id: str, keys: dict[str, Recipient],
+              questions: tuple[Question, ...], problems: Problems) -> Answer | None:
     """The answers of one returned form, or None (with an error) if it is left out."""
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
-    def refuse(message, hint=""):
+    def refuse(message: str, hint: str = "") -> Answer | None:
+        """The error; None, for ``return refuse(...)``."""
         problems.error(path, None, message + "; left out", hint)
+        return None
 
     data = path.read_bytes()
     if len(data) > MAX_BYTES:
@@ -102,7 +111,7 @@ def read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> 
             return refuse(f"the PDF carries {' and '.join(sorted(found))}: refused",
                           "ask for the form to be filled in and saved again without them")
         pdf_fields = reader.get_fields() or {}
-        info = reader.metadata or {}
+        info: Any = reader.metadata or {}
         identifier = _value(pdf_fields.get(ID_FIELD)) or info.get(ID_INFO_KEY)
         text = "" if identifier else (reader.pages[0].extract_text() if reader.pages else "")
     except DependencyError as exc:
@@ -124,14 +133,14 @@ def read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> 
                       f"move it to content/evaluations/{form_mailing}/")
     if key not in keys:
         return refuse(f"a form of '{key}', who is not in the mailing's recipients file")
-    values = {}
+    values: dict[str, str | None] = {}
     for question in questions:
         values[question.name] = _clean(question, _value(pdf_fields.get(question.name)),
                                        path, None, problems)
     return Answer(key, path.name, order + (0,), "form", values)
 
 
-def _value(pdf_field) -> str | None:
+def _value(pdf_field: Any) -> str | None:
     """A field's value as text: radio states '/useful' (a Name, or a string with its slash
     when pypdf filled the form) become 'useful'; unanswered is None."""
     if pdf_field is None:
@@ -145,13 +154,13 @@ def _value(pdf_field) -> str | None:
     return text or None
 
 
-def _active_content(reader) -> set[str]:
+def _active_content(reader: PdfReader) -> set[str]:
     """What refuses the file, from every object reachable from the trailer (visited once)."""
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
     found: set[str] = set(["attached files"] if reader.attachments else [])
-    seen: set = set()
-    stack = [(reader.trailer, 0)]
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[Any, int]] = [(reader.trailer, 0)]
     while stack:
         obj, depth = stack.pop()
         if isinstance(obj, IndirectObject):
@@ -163,9 +172,9 @@ def _active_content(reader) -> set[str]:
             continue
         if isinstance(obj, DictionaryObject):
             if obj.get("/S") in REFUSED_ACTIONS:
-                found.add(REFUSED_ACTIONS[obj["/S"]])
+                found.add(REFUSED_ACTIONS[str(obj["/S"])])
             if obj.get("/Subtype") in REFUSED_ANNOTS and obj.get("/Type") != "/XObject":
-                found.add(REFUSED_ANNOTS[obj["/Subtype"]])
+                found.add(REFUSED_ANNOTS[str(obj["/Subtype"])])
             for key, value in obj.items():
                 if key in REFUSED_KEYS:
                     found.add(REFUSED_KEYS[key])
@@ -176,7 +185,8 @@ def _active_content(reader) -> set[str]:
     return found
 
 
-def _clean(question: Question, value, path, line, problems) -> str | None:
+def _clean(question: Question, value: object, path: Path, line: int | None,
+           problems: Problems) -> str | None:
     """A choice's value (by value or label), yes/no, or cleaned text; None if unanswered."""
     if value is None:
         return None
@@ -198,7 +208,8 @@ def _clean(question: Question, value, path, line, problems) -> str | None:
 
 # -- answer CSVs -------------------------------------------------------------------------------
 
-def read_csv(path: Path, order, keys, questions, problems) -> tuple[list[Answer], int]:
+def read_csv(path: Path, order: tuple[int, str], keys: dict[str, Recipient],
+             questions: tuple[Question, ...], problems: Problems) -> tuple[list[Answer], int]:
     """Rows of answers keyed by agency (its name as in the recipients file); returns the
     answers and how many rows were left out."""
     by_agency = {r.agency.casefold(): k for k, r in keys.items()}
@@ -221,7 +232,8 @@ def read_csv(path: Path, order, keys, questions, problems) -> tuple[list[Answer]
         if column not in names and column not in ("agency", "link_officer", "source", "date"):
             problems.warn(path, 1, f"unknown column '{column}' ignored",
                           "question names: " + ", ".join(names))
-    answers, refused = [], 0
+    answers: list[Answer] = []
+    refused = 0
     for line, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
             continue

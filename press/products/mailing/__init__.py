@@ -33,7 +33,7 @@ from press.products.mailing.letters import (
     write_letters,
 )
 from press.products.mailing.load import load_mailing
-from press.products.mailing.model import PLACEHOLDERS, WINDOW_MM, Mailing, Recipient
+from press.products.mailing.model import PLACEHOLDERS, WINDOW_MM, Mailing, Recipient, Say
 from press.products.mailing.pack import (
     archive_name,
     binding_for,
@@ -50,7 +50,8 @@ from press.products.mailing.recipients import read_recipients
 from press.project import Project
 
 
-def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tuple[Path, str]:
+def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: None
+                  ) -> tuple[Path, str]:
     """Check everything, build what is missing, then write the pack; returns (folder, summary)."""
     # staging folders and partial files of killed mailings (only those whose process is gone)
     output.clean_partials(project.output / "mailings")
@@ -63,7 +64,7 @@ def build_mailing(project: Project, mailing_id: str, say=lambda *a: None) -> tup
     rows = job_rows(mailing, laid_out.page_count)
     job_pdf = render_job_sheet(project, mailing, rows, laid_out.page_count)
     names = [f"print/{print_name(n, item)}" for n, item in enumerate(mailing.items, 1)]
-    files = {name: item.source.read_bytes() for name, item in zip(names, mailing.items,
+    files = {name: item.pdf.read_bytes() for name, item in zip(names, mailing.items,
                                                                    strict=True)}
     for data in files.values():
         output.check_pdf(data)

@@ -18,10 +18,17 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from press.core import csvsafe, output
+from press.products.mailing.model import Mailing, Recipient
 from press.products.mailing.questions import Question, load_questions
+from press.project import Project
+
+if TYPE_CHECKING:
+    from pypdf import PdfWriter
 
 ID_FIELD = "bp_form_id"
 REFERENCE_FIELD = "bp_reference"
@@ -37,9 +44,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower().replace("'", "")).strip("-") or "agency"
 
 
-def recipient_keys(recipients) -> dict[str, object]:
+def recipient_keys(recipients: Iterable[Recipient]) -> dict[str, Recipient]:
     """key → recipient: the agency's slug, made unique in the order of the recipients file."""
-    keys: dict[str, object] = {}
+    keys: dict[str, Recipient] = {}
     for recipient in recipients:
         key, n = slug(recipient.agency), 2
         while key in keys:
@@ -53,7 +60,7 @@ def form_id(mailing_id: str, key: str) -> str:
     return f"BPF1:{body}:{hashlib.sha256(body.encode()).hexdigest()[:10]}"
 
 
-def parse_form_id(value) -> tuple[str, str] | None:
+def parse_form_id(value: object) -> tuple[str, str] | None:
     """(mailing, recipient key) of a well-formed, undamaged identifier, else None."""
     match = ID_RE.fullmatch(str(value or "").strip())
     if not match or form_id(match[1], match[2]) != match[0]:
@@ -61,13 +68,13 @@ def parse_form_id(value) -> tuple[str, str] | None:
     return match[1], match[2]
 
 
-def items_text(mailing, recipient) -> str:
+def items_text(mailing: Mailing, recipient: Recipient) -> str:
     return "\n".join(f"{item.copies_for(recipient)} × {item.title}" for item in mailing.items)
 
 
 # -- the blank form ----------------------------------------------------------------------------
 
-def render_blank(project, mailing, questions: tuple[Question, ...]) -> bytes:
+def render_blank(project: Project, mailing: Mailing, questions: tuple[Question, ...]) -> bytes:
     """Lay out the form once and finish it; WeasyPrint errors fail the mailing."""
     from press.briefing import layout
     from press.model import Page
@@ -88,7 +95,8 @@ def render_blank(project, mailing, questions: tuple[Question, ...]) -> bytes:
     return finish(pdf, questions)
 
 
-def _widgets(writer):
+def _widgets(writer: PdfWriter) -> Iterator[Any]:
+    """The widget annotations of the form's fields (pypdf dictionaries)."""
     for page in writer.pages:
         for ref in page.get("/Annots", []):
             annot = ref.get_object()
@@ -104,7 +112,7 @@ def finish(pdf: bytes, questions: tuple[Question, ...]) -> bytes:
 
     by_name = {q.name: q for q in questions}
     writer = PdfWriter(clone_from=io.BytesIO(pdf))
-    groups = {}
+    groups: dict[int, Any] = {}
     for annot in _widgets(writer):
         parent = annot.get("/Parent")
         if parent is not None:  # a radio button: its group is the field
@@ -138,7 +146,7 @@ def finish(pdf: bytes, questions: tuple[Question, ...]) -> bytes:
         group[NameObject("/V")] = NameObject("/Off")
     # WeasyPrint's /DR is the page's resources, without the /Helv that many fillers write
     # in their /DA (poppler then shows no text): give the form its own.
-    acro = writer._root_object["/AcroForm"]
+    acro: Any = writer._root_object["/AcroForm"]
     old_fonts = acro["/DR"].get_object().get("/Font", DictionaryObject()).get_object()
     fonts = DictionaryObject({NameObject(k): v for k, v in old_fonts.items()})
     fonts[NameObject("/Helv")] = writer._add_object(DictionaryObject({
@@ -149,14 +157,15 @@ def finish(pdf: bytes, questions: tuple[Question, ...]) -> bytes:
     return _written(writer)
 
 
-def _written(writer) -> bytes:
+def _written(writer: PdfWriter) -> bytes:
     writer.pdf_header = b"%PDF-1.7"  # clone_from writes 1.3; PDF/UA-1 is 1.7
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
 
 
-def personal_forms(blank: bytes, mailing, keys: dict[str, object]):
+def personal_forms(blank: bytes, mailing: Mailing, keys: dict[str, Recipient]
+                   ) -> Iterator[tuple[str, bytes]]:
     """(key, PDF bytes) of each recipient's copy of the blank form. One writer holds the
     form, and only the personal values change between copies: parsing the form (its field
     font is embedded whole) for every recipient would take most of the mailing's time."""
@@ -179,7 +188,7 @@ def personal_forms(blank: bytes, mailing, keys: dict[str, object]):
 
 # -- the pack's feedback folder ----------------------------------------------------------------
 
-def email_rows(mailing, keys: dict[str, object]) -> list[list[str]]:
+def email_rows(mailing: Mailing, keys: dict[str, Recipient]) -> list[list[str]]:
     contact = mailing.series.contact
     rows = []
     for key, recipient in keys.items():
@@ -196,7 +205,7 @@ def email_rows(mailing, keys: dict[str, object]) -> list[list[str]]:
     return rows
 
 
-def write_feedback(project, mailing, folder: Path) -> int:
+def write_feedback(project: Project, mailing: Mailing, folder: Path) -> int:
     """``feedback/<agency>.pdf`` for every recipient and ``feedback-emails.csv`` into the
     (staged) mailing folder; returns the number of forms."""
     questions = load_questions(project.mailings_dir, mailing.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ MAILING_FIELDS = ("title", "date", "series", "subject", "letter", "recipients", 
 MAILING_REQUIRED = ("title", "date", "letter", "recipients", "items")
 ITEM_FIELDS = ITEM_KINDS + ("copies", "label")
 MAX_COPIES = 999
+
+Say = Callable[[str], None]  # a line of progress for the person running the mailing
 
 # Placeholders: a name in single braces. Template syntax ({{ }}, {% %}, {# #}) is refused, so a
 # letter never looks as if it could be a template; other braces are ordinary text.
@@ -64,6 +67,12 @@ class Item:
     title: str  # how the letter and the job sheet name it
     detail: str = ""  # e.g. "Performance Pointers No. 2"
     source: Path | None = None  # the print-ready PDF, once known
+
+    @property
+    def pdf(self) -> Path:
+        """The print-ready PDF, known once the pack's items are prepared."""
+        assert self.source is not None, f"{self.kind} '{self.ref}': no PDF found yet"
+        return self.source
 
     @property
     def name(self) -> str:

@@ -9,7 +9,9 @@ import io
 import math
 import zipfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pypdf
 
@@ -19,7 +21,7 @@ from press.core import output
 from press.errors import ContentError, Problem, Problems
 from press.model import Page
 from press.products.mailing.letters import write_print_pdf
-from press.products.mailing.model import Item, Mailing, Placement, PrinterJob, PrintFile
+from press.products.mailing.model import Item, Mailing, Placement, PrinterJob, PrintFile, Say
 from press.project import Project
 from press.render.units import A4, MM_PER_PT, PAPER_SIZES
 
@@ -28,7 +30,7 @@ def print_name(number: int, item: Item) -> str:
     return f"{number:02d}-{item.name}.pdf"
 
 
-def prepare_items(project: Project, mailing: Mailing, say) -> tuple[Item, ...]:
+def prepare_items(project: Project, mailing: Mailing, say: Say) -> tuple[Item, ...]:
     """Find (or build) the print-ready PDF of every item; every failure is reported."""
     problems = Problems()
     result = []
@@ -39,7 +41,7 @@ def prepare_items(project: Project, mailing: Mailing, say) -> tuple[Item, ...]:
             elif item.kind == "bundle":
                 source = _bundle_pdf(project, mailing, item, say)
             else:
-                source = item.source
+                source = item.pdf
             _pdf_info(source)  # fail here, before anything is written, if it is unreadable
             if item.kind == "insert":
                 for message in insert_warnings(source, _condition_of(project, mailing)):
@@ -75,7 +77,8 @@ def insert_warnings(path: Path, condition: str = "FOGRA39") -> list[str]:
         found.append(f"{inks['annotations']} annotations (links)")
     if inks["multi_plate_text"]:
         found.append(f"{inks['multi_plate_text']} runs of dark text on several plates")
-    intents = reader.trailer["/Root"].get("/OutputIntents")
+    root: Any = reader.trailer["/Root"]  # (pypdf: a PdfObject)
+    intents = root.get("/OutputIntents")
     own = str(intents[0].get_object().get("/OutputConditionIdentifier", "")) \
         if intents else "none"
     if condition and own != condition:
@@ -86,7 +89,7 @@ def insert_warnings(path: Path, condition: str = "FOGRA39") -> list[str]:
     return []
 
 
-def _briefing_pdf(project: Project, item: Item, say) -> Path:
+def _briefing_pdf(project: Project, item: Item, say: Say) -> Path:
     """The briefing's print edition, brought up to date through the pipeline's cached build."""
     problems = Problems()
     results = build(project, [item.ref], Options(editions=("print",)), problems)
@@ -100,7 +103,7 @@ def _briefing_pdf(project: Project, item: Item, say) -> Path:
     return results[0].outputs["print"]
 
 
-def _bundle_pdf(project: Project, mailing: Mailing, item: Item, say) -> Path:
+def _bundle_pdf(project: Project, mailing: Mailing, item: Item, say: Say) -> Path:
     """The bundle's print edition, assembled again if anything it is made from changed."""
     from press.products import bundles as assemble
 
@@ -153,7 +156,7 @@ def binding_for(pages: int) -> tuple[str, int]:
 def job_rows(mailing: Mailing, letter_pages: int) -> list[PrintFile]:
     rows = []
     for number, item in enumerate(mailing.items, 1):
-        info = _pdf_info(item.source)
+        info = _pdf_info(item.pdf)
         binding, sheets = binding_for(info.pages)
         rows.append(PrintFile(
             file=f"print/{print_name(number, item)}", title=item.title, pages=info.pages,
@@ -297,7 +300,7 @@ def _condition(project: Project, mailing: Mailing) -> str:
     return print_pdf.condition_label(mailing.print_profile, project.assets)
 
 
-def printer_archive(files: dict[str, bytes], when) -> bytes:
+def printer_archive(files: dict[str, bytes], when: date) -> bytes:
     """One zip of ``files`` (name -> bytes) with SHA256SUMS added; stable for the same input
     (every entry dated ``when``, in name order)."""
     sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n"

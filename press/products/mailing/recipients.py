@@ -63,7 +63,8 @@ def read_recipients(path: Path) -> tuple[Recipient, ...]:
                            "the header needs " + ", ".join(REQUIRED_COLUMNS))
     problems.raise_if_errors()
 
-    recipients, agencies = [], {}
+    recipients: list[Recipient] = []
+    agencies: dict[str, int] = {}  # casefolded name → its row
     pending_empty: list[int] = []
     line = 1
     while True:
@@ -111,9 +112,10 @@ def read_recipients(path: Path) -> tuple[Recipient, ...]:
     return tuple(recipients)
 
 
-def _recipient(path, line, values, problems) -> Recipient | None:
+def _recipient(path: Path, line: int, values: dict[str, str], problems: Problems
+               ) -> Recipient | None:
     ok = True
-    clean = {}
+    clean: dict[str, str] = {}
     for name, value in values.items():
         value = " ".join(value.split())
         if CONTROL_RE.search(value):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from press.briefing import layout
 from press.core import output
@@ -18,7 +19,7 @@ CSV_COLUMNS = ["id", "type", "title", "subtitle", "series", "number", "indicator
     f"{role}_{what}" for role in ROLES for what in ("name", "bytes", "sha256")]
 
 
-def product_fields(product: Product, pages: int) -> dict:
+def product_fields(product: Product, pages: int) -> dict[str, Any]:  # JSON
     """What the catalogue says about a product (also part of its sample's cache key)."""
     fields = {
         "id": product.id, "type": product.kind, "title": product.title,

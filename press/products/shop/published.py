@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypedDict
 
 from press.core import freshness, output
 from press.errors import ContentError
@@ -23,9 +24,16 @@ def names(folder: Path) -> list[str]:
     return found
 
 
-def listing(folder: Path) -> dict[str, dict]:
+class FileFacts(TypedDict):
+    """A file of the shop folder, as listings record it (in JSON)."""
+
+    bytes: int
+    sha256: str
+
+
+def listing(folder: Path) -> dict[str, FileFacts]:
     """``{relative name: {"bytes", "sha256"}}`` for every file in the folder (not hidden)."""
-    files = {}
+    files: dict[str, FileFacts] = {}
     for rel in names(folder):
         data = (folder / rel).read_bytes()
         files[rel] = {"bytes": len(data), "sha256": sha256(data)}
@@ -37,13 +45,14 @@ def folder_record(project: Project) -> freshness.Record:
     return freshness.Record(project.cache, "shop", "folder")
 
 
-def current_listing(project: Project) -> dict[str, dict]:
+def current_listing(project: Project) -> dict[str, FileFacts]:
     """:func:`listing` of the shop folder, from the last build's record while every file in it
     is as that build left it (no file is read), else read afresh."""
     folder = project.shop_folder
     facts = folder_record(project).unchanged(project.root)
     if facts is not None and sorted(facts.get("listing", {})) == names(folder):
-        return facts["listing"]
+        recorded: dict[str, FileFacts] = facts["listing"]
+        return recorded
     return listing(folder)
 
 
