@@ -41,13 +41,20 @@ def build_evaluation(project, mailing_id: str) -> Evaluation:
     returns = read_returns(source, mailing, questions)
     problems = returns.problems
     counted, replaced = report.latest(returns.answers)
-    for earlier, later in replaced:
-        problems.warn(source / later.source.split(":")[0], None,
-                      f"a second answer from '{keys[later.key].agency}': this one counts, "
-                      f"the earlier one ({earlier.source}) does not")
+    for dropped, kept in replaced:
+        agency = keys[kept.key].agency
+        if dropped.blank and dropped.order > kept.order:
+            problems.warn(source / dropped.source.split(":")[0], None,
+                          f"a blank form from '{agency}' is not counted: the answer in "
+                          f"{kept.source} counts")
+        else:
+            problems.warn(source / kept.source.split(":")[0], None,
+                          f"a second answer from '{agency}': this one counts, the earlier "
+                          f"one ({dropped.source}) does not")
     if not source.is_dir():
         problems.warn(source, None, "no returns yet", "put the returned forms in this folder")
-    result = report.tally(mailing, keys, counted, questions, returns.left_out)
+    shown = report.fitted_to_fonts(project, counted, source, problems)
+    result = report.tally(mailing, keys, shown, questions, returns.left_out)
     pdf = report.render_report(project, mailing, result)
     final = project.evaluation_folder(mailing.id)
     with output.staged_folder(final) as staging:

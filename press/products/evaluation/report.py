@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from press.core import csvsafe
 from press.products.mailing.questions import Question
@@ -37,9 +38,14 @@ class Tally:
 
 
 def latest(answers) -> tuple[dict, list]:
-    """key → the answer that counts (the later one), and (earlier, later) pairs replaced."""
+    """key → the answer that counts, and (not counted, counted) pairs.
+
+    The later answer counts, except that a blank one (no question answered: a form sent back
+    untouched) never replaces an answer: it counts only if nothing else came from that agency,
+    so it cannot drop an agency that answered by telephone off the count and the call list.
+    """
     counted, replaced = {}, []
-    for answer in sorted(answers, key=lambda a: a.order):
+    for answer in sorted(answers, key=lambda a: (not a.blank, a.order)):
         if answer.key in counted:
             replaced.append((counted[answer.key], answer))
         counted[answer.key] = answer
@@ -80,12 +86,63 @@ def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
     for answer in answers:
         topic = answer.values.get("next_indicator")
         if topic:
-            written.setdefault(" ".join(topic.casefold().split()), Counter())[
-                " ".join(topic.split())] += 1
-    ranked = [(forms.most_common(1)[0][0], sum(forms.values())) for forms in written.values()]
+            written.setdefault(topic_key(topic), Counter())[" ".join(topic.split())] += 1
+    # the shortest of the commonest ways of writing it: "NI 19", not "NI 19 re-offending"
+    ranked = [(min(_commonest(forms), key=lambda t: (len(t), t)), sum(forms.values()))
+              for forms in written.values()]
     result.topics = sorted(ranked, key=lambda t: (-t[1], t[0].casefold()))
     result.channels = dict(Counter(a.channel for a in answers))
     return result
+
+
+NI_RE = re.compile(r"\s*(?:NI|national\s+indicator)\s*[-.:#]?\s*(\d{1,4})(?!\d)", re.I)
+
+
+def topic_key(topic: str) -> str:
+    """What ranks as one next topic: a national indicator by its number ("NI 19",
+    "NI 19 (re-offending)", "ni19 re-offending"), anything else by its words."""
+    match = NI_RE.match(topic)
+    if match:
+        return f"ni {int(match[1])}"
+    return " ".join(re.sub(r"[^\w]+", " ", topic.casefold()).split())
+
+
+def _commonest(forms: Counter) -> list[str]:
+    top = max(forms.values())
+    return [text for text, n in forms.items() if n == top]
+
+
+# The report's text face (layouts/evaluation.css): answers are fitted to its glyphs.
+REPORT_FAMILY = "Lato"
+
+
+def fitted_to_fonts(project, counted: dict, source, problems) -> dict:
+    """The answers as the report shows them: a character the house fonts lack (an emoji, CJK)
+    written as ``[U+1F600]``, with a warning naming the return, instead of failing the whole
+    report at the glyph check. responses.csv keeps the answers as given."""
+    from press.render import typeset
+
+    cmap = typeset.family_cmap(project.assets / "fonts", REPORT_FAMILY)
+    if not cmap:  # no house fonts: the glyph check has nothing to say either
+        return counted
+
+    def fit(text):
+        if not text or text.isascii():
+            return text
+        return "".join(c if ord(c) in cmap or not typeset.draws_glyph(c)
+                       else f"[U+{ord(c):04X}]" for c in text)
+
+    shown = {}
+    for key, answer in counted.items():
+        values = {name: fit(value) for name, value in answer.values.items()}
+        changed = [name for name, value in values.items() if value != answer.values[name]]
+        if changed:
+            problems.warn(source / answer.source.split(":")[0], None,
+                          f"{', '.join(changed)}: characters the house fonts lack are shown "
+                          "in the report as [U+code]", "responses.csv has them as given")
+            answer = replace(answer, values=values)
+        shown[key] = answer
+    return shown
 
 
 def render_report(project, mailing, result: Tally) -> bytes:

@@ -128,7 +128,12 @@ def _pdf_info(path: Path) -> PdfInfo:
         pages = len(reader.pages)
         first = reader.pages[0]
         box = first.trimbox if "/TrimBox" in first else first.mediabox
-    except (pypdf.errors.PyPdfError, OSError, ValueError, IndexError) as exc:
+    except NotImplementedError:  # pypdf opens only password (/Standard) encryption
+        raise ContentError.at(path, None, "cannot read the PDF: it is encrypted with a "
+                              "security handler other than a password (/Standard)",
+                              "ask for a copy saved without security") from None
+    except (pypdf.errors.PyPdfError, OSError, ValueError, IndexError, KeyError, TypeError,
+            AttributeError, RecursionError) as exc:
         raise ContentError.at(path, None, f"cannot read the PDF: {exc}") from None
     return PdfInfo(pages, (round(float(box.width) * MM_PER_PT, 1),
                            round(float(box.height) * MM_PER_PT, 1)))
