@@ -265,3 +265,15 @@ def test_events_remember_only_known_slugs(tmp_path):
         state.viewing(f"hostile-{n}")
     state.viewing("known")
     assert list(state._viewed) == ["known"]
+
+
+def test_pypdf_repairs_are_a_warning_naming_the_return(tmp_path, caplog):
+    path = form(tmp_path / "damaged.pdf", FENDON, {"comments": "still readable"})
+    data = path.read_bytes()
+    at = data.rindex(b"startxref")
+    path.write_bytes(data[:at] + b"startxref\n12\n%%EOF\n")  # a wrong cross-reference offset
+    with caplog.at_level("DEBUG", logger="pypdf"):
+        got, problems = read(tmp_path)
+    assert [a.values["comments"] for a in got.answers] == ["still readable"]
+    assert "the PDF is damaged (pypdf: " in problems["damaged.pdf"]
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]

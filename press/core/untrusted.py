@@ -9,10 +9,12 @@ invisible format characters, lone surrogates. The limits are listed in docs/secu
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 
 # The bidi controls (embeddings, overrides, isolates, marks) are all of category Cf; they are
@@ -88,3 +90,26 @@ def clean_text(text: str) -> str:
     if text.isascii():
         return text
     return "".join(c for c in text if not invisible(c))
+
+
+@contextmanager
+def library_messages(name: str):
+    """Collect what the library logger ``name`` (e.g. "pypdf") says inside the block, instead
+    of letting Python print it raw on the terminal: a damaged file makes pypdf log repairs
+    ("incorrect startxref pointer") that belong to that file's problem, if anywhere."""
+    logger = logging.getLogger(name)
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(clean_text(record.getMessage()).split("\n")[0][:200])
+
+    handler = Collect(logging.WARNING)
+    saved = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved

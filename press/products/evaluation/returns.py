@@ -113,7 +113,19 @@ def _files(folder: Path, problems) -> list[Path]:
 # -- returned forms ----------------------------------------------------------------------------
 
 def read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> Answer | None:
-    """The answers of one returned form, or None (with an error) if it is left out."""
+    """The answers of one returned form, or None (with an error) if it is left out. What
+    pypdf logs while reading it (repairs of a damaged file) is a warning naming the file if
+    the form is used, and not shown if it is refused anyway."""
+    with untrusted.library_messages("pypdf") as said:
+        answer = _read_form(path, order, mailing_id, keys, questions, problems)
+    if answer is not None and said:
+        problems.warn(path, None, f"the PDF is damaged (pypdf: {said[0]}"
+                      + (f", and {len(said) - 1} more" if len(said) > 1 else "")
+                      + "); its answers were read", "check them against the report")
+    return answer
+
+
+def _read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> Answer | None:
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 

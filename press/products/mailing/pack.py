@@ -15,7 +15,7 @@ import pypdf
 
 from press.briefing import layout
 from press.build.pipeline import Options, build
-from press.core import output
+from press.core import output, untrusted
 from press.errors import ContentError, Problem, Problems
 from press.model import Page
 from press.products.mailing.letters import write_print_pdf
@@ -68,8 +68,9 @@ def insert_warnings(path: Path, condition: str = "FOGRA39") -> list[str]:
     ``condition`` (the series' print editions')."""
     from press.render import preflight
 
-    reader = pypdf.PdfReader(path)
-    inks = preflight.inks_used(reader)
+    with untrusted.library_messages("pypdf") as said:
+        reader = pypdf.PdfReader(path)
+        inks = preflight.inks_used(reader)
     found = []
     if inks["annotations"]:
         found.append(f"{inks['annotations']} annotations (links)")
@@ -80,6 +81,8 @@ def insert_warnings(path: Path, condition: str = "FOGRA39") -> list[str]:
         if intents else "none"
     if condition and own != condition:
         found.append(f"output intent {own}, not {condition}")
+    if said:
+        found.append(f"a damaged PDF structure (pypdf: {said[0]})")
     if found:
         return ["; ".join(found) + " (ask its designer for a print-ready PDF/X: text in "
                 f"100 K, no links, {condition or 'the printer’s condition'})"]
@@ -123,6 +126,11 @@ class PdfInfo:
 
 
 def _pdf_info(path: Path) -> PdfInfo:
+    with untrusted.library_messages("pypdf"):  # repairs of a damaged insert: not raw output
+        return _read_info(path)
+
+
+def _read_info(path: Path) -> PdfInfo:
     try:
         reader = pypdf.PdfReader(path)
         pages = len(reader.pages)
