@@ -277,3 +277,17 @@ def test_pypdf_repairs_are_a_warning_naming_the_return(tmp_path, caplog):
     assert [a.values["comments"] for a in got.answers] == ["still readable"]
     assert "the PDF is damaged (pypdf: " in problems["damaged.pdf"]
     assert not [r for r in caplog.records if r.name.startswith("pypdf")]
+
+
+def test_a_return_that_takes_too_long_is_left_out(tmp_path, monkeypatch):
+    form(tmp_path / "slow.pdf", FENDON, {"comments": "x"})
+    monkeypatch.setenv("PRESS_TIME_LIMIT_RETURNS", "0.2")
+    monkeypatch.setenv("PRESS_TEST_STALL_RETURNS", "5")
+    got, problems = read(tmp_path)
+    assert "did not finish within 0.2 s" in problems["slow.pdf"] and got.left_out == 1
+
+
+def test_a_broken_link_among_the_returns(tmp_path):
+    (tmp_path / "gone.pdf").symlink_to(tmp_path / "nowhere.pdf")
+    got, problems = read(tmp_path)
+    assert "cannot be read" in problems["gone.pdf"] and got.left_out == 1

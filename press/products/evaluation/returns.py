@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from press.core import untrusted
+from press.core import limits, untrusted
 from press.errors import Problems, did_you_mean
 from press.products.mailing.feedback import (
     ID_FIELD,
@@ -75,7 +75,12 @@ def read_returns(folder: Path, mailing, questions: tuple[Question, ...]) -> Retu
     files = _files(folder, problems) if folder.is_dir() else []
     for path in files:
         name = path.relative_to(folder).as_posix()
-        order = (path.stat().st_mtime_ns, name)
+        try:
+            order = (path.stat().st_mtime_ns, name)
+        except OSError as exc:  # a broken link, a file removed while the folder is read
+            problems.error(path, None, f"cannot be read ({exc.strerror}); left out")
+            left_out += 1
+            continue
         if path.suffix.lower() == ".csv":
             got, refused = read_csv(path, order, keys, questions, problems)
             answers.extend(got)
@@ -116,8 +121,14 @@ def read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> 
     """The answers of one returned form, or None (with an error) if it is left out. What
     pypdf logs while reading it (repairs of a damaged file) is a warning naming the file if
     the form is used, and not shown if it is refused anyway."""
-    with untrusted.library_messages("pypdf") as said:
-        answer = _read_form(path, order, mailing_id, keys, questions, problems)
+    try:
+        with untrusted.library_messages("pypdf") as said, limits.time_limit("returns"):
+            answer = _read_form(path, order, mailing_id, keys, questions, problems)
+    except limits.TimeLimitExceeded as exc:
+        problems.error(path, None, f"reading it did not finish within {exc.seconds:g} s; "
+                       "left out", "ask for the form to be saved again (or raise "
+                       "PRESS_TIME_LIMIT_RETURNS)")
+        return None
     if answer is not None and said:
         problems.warn(path, None, f"the PDF is damaged (pypdf: {said[0]}"
                       + (f", and {len(said) - 1} more" if len(said) > 1 else "")
