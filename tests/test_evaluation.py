@@ -298,3 +298,33 @@ def test_no_returns_yet(pack, tmp_path, capsys):
     assert main(["evaluation", "test", "--project", str(copy), "-q"]) == 0
     assert "no returns yet" in capsys.readouterr().err
     assert len(rows(copy / "output/evaluations/test/follow-up.csv")) == 6
+
+
+def test_hostile_returns_never_stop_the_report(pack, tmp_path, capsys):
+    """An unknown security handler, an emoji and CJK comment, bidi in a comment and a blank
+    form sent after a real answer: the report is written, each named (#28 items 5, 6)."""
+    root, folder = pack
+    copy = tmp_path / "project"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("evaluations"))
+    blank = folder / "feedback"
+    returns = copy / "content" / "evaluations" / "test"
+
+    def foreign(writer):
+        writer.encrypt("", "owner", algorithm="RC4-128")
+        writer._encrypt_entry[NameObject("/Filter")] = NameObject("/FOPN_foweb")
+    fill(blank / f"{ICKLEHAM}.pdf", returns / "drm.pdf", {"usefulness": "/useful"}, 1_000,
+         mutate=foreign)
+    fill(blank / f"{NORTHFIELD}.pdf", returns / "emoji.pdf", {
+        "usefulness": "/useful", "comments": "Great \U0001F600 \u4f60\u597d \u202eevil\u202c",
+        "quote_permission": "/anonymously"}, 1_000)
+    fill(blank / f"{NORTHFIELD}.pdf", returns / "sub" / "blank-later.pdf", {}, 2_000)
+    assert main(["evaluation", "test", "--project", str(copy), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "drm.pdf: encrypted with a security handler other than a password" in err
+    assert "emoji.pdf: warning: comments: characters the house fonts lack" in err
+    assert "sub/blank-later.pdf: warning: a blank form from 'Northfield" in err
+    out = copy / "output" / "evaluations" / "test"
+    text = " ".join(run("pdftotext", out / "report.pdf", "-").split())
+    assert "Great [U+1F600] [U+4F60][U+597D] evil" in text
+    north = rows(out / "responses.csv")[0]
+    assert north["source"] == "emoji.pdf" and "\U0001F600" in north["comments"]

@@ -189,14 +189,19 @@ def cached_warnings(project: Project, manifest: dict) -> list[Problem]:
 def orphans(project: Project) -> list[str]:
     """Slugs the cache knows about whose source file is gone."""
     folder = project.cache / "briefings"
-    if not folder.is_dir():
-        return []
-    gone = []
-    for path in sorted(folder.glob("*.json")):
+    gone: list[str] = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         data = read(project, path.stem)
         source = data.get("source") if data else None
         if source and not (project.root / source).exists():
             gone.append(path.stem)
+    # Editions left without a record (a briefing that failed to load is forgotten, then
+    # deleted; a cleared cache): found by listing the output folders.
+    for edition in ("drafts", "web", "print"):
+        folder = project.output / edition
+        stems = {p.stem for p in folder.glob("*.pdf")} if folder.is_dir() else set()
+        gone += [s for s in sorted(stems) if s not in gone and not s.startswith(".")
+                 and not (project.briefings_dir / f"{s}.md").exists()]
     return gone
 
 

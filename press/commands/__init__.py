@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None, default_project: Path | None = None) -> 
         return int(exc.code or 0)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:
+        # pypdf logs the repairs it makes to a damaged file; where the press reads a file from
+        # outside (returns, inserts) they become that file's problem (untrusted.
+        # library_messages), elsewhere the PDFs are the press's own: shown with --debug only
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         return _run(args)
     except UsageError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from press.commands.report import print_problems
 from press.errors import Problems
 from press.products import bundles
+from press.products.bundles import withdrawn
 from press.project import Project
 
 
@@ -13,6 +14,7 @@ def command(project: Project, args, say) -> int:
     problems = Problems()
     done = bundles.assemble_all(project, list(args.slugs) or None, problems,
                                 force=getattr(args, "force", False))
+    withdraw(project, say)
     report(project, done, say)
     if not done and not problems.items and not project.bundle_paths():
         say("no bundles in content/bundles/")
@@ -29,9 +31,16 @@ def after_build(project: Project, results: list, say, force: bool = False,
     """After a full build: assemble every bundle from the briefings just built (``early``:
     parts read while they were built, ``bundles.ReadAhead``); returns True if any failed."""
     done, problems = bundles.after_build(project, results, force, early)
+    withdraw(project, say)
     report(project, done, say)
     print_problems(project, problems.items)
     return bool(problems.errors)
+
+
+def withdraw(project: Project, say) -> None:
+    """Delete the outputs of bundles whose file is gone, and say so."""
+    for path in withdrawn.remove(project):
+        say(f"removed {path.relative_to(project.root).as_posix()}: its bundle file is gone")
 
 
 def report(project: Project, done: list[bundles.Assembled], say) -> None:

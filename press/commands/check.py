@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
 from press.commands import report
 from press.content.load import load_all
-from press.errors import PressError, Problems
+from press.errors import ContentError, PressError, Problem, Problems
 from press.project import Project
 
 
@@ -32,7 +36,7 @@ def command(project: Project, args, say) -> int:
         try:
             mailing.load_mailing(project, path.stem)
         except PressError as exc:
-            problems.extend(exc.problems)
+            problems.extend(_history(project, path, exc.problems))
     report.print_problems(project, problems.items)
     if not problems.errors:
         counts = [(len(briefings), "briefing"), (len(bundle_files), "bundle"),
@@ -41,3 +45,36 @@ def command(project: Project, args, say) -> int:
     return 1 if problems.errors else 0
 
 
+
+
+WITHDRAWN = ("unknown briefing '", "unknown bundle '")
+
+
+def _history(project: Project, path: Path, found: list[Problem]) -> list[Problem]:
+    """A past mailing (dated before today, or already made) that names a product withdrawn
+    since is history, not a mistake to fix: a warning, so ``check`` can pass again."""
+    if not any(p.message.startswith(WITHDRAWN) for p in found) or not _past(project, path):
+        return found
+    return [replace(p, severity="warning", hint="withdrawn since this past mailing was sent; "
+                    "nothing to do unless it is sent again") if p.message.startswith(WITHDRAWN)
+            else p for p in found]
+
+
+def _past(project: Project, path: Path) -> bool:
+    from press.content.load import read_text
+    from press.core import yamlsafe
+
+    if project.mailing_folder(path.stem).is_dir():
+        return True
+    try:
+        data, _ = yamlsafe.load(read_text(path), path)
+    except ContentError:
+        return False
+    date = data.get("date") if isinstance(data, dict) else None
+    try:  # a date, or its text (the safe loader may keep dates as strings)
+        date = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
+    except ValueError:
+        return False
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    return date < dt.date.today()

@@ -47,6 +47,11 @@ def _say_report(report: shop.Report, say) -> None:
         f"{plural(kinds.count('bundle'), 'bundle')}, "
         f"{sum(len(e.files) for e in report.entries)} files ({shop.human_size(size)}) in "
         f"{report.seconds:.1f} s; {plural(len(report.changed), 'file')} new or changed")
+    for name in report.withdrawn:
+        say(f"web: removed {name}: its bundle file is gone")
+    for name in report.links:
+        say(f"web: removed output/upload/{name}: a symbolic link (never followed: the folder "
+            "holds only files the shop copied or made)")
     for name in report.unlisted:
         say(f"web: note: output/upload/{name} is in the folder but in no catalogue entry")
     for name, command in report.stale:

@@ -28,9 +28,15 @@ def inside(project: Project, path: Path) -> bool:
 
 
 def _outside_error(project: Project, path: Path) -> ContentError:
-    if not path.resolve().exists():
+    real = path.resolve()
+    if not real.exists():
         return ContentError.at(path, None, f"{path.name} is a broken link",
                                "remove it or make it a real file")
+    if real.is_relative_to(project.root):  # in the project, but no file (never opened)
+        kind = "a folder" if real.is_dir() else "a pipe, socket or device"
+        return ContentError.at(path, None, f"{path.name} is {kind}, not a file",
+                               "remove it, or rename it so that it does not end in "
+                               f"{path.suffix}")
     return ContentError.at(path, None, f"{path.name} is a link to a file outside the project",
                            "copy the file into the project instead of linking to it")
 
@@ -356,7 +362,7 @@ def _stamps(project: Project, series: dict[str, Series], briefings: Iterable[Bri
     names = tuple(tuple(sorted(p.name for p in folder.iterdir())) if folder.is_dir() else ()
                   for folder in folders)
     paths = {p for folder in folders if folder.is_dir() for p in folder.iterdir()
-             if p.suffix in (".yaml", ".md", ".html")}
+             if p.suffix in (".yaml", ".md", ".html") and p.is_file()}  # a FIFO would block
     paths.update(p for s in series.values() for p in s.bibliography)
     paths.update(p for b in briefings for p in b.bibliography)
     hashes: list[tuple[str, bytes | None]] = []

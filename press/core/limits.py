@@ -23,7 +23,8 @@ from types import FrameType
 # PRESS_TEST_STALL_<STAGE>=seconds makes a limited stage stall that long inside its limit: the
 # tests' deterministic slow input (a library's worst case gets faster with its next release).
 DEFAULTS = {"markdown": 30.0, "layout": 120.0, "write": 120.0,
-            "preview": 300.0}  # one whole preview build, run in a child it can abandon
+            "preview": 300.0,  # one whole preview build, run in a child it can abandon
+            "returns": 30.0}  # one returned feedback form (pypdf parsing a hostile file)
 
 
 class TimeLimitExceeded(Exception):

@@ -33,6 +33,9 @@ class Response:
     headers: dict = field(default_factory=dict)
 
 
+NAME_MAX = 255  # bytes in one file name on every file system the preview runs on
+
+
 def sandboxed(root: Path, relative: str) -> Path | None:
     """The file under ``root`` that the URL path ``relative`` names; None if it is not one.
 
@@ -45,9 +48,14 @@ def sandboxed(root: Path, relative: str) -> Path | None:
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if not parts or any(p == ".." or p.startswith(".") or ":" in p for p in parts):
         return None
+    if any(len(p.encode("utf-8", "surrogateescape")) > NAME_MAX for p in parts):
+        return None  # no file has such a name; the system would answer ENAMETOOLONG
     root = root.resolve()
-    real = root.joinpath(*parts).resolve()
-    if not real.is_relative_to(root) or not real.is_file():
+    try:
+        real = root.joinpath(*parts).resolve()
+        if not real.is_relative_to(root) or not real.is_file():
+            return None
+    except (OSError, ValueError):  # a name the system refuses (too long, undecodable)
         return None
     return real
 

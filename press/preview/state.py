@@ -115,9 +115,17 @@ class Preview:
         self.request(slugs)
 
     def viewing(self, slug: str) -> None:
-        """The browser has this briefing open: build it before the others."""
+        """The browser has this briefing open: build it before the others.
+
+        Only a briefing of this preview is remembered: any page on any site can make the
+        browser ask for /events?slug=... (the request is sent before CORS refuses the answer),
+        so an unknown slug must not grow the dictionary."""
         with self._lock:
+            if slug not in self.views:
+                return
             self._viewed[slug] = time.monotonic()
+            if len(self._viewed) > len(self.views):  # briefings deleted since they were viewed
+                self._viewed = {s: t for s, t in self._viewed.items() if s in self.views}
 
     def next_pending(self, timeout: float | None = None) -> str | None:
         with self._work:

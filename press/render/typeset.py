@@ -172,6 +172,25 @@ def _check_fonts(typeset: Typeset) -> None:
 _NO_GLYPH_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf"}
 
 
+def draws_glyph(character: str) -> bool:
+    """Whether the character needs a glyph of its own (what :func:`_check_glyphs` checks)."""
+    return unicodedata.category(character) not in _NO_GLYPH_CATEGORIES \
+        and not 0xFE00 <= ord(character) <= 0xFE0F
+
+
+def family_cmap(fonts_dir: Path, family: str) -> frozenset[int]:
+    """The code points the project's fonts of ``family`` (in ``fonts_dir``) have glyphs for:
+    text from outside the press (a returned form) can be fitted to the house fonts before it
+    is laid out, instead of failing :func:`_check_glyphs`."""
+    covered: set[int] = set()
+    for path in sorted(fonts_dir.glob("*")):
+        if path.suffix.lower() in FONT_SUFFIXES:
+            name, cmap = _cmap_of(path)
+            if name.casefold() == family.casefold():
+                covered.update(cmap)
+    return frozenset(covered)
+
+
 def _check_glyphs(document: weasyprint.Document, source: str, project_root: Path,
                   served: set[Path]) -> None:
     """Every character of the laid-out text must be in the cmap of a font the project ships
@@ -199,9 +218,7 @@ def _check_glyphs(document: weasyprint.Document, source: str, project_root: Path
         # family, or to a font of this computer, is not counted: it depends on the machine)
         named = [by_family[f.casefold()] for f in families if f.casefold() in by_family]
         covered = set().union(*named) if named else everything
-        missing.update(c for c in characters if ord(c) not in covered
-                       and unicodedata.category(c) not in _NO_GLYPH_CATEGORIES
-                       and not 0xFE00 <= ord(c) <= 0xFE0F)
+        missing.update(c for c in characters if ord(c) not in covered and draws_glyph(c))
     if not missing:
         return
     line, ordered = _in_source_order(project_root, source, sorted(missing))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from press.content.load import read_text
+from press.content.load import SLUG_RE, read_text
 from press.core import fields, yamlsafe
 from press.errors import ContentError, Problems, did_you_mean
 from press.model import Briefing, Series
@@ -26,6 +26,10 @@ def load_bundle(project: Project, path: Path, series: dict[str, Series],
     problems = Problems()
     check = fields.Checker(path, lines, problems)
     check.top(data, FIELDS, REQUIRED, "a bundle file")
+    if not SLUG_RE.match(path.stem):  # the id names its output files and its shop entry
+        problems.error(path, None, f"file name {path.name!r} is not a valid bundle id",
+                       "use lower-case letters, digits and hyphens, e.g. "
+                       + (slug_of(path.stem) or "my-bundle") + ".yaml")
 
     def text(key):
         value = data.get(key)
@@ -53,6 +57,15 @@ def load_bundle(project: Project, path: Path, series: dict[str, Series],
         id=path.stem, path=path, title=texts["title"], subtitle=texts["subtitle"],
         series=the_series, briefings=tuple(chosen), published=published,
         lines=tuple(entry_lines), isbn=isbn, price=price)
+
+
+def slug_of(name: str) -> str:
+    """A suggested id for a file name: lower case, ASCII letters and digits, hyphens."""
+    import re
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
 def _briefings(project, items, lines, the_series, briefings, fail):

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from press.errors import Problem
-from press.project import Project
 
 
 @dataclass
@@ -24,7 +23,7 @@ class Evaluation:
     left_out: int
 
 
-def build_evaluation(project: Project, mailing_id: str) -> Evaluation:
+def build_evaluation(project, mailing_id: str) -> Evaluation:
     """Read the returns of mailing ``mailing_id`` and write its evaluation folder."""
     # Imported here: the mailing stage imports press.products.mailing.feedback, and this
     # package's __init__ runs first, so a module-level import would be a cycle.
@@ -42,13 +41,20 @@ def build_evaluation(project: Project, mailing_id: str) -> Evaluation:
     returns = read_returns(source, mailing, questions)
     problems = returns.problems
     counted, replaced = report.latest(returns.answers)
-    for pair in replaced:
-        problems.warn(source / pair.later.source.split(":")[0], None,
-                      f"a second answer from '{keys[pair.later.key].agency}': this one "
-                      f"counts, the earlier one ({pair.earlier.source}) does not")
+    for dropped, kept in replaced:
+        agency = keys[kept.key].agency
+        if dropped.blank and dropped.order > kept.order:
+            problems.warn(source / dropped.source.split(":")[0], None,
+                          f"a blank form from '{agency}' is not counted: the answer in "
+                          f"{kept.source} counts")
+        else:
+            problems.warn(source / kept.source.split(":")[0], None,
+                          f"a second answer from '{agency}': this one counts, the earlier "
+                          f"one ({dropped.source}) does not")
     if not source.is_dir():
         problems.warn(source, None, "no returns yet", "put the returned forms in this folder")
-    result = report.tally(mailing, keys, counted, questions, returns.left_out)
+    shown = report.fitted_to_fonts(project, counted, source, problems)
+    result = report.tally(mailing, keys, shown, questions, returns.left_out)
     pdf = report.render_report(project, mailing, result)
     final = project.evaluation_folder(mailing.id)
     with output.staged_folder(final) as staging:

@@ -10,47 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 from press.core import csvsafe
-from press.products.evaluation.returns import Answer
-from press.products.mailing.model import Mailing, Recipient
 from press.products.mailing.questions import Question
-from press.project import Project
 
 QUOTE_ATTRIBUTION = {"role_and_agency", "anonymously"}
-
-
-@dataclass(frozen=True)
-class ChoiceRow:
-    """One option of a question: how many chose it, and its bar's length (the most chosen
-    option's is 1)."""
-
-    label: str
-    count: int
-    share: float
-
-
-@dataclass(frozen=True)
-class ChoiceCount:
-    """The answers to one choice or yes/no question."""
-
-    name: str
-    label: str
-    kind: str  # "choice" or "yesno"
-    rows: list[ChoiceRow]
-    unanswered: int
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A comment that may be quoted, with the attribution its author chose."""
-
-    text: str
-    by: str
 
 
 @dataclass
@@ -58,9 +25,9 @@ class Tally:
     recipients: int
     responses: int
     left_out: int
-    choices: list[ChoiceCount] = field(default_factory=list)  # one per choice/yes-no question
+    choices: list[dict] = field(default_factory=list)  # one per choice/yes-no question
     passed_to: list[str] = field(default_factory=list)
-    quotes: list[Quote] = field(default_factory=list)
+    quotes: list[dict] = field(default_factory=list)
     withheld: int = 0  # comments without consent to quote
     topics: list[tuple[str, int]] = field(default_factory=list)
     channels: dict[str, int] = field(default_factory=dict)
@@ -70,27 +37,23 @@ class Tally:
         return self.responses / self.recipients if self.recipients else 0.0
 
 
-@dataclass(frozen=True)
-class Superseded:
-    """A recipient answered twice: the later answer counts."""
+def latest(answers) -> tuple[dict, list]:
+    """key → the answer that counts, and (not counted, counted) pairs.
 
-    earlier: Answer
-    later: Answer
-
-
-def latest(answers: Iterable[Answer]) -> tuple[dict[str, Answer], list[Superseded]]:
-    """key → the answer that counts (the later one), and the answers it replaced."""
-    counted: dict[str, Answer] = {}
-    replaced: list[Superseded] = []
-    for answer in sorted(answers, key=lambda a: a.order):
+    The later answer counts, except that a blank one (no question answered: a form sent back
+    untouched) never replaces an answer: it counts only if nothing else came from that agency,
+    so it cannot drop an agency that answered by telephone off the count and the call list.
+    """
+    counted, replaced = {}, []
+    for answer in sorted(answers, key=lambda a: (not a.blank, a.order)):
         if answer.key in counted:
-            replaced.append(Superseded(counted[answer.key], answer))
+            replaced.append((counted[answer.key], answer))
         counted[answer.key] = answer
     return counted, replaced
 
 
-def tally(mailing: Mailing, keys: dict[str, Recipient], counted: dict[str, Answer],
-          questions: tuple[Question, ...], left_out: int) -> Tally:
+def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
+          left_out: int) -> Tally:
     result = Tally(len(keys), len(counted), left_out)
     answers = [counted[k] for k in keys if k in counted]  # recipients-file order
     for question in questions:
@@ -98,12 +61,12 @@ def tally(mailing: Mailing, keys: dict[str, Recipient], counted: dict[str, Answe
             continue
         counts = Counter(a.values.get(question.name) for a in answers)
         top = max([counts[v] for v, _ in question.choices] + [1])
-        result.choices.append(ChoiceCount(
-            question.name, question.label, question.kind,
-            [ChoiceRow(label, counts[value], counts[value] / top)
-             for value, label in question.choices],
-            counts[None]))
-    result.passed_to = [passed for a in answers if (passed := a.values.get("passed_to"))]
+        result.choices.append({
+            "name": question.name, "label": question.label, "kind": question.kind,
+            "rows": [{"label": label, "count": counts[value],
+                      "share": counts[value] / top} for value, label in question.choices],
+            "unanswered": counts[None]})
+    result.passed_to = [a.values["passed_to"] for a in answers if a.values.get("passed_to")]
     for answer in answers:
         comment = answer.values.get("comments")
         if not comment:
@@ -118,20 +81,71 @@ def tally(mailing: Mailing, keys: dict[str, Recipient], counted: dict[str, Answe
             by = f"{role}, {recipient.agency}"
         else:
             by = "A partner agency (anonymously)"
-        result.quotes.append(Quote(comment, by))
-    written: dict[str, Counter[str]] = {}
+        result.quotes.append({"text": comment, "by": by})
+    written: dict[str, Counter] = {}
     for answer in answers:
         topic = answer.values.get("next_indicator")
         if topic:
-            written.setdefault(" ".join(topic.casefold().split()), Counter())[
-                " ".join(topic.split())] += 1
-    ranked = [(forms.most_common(1)[0][0], sum(forms.values())) for forms in written.values()]
+            written.setdefault(topic_key(topic), Counter())[" ".join(topic.split())] += 1
+    # the shortest of the commonest ways of writing it: "NI 19", not "NI 19 re-offending"
+    ranked = [(min(_commonest(forms), key=lambda t: (len(t), t)), sum(forms.values()))
+              for forms in written.values()]
     result.topics = sorted(ranked, key=lambda t: (-t[1], t[0].casefold()))
     result.channels = dict(Counter(a.channel for a in answers))
     return result
 
 
-def render_report(project: Project, mailing: Mailing, result: Tally) -> bytes:
+NI_RE = re.compile(r"\s*(?:NI|national\s+indicator)\s*[-.:#]?\s*(\d{1,4})(?!\d)", re.I)
+
+
+def topic_key(topic: str) -> str:
+    """What ranks as one next topic: a national indicator by its number ("NI 19",
+    "NI 19 (re-offending)", "ni19 re-offending"), anything else by its words."""
+    match = NI_RE.match(topic)
+    if match:
+        return f"ni {int(match[1])}"
+    return " ".join(re.sub(r"[^\w]+", " ", topic.casefold()).split())
+
+
+def _commonest(forms: Counter) -> list[str]:
+    top = max(forms.values())
+    return [text for text, n in forms.items() if n == top]
+
+
+# The report's text face (layouts/evaluation.css): answers are fitted to its glyphs.
+REPORT_FAMILY = "Lato"
+
+
+def fitted_to_fonts(project, counted: dict, source, problems) -> dict:
+    """The answers as the report shows them: a character the house fonts lack (an emoji, CJK)
+    written as ``[U+1F600]``, with a warning naming the return, instead of failing the whole
+    report at the glyph check. responses.csv keeps the answers as given."""
+    from press.render import typeset
+
+    cmap = typeset.family_cmap(project.assets / "fonts", REPORT_FAMILY)
+    if not cmap:  # no house fonts: the glyph check has nothing to say either
+        return counted
+
+    def fit(text):
+        if not text or text.isascii():
+            return text
+        return "".join(c if ord(c) in cmap or not typeset.draws_glyph(c)
+                       else f"[U+{ord(c):04X}]" for c in text)
+
+    shown = {}
+    for key, answer in counted.items():
+        values = {name: fit(value) for name, value in answer.values.items()}
+        changed = [name for name, value in values.items() if value != answer.values[name]]
+        if changed:
+            problems.warn(source / answer.source.split(":")[0], None,
+                          f"{', '.join(changed)}: characters the house fonts lack are shown "
+                          "in the report as [U+code]", "responses.csv has them as given")
+            answer = replace(answer, values=values)
+        shown[key] = answer
+    return shown
+
+
+def render_report(project, mailing, result: Tally) -> bytes:
     """report.pdf: laid out and written like a web edition (tagged PDF/UA-1)."""
     from press.briefing import layout
     from press.model import Page
@@ -149,8 +163,7 @@ def render_report(project: Project, mailing: Mailing, result: Tally) -> bytes:
     return web.write_web(laid_out, None, f"evaluation/{mailing.id}")
 
 
-def responses_csv(keys: dict[str, Recipient], counted: dict[str, Answer],
-                  questions: tuple[Question, ...]) -> str:
+def responses_csv(keys: dict, counted: dict, questions: tuple[Question, ...]) -> str:
     header = ["agency", "link_officer", "channel", "source"] + [q.name for q in questions]
     rows = []
     for key, recipient in keys.items():
@@ -161,15 +174,14 @@ def responses_csv(keys: dict[str, Recipient], counted: dict[str, Answer],
     return csvsafe.write(header, rows)
 
 
-def follow_up_csv(mailing: Mailing, keys: dict[str, Recipient], counted: dict[str, Answer]
-                  ) -> str:
+def follow_up_csv(mailing, keys: dict, counted: dict) -> str:
     phones = telephones(mailing.recipients_path)
     rows = [[r.agency, r.link_officer, r.email, phones.get(r.line, "")]
             for key, r in keys.items() if key not in counted]
     return csvsafe.write(["agency", "link_officer", "email", "telephone"], rows)
 
 
-def telephones(path: Path) -> dict[int, str]:
+def telephones(path) -> dict[int, str]:
     """Row → telephone, from the recipients file's optional ``telephone`` column (the mailing
     loader checks the file; it keeps no telephone numbers of its own)."""
     reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
@@ -177,7 +189,7 @@ def telephones(path: Path) -> dict[int, str]:
     if "telephone" not in header:
         return {}
     column = header.index("telephone")
-    phones: dict[int, str] = {}
+    phones = {}
     while True:
         start = reader.line_num + 1  # the row's first line, as the mailing loader counts
         row = next(reader, None)

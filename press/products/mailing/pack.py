@@ -17,7 +17,7 @@ import pypdf
 
 from press.briefing import layout
 from press.build.pipeline import Options, build
-from press.core import output
+from press.core import output, untrusted
 from press.errors import ContentError, Problem, Problems
 from press.model import Page
 from press.products.mailing.letters import write_print_pdf
@@ -70,8 +70,9 @@ def insert_warnings(path: Path, condition: str = "FOGRA39") -> list[str]:
     ``condition`` (the series' print editions')."""
     from press.render import preflight
 
-    reader = pypdf.PdfReader(path)
-    inks = preflight.inks_used(reader)
+    with untrusted.library_messages("pypdf") as said:
+        reader = pypdf.PdfReader(path)
+        inks = preflight.inks_used(reader)
     found = []
     if inks["annotations"]:
         found.append(f"{inks['annotations']} annotations (links)")
@@ -83,6 +84,8 @@ def insert_warnings(path: Path, condition: str = "FOGRA39") -> list[str]:
         if intents else "none"
     if condition and own != condition:
         found.append(f"output intent {own}, not {condition}")
+    if said:
+        found.append(f"a damaged PDF structure (pypdf: {said[0]})")
     if found:
         return ["; ".join(found) + " (ask its designer for a print-ready PDF/X: text in "
                 f"100 K, no links, {condition or 'the printer’s condition'})"]
@@ -126,12 +129,22 @@ class PdfInfo:
 
 
 def _pdf_info(path: Path) -> PdfInfo:
+    with untrusted.library_messages("pypdf"):  # repairs of a damaged insert: not raw output
+        return _read_info(path)
+
+
+def _read_info(path: Path) -> PdfInfo:
     try:
         reader = pypdf.PdfReader(path)
         pages = len(reader.pages)
         first = reader.pages[0]
         box = first.trimbox if "/TrimBox" in first else first.mediabox
-    except (pypdf.errors.PyPdfError, OSError, ValueError, IndexError) as exc:
+    except NotImplementedError:  # pypdf opens only password (/Standard) encryption
+        raise ContentError.at(path, None, "cannot read the PDF: it is encrypted with a "
+                              "security handler other than a password (/Standard)",
+                              "ask for a copy saved without security") from None
+    except (pypdf.errors.PyPdfError, OSError, ValueError, IndexError, KeyError, TypeError,
+            AttributeError, RecursionError) as exc:
         raise ContentError.at(path, None, f"cannot read the PDF: {exc}") from None
     return PdfInfo(pages, (round(float(box.width) * MM_PER_PT, 1),
                            round(float(box.height) * MM_PER_PT, 1)))

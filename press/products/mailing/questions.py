@@ -17,8 +17,10 @@ from press.errors import Problems
 KINDS = ("choice", "yesno", "text", "textarea")
 YES_NO = (("yes", "Yes"), ("no", "No"))
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-# Field names the form uses itself; a question may not take them.
-RESERVED = {"agency", "link_officer", "items_sent", "bp_form_id", "bp_reference"}
+# Field names the form uses itself, and the columns the answers CSV and responses.csv have
+# besides the questions: a question may not take them.
+RESERVED = {"agency", "link_officer", "items_sent", "bp_form_id", "bp_reference",
+            "source", "channel", "date"}
 
 
 @dataclass(frozen=True)

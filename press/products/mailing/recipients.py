@@ -10,6 +10,7 @@ from pathlib import Path
 from press.content.load import decode
 from press.core.yamlsafe import bad_character
 from press.errors import ContentError, Problems, did_you_mean
+from press.products.mailing.feedback import slug
 from press.products.mailing.model import MAX_COPIES, Recipient
 
 REQUIRED_COLUMNS = ("agency", "link_officer", "address_1", "town", "postcode")
@@ -65,6 +66,7 @@ def read_recipients(path: Path) -> tuple[Recipient, ...]:
 
     recipients: list[Recipient] = []
     agencies: dict[str, int] = {}  # casefolded name → its row
+    form_keys: dict[str, tuple[int, str]] = {}  # form key → (its row, its agency)
     pending_empty: list[int] = []
     line = 1
     while True:
@@ -100,6 +102,17 @@ def read_recipients(path: Path) -> tuple[Recipient, ...]:
                            f"first on row {agencies[key]}; an agency gets one envelope (use "
                            "the 'copies' column for more copies)")
             continue
+        # The feedback form names its agency by this key: two agencies with one key would be
+        # told apart only by their order in the file, and re-sorting it would swap returns.
+        form_key = slug(recipient.agency)
+        if form_key in form_keys:
+            first_line, first = form_keys[form_key]
+            problems.error(path, line, f"agency '{recipient.agency}' is too like "
+                           f"'{first}' (row {first_line}): their feedback forms would share "
+                           f"the key '{form_key}'", "tell them apart by more than "
+                           "punctuation, e.g. add the service's name")
+            continue
+        form_keys[form_key] = (line, recipient.agency)
         agencies[key] = line
         recipients.append(recipient)
         if len(recipients) > MAX_RECIPIENTS:

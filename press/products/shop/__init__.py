@@ -36,6 +36,7 @@ from pathlib import Path
 from press.content.load import load_all
 from press.core import freshness, output
 from press.errors import ContentError, Problem, Problems
+from press.products.bundles import withdrawn
 from press.products.shop import published
 from press.products.shop.catalogue import (
     CATALOGUE_FILES,
@@ -120,6 +121,9 @@ def build(project: Project) -> Report:
     started = time.perf_counter()
     # leftovers of a killed build: staging folders, a half-done swap (rolled back), partials
     output.clean_partials(project.output)
+    published.check_folder(project)
+    removed = published.remove_links(project)
+    gone = [p.relative_to(project.root).as_posix() for p in withdrawn.remove(project)]
     items = products(project)
     _check_names(items)
     current = project.shop_folder
@@ -142,10 +146,10 @@ def build(project: Project) -> Report:
     if facts is not None and sorted(facts["listing"]) == published.names(current):
         # Nothing it is made from changed, and the folder is as the last build left it.
         report = Report(current, stale=stale, entries=_entries(facts["entries"], items),
-                        unlisted=facts["unlisted"])
+                        unlisted=facts["unlisted"], links=removed, withdrawn=gone)
         report.seconds = time.perf_counter() - started
         return report
-    report = Report(current, stale=stale)
+    report = Report(current, stale=stale, links=removed, withdrawn=gone)
     before = listing(current)
     known = _known(record.read())
     with output.staged_folder(current) as stage:

@@ -84,6 +84,8 @@ class Report:
     changed: list[str] = field(default_factory=list)  # files new or changed in this build
     unlisted: list[str] = field(default_factory=list)  # files in the folder but in no product
     stale: list[tuple[str, str]] = field(default_factory=list)  # (edition, command) out of date
+    links: list[str] = field(default_factory=list)  # symbolic links removed from the folder
+    withdrawn: list[str] = field(default_factory=list)  # outputs of withdrawn bundles removed
     seconds: float = 0.0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TypedDict
 
@@ -13,14 +14,51 @@ from press.project import Project
 
 
 def names(folder: Path) -> list[str]:
-    """The files in the folder (not hidden), by relative name; nothing is read."""
-    if not folder.is_dir():
+    """The files in the folder (not hidden), by relative name; nothing is read. Symbolic
+    links are not files of the folder: they are never listed, read or followed."""
+    if not folder.is_dir() or folder.is_symlink():
         return []
     found = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
-            found.append(rel)
+    for parent, folders, files in os.walk(folder):  # does not follow links to folders
+        here = Path(parent)
+        folders[:] = [f for f in folders if not f.startswith(".")
+                      and not (here / f).is_symlink()]
+        for name in files:
+            path = here / name
+            if not name.startswith(".") and not path.is_symlink() and path.is_file():
+                found.append(path.relative_to(folder).as_posix())
+    return sorted(found)
+
+
+def links(folder: Path) -> list[str]:
+    """Symbolic links anywhere in the folder, by relative name (hidden ones included)."""
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    found = []
+    for parent, folders, files in os.walk(folder):
+        here = Path(parent)
+        found += [(here / n).relative_to(folder).as_posix() for n in folders + files
+                  if (here / n).is_symlink()]
+    return sorted(found)
+
+
+def check_folder(project: Project) -> None:
+    """``output/upload`` must be a real folder: the shop swaps it whole (rename), which would
+    replace a link to a sync folder by a folder and strand the sync folder."""
+    folder = project.shop_folder
+    if folder.is_symlink():
+        raise ContentError.at(folder, None, "output/upload is a symbolic link: the shop "
+                              "builds the folder itself and swaps it in whole",
+                              "remove the link (rm output/upload) and copy or sync the "
+                              "built folder from there")
+
+
+def remove_links(project: Project) -> list[str]:
+    """Remove the symbolic links someone put into the upload folder (never followed: the file
+    they point to would otherwise be copied in, ready to upload); their names."""
+    found = links(project.shop_folder)
+    for rel in found:
+        (project.shop_folder / rel).unlink(missing_ok=True)
     return found
 
 
@@ -59,17 +97,13 @@ def current_listing(project: Project) -> dict[str, FileFacts]:
 def changes(project: Project) -> list[tuple[str, str]] | None:
     """``[(status, name)]``: files that are new, changed or removed since the last upload was
     marked published (sorted by name); None if no upload has been marked yet."""
+    check_folder(project)
     output.settle_folder(project.shop_folder)  # a swap killed half-way is not "all removed"
     now = current_listing(project)
     path = project.published_snapshot
     if not path.is_file():
         return None
-    try:
-        before = json.loads(path.read_text(encoding="utf-8"))["files"]
-    except (ValueError, KeyError, TypeError):
-        raise ContentError.at(path, None, "the published snapshot is not readable",
-                              "mark the last upload again: python build.py web "
-                              "--mark-published") from None
+    before = _snapshot(path)
     result = []
     for name in sorted(set(now) | set(before)):
         if name not in before:
@@ -81,9 +115,36 @@ def changes(project: Project) -> list[tuple[str, str]] | None:
     return result
 
 
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+
+
+def _snapshot(path: Path) -> dict[str, dict]:
+    """The files of the last published upload, from ``output/web-published.json``; a file
+    that is not what :func:`mark_published` writes is a problem, never a traceback."""
+    from press.core import untrusted
+
+    problem = ""
+    try:
+        data = json.loads(untrusted.read_bytes(path, MAX_SNAPSHOT_BYTES).decode("utf-8"))
+    except untrusted.Refused as exc:
+        problem = exc.message
+    except (ValueError, RecursionError) as exc:
+        problem = f"not JSON ({type(exc).__name__})"
+    else:
+        files = data.get("files") if isinstance(data, dict) else None
+        if isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, dict)
+                                           for k, v in files.items()):
+            return files
+        problem = "it has no 'files' listing"
+    raise ContentError.at(path, None, f"the published snapshot is not readable: {problem}",
+                          "mark the last upload again: python build.py web --mark-published")
+
+
 def mark_published(project: Project) -> int:
     """Record the folder as uploaded: ``output/web-published.json``. Returns the file count."""
     folder = project.shop_folder
+    check_folder(project)
+    output.settle_folder(folder)  # a swap killed between its renames: the folder is there
     if not (folder / "catalogue.json").is_file():
         raise ContentError.at(folder, None, "there is no web shop folder to mark",
                               "build it first: python build.py web")
