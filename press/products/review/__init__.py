@@ -56,4 +56,107 @@ def make_pack(project, slug: str, round_name: str, date: str = "") -> Done:
 
 
 def collect(project, slug: str, round_name: str) -> Done:
-    raise ContentError.at(project.reviews_dir, None, "not yet")
+    """Read the returns of round ``round_name`` and write its comments."""
+    from press.core import output
+    from press.products.review import digest
+    from press.products.review.place import Placed, place
+    from press.products.review.returns import quote_marked, read_returns
+    from press.products.review.round import load_round
+
+    briefing, problems = _briefing(project, slug)
+    round_ = load_round(project, slug, round_name)
+    folder = project.review_folder(slug, round_.name)
+    current = briefing.path.read_text("utf-8").split("\n")
+    source = f"content/briefings/{briefing.path.name}"
+    returns_dir = project.reviews_dir / slug / round_.name
+    refused_before = len(problems.items)
+    returns = read_returns(returns_dir, problems)
+    refused = [p.format(project.root) for p in problems.items[refused_before:]]
+    maps: dict[str, dict | None] = {}
+    items, returned, flattened = [], {}, []
+    by_key = {r.key: r for r in round_.reviewers}
+    for got in returns:
+        if not got.comments:
+            flattened.append(got.path.name)
+            problems.warn(got.path, None, "no comments in it: flattened, or printed to PDF?",
+                          "ask the reviewer to save the PDF from their reader instead")
+            continue
+        name = got.round or round_.name
+        if name not in maps:
+            maps[name] = _load_map(project.review_folder(slug, name))
+        mapping = maps[name]
+        reviewer = _reviewer(got, by_key)
+        returned.setdefault(reviewer, []).append(got.path.name)
+        quote_marked(got.path, got)
+        for item in _threads(got, reviewer, name):
+            if mapping is None:
+                item.placed = Placed(None, f"round {name} has no map (make its pack here: "
+                                           f"build.py review {slug} --round {name})")
+            else:
+                item.placed = place(item.comment, mapping, current)
+            items.append(item)
+    heads = digest.sections(current, briefing.body_line)
+    title = f"{briefing.indicator.code}: {briefing.title}"
+    missing = [r.name for r in round_.reviewers if r.name not in returned]
+    if not returns_dir.is_dir():
+        problems.warn(returns_dir, None, "no returns yet", "put the returned PDFs in this folder")
+    output.write_text(folder / "comments.md",
+                      digest.comments_md(title, round_.name, source, items, heads))
+    output.write_text(folder / "comments.csv", digest.comments_csv(source, items, heads))
+    output.write_text(folder / "summary.md", digest.summary_md(
+        title, round_.name, returned, missing, items, refused, flattened))
+    placed = sum(1 for i in items if i.placed.line)
+    summary = (f"{len(items)} comments ({placed} placed) from {len(returned)} of "
+               f"{len(round_.reviewers)} reviewers")
+    return Done(folder, summary, problems.items)
+
+
+def _load_map(folder: Path) -> dict | None:
+    import json
+
+    try:
+        return json.loads((folder / "map.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _reviewer(got, by_key) -> str:
+    """Who returned ``got``: the pack's identity, else the file name, else the comments'
+    author, else the file name itself."""
+    if got.reviewer_key in by_key:
+        return by_key[got.reviewer_key].name
+    stem = got.path.stem.casefold()
+    for key, reviewer in by_key.items():
+        if key in stem:
+            return reviewer.name
+    authors = {c.author.casefold() for c in got.comments if c.author}
+    for reviewer in by_key.values():
+        if reviewer.name.casefold() in authors:
+            return reviewer.name
+    return f"unknown ({got.path.name})"
+
+
+def _threads(got, reviewer: str, round_name: str) -> list:
+    """The comments of one return as threads: a replacement's strike-out and caret become one
+    comment; a reply goes under the comment it answers."""
+    from press.products.review.digest import Item
+    from press.products.review.place import Placed
+
+    by_ident = {c.ident: Item(c, Placed(None), c.author or reviewer, round_name)
+                for c in got.comments}
+    roots = []
+    for comment in got.comments:
+        item = by_ident[comment.ident]
+        parent = by_ident.get(comment.reply_to)
+        if parent is not None and comment.group:
+            if parent.comment.kind == "strike-out":
+                parent.comment.kind = "replacement"
+                parent.replacement = comment.text
+                continue
+        if parent is not None:
+            while parent.comment.reply_to in by_ident and not parent.comment.group:
+                parent = by_ident[parent.comment.reply_to]
+            parent.replies.append(item)
+            continue
+        roots.append(item)
+    return roots
