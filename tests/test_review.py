@@ -317,3 +317,17 @@ def test_old_round_comments_follow_their_lines(project):
     assert int(by_text["kept"]["line"]) == line_of(source, "| 14 to 16 | Borderline")
     assert "was line" in by_text["kept"]["note"] and by_text["kept"]["round"] == "r1"
     assert "changed since round r1" in by_text["rewritten"]["note"]
+
+
+def test_round_file_problems_are_reported_at_their_lines(project, capsys):
+    rounds = project / "content" / "reviews" / SLUG
+    (rounds / "bad.yaml").write_text("reviewers:\n  - name: Ann\n    emial: a@b\n"
+                                     "deadine: soon\n", "utf-8")
+    assert main(["review", SLUG, "--round", "bad", "--project", str(project), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert f"content/reviews/{SLUG}/bad.yaml:3: unknown field 'emial'" in err
+    assert f"content/reviews/{SLUG}/bad.yaml:4: unknown field 'deadine'" in err
+    assert main(["review", SLUG, "--round", "r9", "--project", str(project), "-q"]) == 1
+    assert "no round 'r9'" in capsys.readouterr().err
+    assert main(["review", SLUG, "--project", str(project)]) == 2
+    assert "--round NAME" in capsys.readouterr().err

@@ -87,7 +87,7 @@ def collect(project, slug: str, round_name: str) -> Done:
         mapping = maps[name]
         reviewer = _reviewer(got, by_key)
         returned.setdefault(reviewer, []).append(got.path.name)
-        quote_marked(got.path, got)
+        quote_marked(got)
         for item in _threads(got, reviewer, name):
             if mapping is None:
                 item.placed = Placed(None, f"round {name} has no map (make its pack here: "

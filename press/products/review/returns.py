@@ -55,12 +55,17 @@ class Return:
     reviewer_key: str  # from the pack's identity ("" if it was lost)
     note_pages: int
     pages: int
+    data: bytes = b""  # the file as read (its size checked): the text is read from it again
     comments: list[Comment] = field(default_factory=list)
 
 
 def read_returns(folder: Path, problems: Problems) -> list[Return]:
     """Every usable return in ``folder`` (sorted by name); the others are problems."""
     if not folder.is_dir():
+        return []
+    if folder.is_symlink():
+        problems.error(folder, None, "the returns folder is a link; nothing read",
+                       "put the returned PDFs in a folder of the project itself")
         return []
     found = []
     for path in sorted(folder.iterdir()):
@@ -123,7 +128,7 @@ def _read(path: Path, data: bytes, refuse) -> Return | None:
     round_name, key, notes = "", "", 0
     if len(parts) == 4 and parts[3].isdigit():
         round_name, key, notes = parts[1], parts[2], int(parts[3])
-    found = Return(path, round_name, key, notes, pages - notes)
+    found = Return(path, round_name, key, notes, pages - notes, data)
     raw, by_object = [], {}
     for number, page in enumerate(reader.pages):
         for index, ref in enumerate(page.get("/Annots") or []):
@@ -199,7 +204,10 @@ def _band_round(data: bytes, notes: int) -> str:
     Info dictionary keeps the page's text)."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(data)
+    try:
+        document = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError:
+        return ""
     try:
         for index in range(notes, min(len(document), notes + 3)):
             text = document[index].get_textpage().get_text_range()
@@ -211,27 +219,34 @@ def _band_round(data: bytes, notes: int) -> str:
     return ""
 
 
-def quote_marked(data_path: Path, returned: Return) -> None:
-    """The text under each marking comment (its quads), read with pdfium."""
+def quote_marked(returned: Return) -> None:
+    """The text under each marking comment (its quads), read with pdfium; a page it cannot
+    read leaves the comments unquoted (they are still placed by position)."""
     import pypdfium2
 
     wanted = [c for c in returned.comments if c.kind in MARKUP or c.group]
     if not wanted:
         return
-    with limits.time_limit("review", SECONDS):
-        document = pypdfium2.PdfDocument(data_path.read_bytes())
-        try:
-            for comment in wanted:
-                page = document[comment.page + returned.note_pages]
-                text_page = page.get_textpage()
-                parts = []
-                for x0, y0, x1, y1 in comment.quads:
-                    # shrink the quad a little: a generous highlight reaches the next line
-                    inset = (y1 - y0) * 0.2
-                    parts.append(text_page.get_text_bounded(x0, y0 + inset, x1, y1 - inset))
-                comment.quoted = tidy(" ".join(parts))
-        finally:
-            document.close()
+    try:
+        with limits.time_limit("review", SECONDS):
+            document = pypdfium2.PdfDocument(returned.data)
+            try:
+                for comment in wanted:
+                    comment.quoted = _under(document, comment, returned.note_pages)
+            finally:
+                document.close()
+    except (pypdfium2.PdfiumError, limits.TimeLimitExceeded, IndexError):
+        return
+
+
+def _under(document, comment: Comment, notes: int) -> str:
+    text_page = document[comment.page + notes].get_textpage()
+    parts = []
+    for x0, y0, x1, y1 in comment.quads:
+        # shrink the quad a little: a generous highlight reaches the lines above and below
+        inset = (y1 - y0) * 0.2
+        parts.append(text_page.get_text_bounded(x0, y0 + inset, x1, y1 - inset))
+    return tidy(" ".join(parts))
 
 
 def tidy(text: str) -> str:
