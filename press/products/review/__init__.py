@@ -73,7 +73,9 @@ def collect(project, slug: str, round_name: str) -> Done:
     returns = read_returns(returns_dir, problems)
     refused = [p.format(project.root) for p in problems.items[refused_before:]]
     maps: dict[str, dict | None] = {}
-    items, returned, flattened = [], {}, []
+    items: list = []
+    returned: dict[str, list[str]] = {}
+    flattened: list[str] = []
     by_key = {r.key: r for r in round_.reviewers}
     for got in returns:
         if not got.comments:
@@ -103,6 +105,15 @@ def collect(project, slug: str, round_name: str) -> Done:
     output.write_text(folder / "comments.md",
                       digest.comments_md(title, round_.name, source, items, heads))
     output.write_text(folder / "comments.csv", digest.comments_csv(source, items, heads))
+    try:
+        output.write_bytes(folder / "comments.pdf", digest.comments_pdf(
+            project, title, round_.name, source, items, heads))
+    except ContentError as exc:
+        # reviewers' text may hold what the house fonts cannot set (an emoji): the digest
+        # is left out, the comments are all in comments.md and comments.csv
+        (folder / "comments.pdf").unlink(missing_ok=True)
+        problems.warn(folder / "comments.pdf", None, "not written: " + "; ".join(
+            p.message for p in exc.problems), "the comments are in comments.md and .csv")
     output.write_text(folder / "summary.md", digest.summary_md(
         title, round_.name, returned, missing, items, refused, flattened))
     placed = sum(1 for i in items if i.placed.line)

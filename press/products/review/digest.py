@@ -81,26 +81,49 @@ def _entry(item: Item, source: str, indent: str = "") -> list[str]:
     return out
 
 
+def grouped(items: list[Item], heads) -> list[tuple[str, list[Item]]]:
+    """The comments by section, in source order; those not placed last."""
+    groups: list[tuple[str, list[Item]]] = []
+    for item in sorted((i for i in items if i.placed.line), key=_sort_key):
+        section = section_of(item.placed.line, heads)
+        if not groups or groups[-1][0] != section:
+            groups.append((section, []))
+        groups[-1][1].append(item)
+    unplaced = sorted((i for i in items if not i.placed.line), key=_sort_key)
+    if unplaced:
+        groups.append(("Not placed", unplaced))
+    return groups
+
+
 def comments_md(title: str, round_name: str, source: str, items: list[Item],
                 heads: list[tuple[int, str]]) -> str:
-    placed = sorted((i for i in items if i.placed.line), key=_sort_key)
     out = [f"# Comments on {_md(title)} — round {round_name}", "",
            f"{len(items)} comments; each line is `file:line` of the source it is about, the "
            "text it marks, the reviewer, the kind and what they wrote.", ""]
-    current = None
-    for item in placed:
-        section = section_of(item.placed.line, heads)
-        if section != current:
-            out += ["", f"## {_md(section)}", ""]
-            current = section
-        out += _entry(item, source)
-    unplaced = [i for i in items if not i.placed.line]
-    if unplaced:
-        out += ["", "## Not placed", ""]
-        for item in sorted(unplaced, key=_sort_key):
+    for section, members in grouped(items, heads):
+        out += ["", f"## {_md(section)}", ""]
+        for item in members:
             out += _entry(item, source)
-            out[-1 - len(item.replies)] += f" — not placed: {item.placed.reason}"
+            if not item.placed.line:
+                out[-1 - len(item.replies)] += f" — not placed: {_md(item.placed.reason)}"
     return "\n".join(out).strip() + "\n"
+
+
+def comments_pdf(project, title: str, round_name: str, source: str, items: list[Item],
+                 heads) -> bytes:
+    """The digest to print or read beside the source: comments.md's content, laid out."""
+    from press.briefing.layout import environment, file_url
+    from press.model import Page
+    from press.render import typeset
+
+    template = environment(project.layouts).get_template("review-comments.html")
+    html = template.render(title=title, round=round_name, source=source, count=len(items),
+                           groups=grouped(items, heads),
+                           css_url=file_url(project.layouts / "review.css"))
+    page = Page(html=html, base_url=file_url(project.layouts) + "/", name=source)
+    data = typeset.write(typeset.render(page, project.root, tagged=False), None)
+    assert data is not None  # (written to no target: the bytes are returned)
+    return data
 
 
 def comments_csv(source: str, items: list[Item], heads) -> str:

@@ -59,6 +59,7 @@ def make(project, briefing: Briefing, body: Body, band: Band) -> Edition:
     saved = typeset.set_bleed(document, 0)
     try:
         data = typeset.write(laid_out, None, pdf_identifier=_ident(briefing, band))
+        assert data is not None  # (written to no target: the bytes are returned)
         mapping = layout_map(document, source, briefing, band)
     finally:
         typeset.restore_bleed(document, saved)
@@ -160,7 +161,7 @@ def _overlay(project, mapping: dict, band: Band):
     from press.render.fetcher import ProjectFetcher
 
     shown: dict[int, list[str]] = {}
-    column = {}  # the text column's left edge on each page: numbers line up beside it
+    column: dict[int, float] = {}  # the text column's left edge: numbers line up beside it
     for box in mapping["boxes"]:
         column[box["page"]] = min(column.get(box["page"], 1e9), box["rect"][0])
     previous = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import html.parser
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 BLOCKS = {"p", "h2", "h3", "h4", "h5", "h6", "li", "tr", "dt", "dd", "pre", "figcaption",
           "caption", "blockquote"}
@@ -39,7 +39,7 @@ class Source:
     lines: list[str]  # the file's lines; lines[0] is line 1
     first: int  # the first line that is body (front matter above it is not looked in)
     text: str = ""
-    line_of: list[int] = None  # file line of each character of ``text``
+    line_of: list[int] = field(default_factory=list)  # file line of each character of ``text``
 
     def __post_init__(self):
         parts, where = [], []

@@ -27,7 +27,9 @@ def note_pdf(project, briefing, round_: Round, reviewer: Reviewer, band: Band) -
     page = Page(html=html, base_url=file_url(project.layouts) + "/",
                 name=str(round_.path), metadata={})
     laid_out = typeset.render(page, project.root, tagged=False)
-    return typeset.write(laid_out, None)
+    data = typeset.write(laid_out, None)
+    assert data is not None  # (written to no target: the bytes are returned)
+    return data
 
 
 def pack_pdf(note: bytes, edition: Edition, ident: str) -> bytes:

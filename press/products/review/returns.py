@@ -123,13 +123,15 @@ def _read(path: Path, data: bytes, refuse) -> Return | None:
         return refuse("has no pages: it is damaged, or not a whole PDF")
     if pages > MAX_PAGES:
         return refuse(f"has {pages} pages, more than a review draft")
-    identity = str((reader.metadata or {}).get("/PressReview", "") or "")
+    info = reader.metadata
+    identity = str(info.get("/PressReview", "") or "") if info else ""
     parts = identity.split("/")
     round_name, key, notes = "", "", 0
     if len(parts) == 4 and parts[3].isdigit():
         round_name, key, notes = parts[1], parts[2], int(parts[3])
     found = Return(path, round_name, key, notes, pages - notes, data)
-    raw, by_object = [], {}
+    raw: list[tuple[int, str, dict]] = []
+    by_object: dict[int, str] = {}
     for number, page in enumerate(reader.pages):
         for index, ref in enumerate(page.get("/Annots") or []):
             annot = ref.get_object()
