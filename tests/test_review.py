@@ -291,6 +291,15 @@ def test_hostile_and_flattened_returns(project):
         assert any(name in line and words in line for line in summary.splitlines()), name
 
 
+def test_a_return_that_reads_too_slowly_is_left_out(project, monkeypatch):
+    shutil.copy(pack(project, "ann-adviser"), returns(project) / "slow.pdf")
+    monkeypatch.setenv("PRESS_TIME_LIMIT_REVIEW", "0.3")
+    monkeypatch.setenv("PRESS_TEST_STALL_REVIEW", "3")
+    collect(project, code=1)
+    summary = (folder(project) / "summary.md").read_text("utf-8")
+    assert "slow.pdf: reading it did not finish within 0.3 s" in summary
+
+
 def test_unplaced_comments_are_listed_with_page_and_reason(project):
     draft = folder(project) / "draft.pdf"
     page, rects = find_phrase(draft, "Borderline")

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 # PRESS_TEST_STALL_<STAGE>=seconds makes a limited stage stall that long inside its limit: the
 # tests' deterministic slow input (a library's worst case gets faster with its next release).
 DEFAULTS = {"markdown": 30.0, "layout": 120.0, "write": 120.0,
-            "preview": 300.0}  # one whole preview build, run in a child it can abandon
+            "preview": 300.0,  # one whole preview build, run in a child it can abandon
+            "review": 30.0}  # reading one returned review draft (products.review.returns)
 
 
 class TimeLimitExceeded(Exception):

@@ -1,10 +1,11 @@
 """Review stage: the returned drafts in ``content/reviews/<slug>/<round>/`` → their comments.
 
 Every file there is untrusted: its size is checked from ``stat`` before a byte is read, the
-reading of each file has a time limit, only regular files directly in the folder are read
-(a link, or a folder, is refused by name), and the PDF is only ever parsed (pypdf and pdfium
-run no script). A file that cannot be used is reported by name and left out; a PDF with no
-comments left is reported as flattened or printed, which loses them.
+reading of each file has a time limit (``PRESS_TIME_LIMIT_REVIEW``), only regular files
+directly in the folder are read (a link, or a folder, is refused by name), and the PDF is only
+ever parsed (pypdf and pdfium run no script). A file that cannot be used is reported by name
+and left out; a PDF with no comments left is reported as flattened or printed, which loses
+them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 400
 MAX_ANNOTATIONS = 5000
 MAX_TEXT = 4000  # characters kept of one comment
-SECONDS = 30.0  # per returned file
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 BAND_RE = re.compile(r"Review draft\s*[—-]\s*round\s+([a-z0-9][a-z0-9-]*)")
 KINDS = {"/Text": "note", "/FreeText": "note", "/Highlight": "highlight",
@@ -100,10 +100,11 @@ def read_return(path: Path, problems: Problems) -> Return | None:
     from pypdf.errors import DependencyError, PyPdfError
 
     try:
-        with limits.time_limit("review", SECONDS):
+        with limits.time_limit("review"):
             return _read(path, data, refuse)
-    except limits.TimeLimitExceeded:
-        return refuse(f"reading it did not finish within {SECONDS:g} s")
+    except limits.TimeLimitExceeded as exc:
+        return refuse(f"reading it did not finish within {exc.seconds:g} s",
+                      "a PDF this slow to read is damaged or hostile; ask for a fresh copy")
     except DependencyError as exc:
         return refuse(f"cannot be decrypted: {exc}")
     except (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError,
@@ -230,7 +231,7 @@ def quote_marked(returned: Return) -> None:
     if not wanted:
         return
     try:
-        with limits.time_limit("review", SECONDS):
+        with limits.time_limit("review"):
             document = pypdfium2.PdfDocument(returned.data)
             try:
                 for comment in wanted:
