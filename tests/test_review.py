@@ -170,6 +170,13 @@ def _ann_marks(draft: Path) -> tuple[list[dict], dict[int, str]]:
         "| 14 to 16 | Borderline")
     page, rects = find_phrase(draft, "This is a draft for consultation")
     add(dict(kind="Highlight", page=page, rects=rects, text="Say when"), "[^1]: This is a draft")
+    chart = next(b for b in json.loads((draft.parent / "map.json").read_text("utf-8"))["boxes"]
+                 if b["text"] == "[image]")
+    x0, y0, x1, y1 = chart["rect"]
+    middle = ((x0 + x1) / 2, (y0 + y1) / 2)
+    add(dict(kind="Text", page=chart["page"], text="Label the bars",
+             rects=[(middle[0], middle[1] - 20, middle[0] + 20, middle[1])]),
+        "![Grouped bar chart")
     page, rects = find_phrase(draft, "referral for further assessment")
     add(dict(kind="Highlight", page=page, rects=rects, text="Which services?"),
         "where appropriate, a referral")
@@ -305,6 +312,8 @@ def test_unplaced_comments_are_listed_with_page_and_reason(project):
     page, rects = find_phrase(draft, "Borderline")
     pypdf_annotate(pack(project, "ann-adviser"), returns(project) / "ann.pdf", 1,
                    [dict(kind="Text", page=0, rects=[(300, 400, 320, 420)], text="Nice cover"),
+                    dict(kind="Text", page=-1, rects=[(300, 400, 320, 420)],
+                         text="On the questions: yes, clear"),
                     dict(kind="Underline", page=page, rects=rects, text="ok \U0001F44D")])
     rows = collect(project)
     # the digest cannot set the emoji in the house fonts: it is left out, nothing else is
@@ -314,6 +323,9 @@ def test_unplaced_comments_are_listed_with_page_and_reason(project):
     assert cover["line"] == "" and "cover" in cover["note"]
     summary = (folder(project) / "summary.md").read_text("utf-8")
     assert "ann.pdf, page 1: **Ann Adviser** (note) Nice cover" in summary
+    assert "On the questions" not in summary  # a general comment is not a failure
+    md = (folder(project) / "comments.md").read_text("utf-8")
+    assert md.index("## General comments") < md.index("On the questions") < md.index("## Not")
 
 
 def test_old_round_comments_follow_their_lines(project):

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from press.core import csvsafe
-from press.products.review.place import Placed
+from press.products.review.place import GENERAL, Placed
 from press.products.review.returns import Comment
 
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -50,6 +50,14 @@ def _sort_key(item: Item):
     return (item.placed.line or 0, c.page, -top, c.rect[0], item.reviewer, c.file)
 
 
+def page_name(comment: Comment) -> str:
+    return f"page {comment.page + 1}" if comment.page >= 0 else "the note to reviewers"
+
+
+def _general(item: Item) -> bool:
+    return item.placed.reason == GENERAL
+
+
 def _quote(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return "“" + (text if len(text) <= limit else text[:limit] + "…") + "”"
@@ -63,7 +71,7 @@ def _md(text: str) -> str:
 
 def _entry(item: Item, source: str, indent: str = "") -> list[str]:
     c, p = item.comment, item.placed
-    where = f"`{source}:{p.line}`" if p.line else f"page {c.page + 1}"
+    where = f"`{source}:{p.line}`" if p.line else page_name(c)
     kind = c.kind
     parts = [f"{indent}- {where} — **{_md(item.reviewer)}** ({kind})"]
     if c.quoted:
@@ -84,12 +92,16 @@ def _entry(item: Item, source: str, indent: str = "") -> list[str]:
 def grouped(items: list[Item], heads) -> list[tuple[str, list[Item]]]:
     """The comments by section, in source order; those not placed last."""
     groups: list[tuple[str, list[Item]]] = []
+    general = sorted((i for i in items if _general(i)), key=_sort_key)
+    if general:
+        groups.append(("General comments (on the note to reviewers)", general))
     for item in sorted((i for i in items if i.placed.line), key=_sort_key):
         section = section_of(item.placed.line, heads)
         if not groups or groups[-1][0] != section:
             groups.append((section, []))
         groups[-1][1].append(item)
-    unplaced = sorted((i for i in items if not i.placed.line), key=_sort_key)
+    unplaced = sorted((i for i in items if not i.placed.line and not _general(i)),
+                      key=_sort_key)
     if unplaced:
         groups.append(("Not placed", unplaced))
     return groups
@@ -104,7 +116,7 @@ def comments_md(title: str, round_name: str, source: str, items: list[Item],
         out += ["", f"## {_md(section)}", ""]
         for item in members:
             out += _entry(item, source)
-            if not item.placed.line:
+            if not item.placed.line and not _general(item):
                 out[-1 - len(item.replies)] += f" — not placed: {_md(item.placed.reason)}"
     return "\n".join(out).strip() + "\n"
 
@@ -118,7 +130,8 @@ def comments_pdf(project, title: str, round_name: str, source: str, items: list[
 
     template = environment(project.layouts).get_template("review-comments.html")
     html = template.render(title=title, round=round_name, source=source, count=len(items),
-                           groups=grouped(items, heads),
+                           groups=grouped(items, heads), page_name=page_name,
+                           general=GENERAL,
                            css_url=file_url(project.layouts / "review.css"))
     page = Page(html=html, base_url=file_url(project.layouts) + "/", name=source)
     data = typeset.write(typeset.render(page, project.root, tagged=False), None)
@@ -135,7 +148,8 @@ def comments_csv(source: str, items: list[Item], heads) -> str:
             c, p = entry.comment, entry.placed if not parent else item.placed
             rows.append([source, p.line or "", section_of(p.line, heads), entry.reviewer,
                          "reply" if parent else c.kind, c.quoted, c.text, entry.replacement,
-                         parent, c.page + 1, entry.round, p.note or p.reason, c.file, c.ident])
+                         parent, c.page + 1 if c.page >= 0 else "note", entry.round,
+                         p.note or p.reason, c.file, c.ident])
     return csvsafe.write(header, rows)
 
 
@@ -154,12 +168,12 @@ def summary_md(title: str, round_name: str, returned: dict[str, list[str]],
     changed = [i for i in placed if i.placed.changed]
     out.append(f"Comments: {len(items)}, placed {len(placed)}"
                + (f", {len(changed)} on lines changed since their round" if changed else ""))
-    unplaced = [i for i in items if not i.placed.line]
+    unplaced = [i for i in items if not i.placed.line and not _general(i)]
     if unplaced:
         out += ["", "## Comments that could not be placed", ""]
         for item in unplaced:
             c = item.comment
-            out.append(f"- {_md(c.file)}, page {c.page + 1}: **{_md(item.reviewer)}** "
+            out.append(f"- {_md(c.file)}, {page_name(c)}: **{_md(item.reviewer)}** "
                        f"({c.kind}) {_md(c.text[:120])} — {_md(item.placed.reason)}")
     if flattened or refused:
         out += ["", "## Returns not read", ""]

@@ -87,7 +87,9 @@ def layout_map(document, source: Source, briefing: Briefing, band: Band) -> dict
         for box, lines in _line_boxes(page._page_box):
             text = "".join(_texts(box))
             if not text.strip():
-                continue
+                if not _has_image(box):
+                    continue
+                text = "[image]"  # a comment on a figure is about the line that places it
             first, last = lines
             x0, top = box.position_x, box.position_y
             rect = [x0 * PT_PER_PX, (height - top - box.height) * PT_PER_PX,
@@ -106,7 +108,8 @@ def layout_map(document, source: Source, briefing: Briefing, band: Band) -> dict
 
 
 def _line_boxes(root):
-    """``(line box, (first, last))`` for each line box under a block with ``data-lines``."""
+    """``(line box, (first, last))`` for each line box (or block image) under a block with
+    ``data-lines``."""
     from weasyprint.formatting_structure import boxes as wb
 
     stack = [(root, None)]
@@ -117,12 +120,20 @@ def _line_boxes(root):
                 element.get("data-lines") and not _is_pseudo(box):
             first, _, last = element.get("data-lines").partition("-")
             lines = (int(first), int(last or first))
-        if isinstance(box, wb.LineBox):
+        if isinstance(box, (wb.LineBox, wb.ReplacedBox)):  # (a block image is no line's)
             if lines is not None:
                 yield box, lines
             continue
         children = getattr(box, "children", None) or []
         stack.extend((child, lines) for child in reversed(children))
+
+
+def _has_image(box) -> bool:
+    from weasyprint.formatting_structure import boxes as wb
+
+    if isinstance(box, wb.ReplacedBox):
+        return True
+    return any(_has_image(child) for child in getattr(box, "children", None) or [])
 
 
 def _is_pseudo(box) -> bool:
@@ -155,10 +166,10 @@ def _overlay(project, mapping: dict, band: Band):
     """One overlay page per page: the source line number at the left of each laid-out line
     that starts a new source line, and the band at the top. Laid out by WeasyPrint (the house
     font), returned as a list of pypdf pages."""
-    import weasyprint
     from pypdf import PdfReader
 
-    from press.render.fetcher import ProjectFetcher
+    from press.model import Page
+    from press.render import typeset
 
     shown: dict[int, list[str]] = {}
     column: dict[int, float] = {}  # the text column's left edge: numbers line up beside it
@@ -193,8 +204,11 @@ def _overlay(project, mapping: dict, band: Band):
             'background: #fbe9e2; color: #b83f16; font-size: 8pt; font-weight: 700; '
             'text-align: center } '
             '</style></head><body>' + "".join(sheets) + '</body></html>')
-    document = weasyprint.HTML(string=html, url_fetcher=ProjectFetcher(project.root)).render()
-    return PdfReader(io.BytesIO(document.write_pdf())).pages
+    page = Page(html=html, base_url=project.layouts.resolve().as_uri() + "/",
+                name=mapping.get("source", "review edition"))
+    data = typeset.write(typeset.render(page, project.root, tagged=False), None)
+    assert data is not None  # (written to no target: the bytes are returned)
+    return PdfReader(io.BytesIO(data)).pages
 
 
 def _stamp(data: bytes, overlay) -> bytes:

@@ -14,7 +14,7 @@ import html.parser
 import re
 from dataclasses import dataclass, field
 
-BLOCKS = {"p", "h2", "h3", "h4", "h5", "h6", "li", "tr", "dt", "dd", "pre", "figcaption",
+BLOCKS = {"figure", "p", "h2", "h3", "h4", "h5", "h6", "li", "tr", "dt", "dd", "pre", "figcaption",
           "caption", "blockquote"}
 WINDOW = 14  # normalised characters looked up at a time: long enough to be unique in a line
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -105,6 +105,9 @@ class _Blocks(html.parser.HTMLParser):
         return self.offsets[line - 1] + column
 
     def handle_starttag(self, tag, attrs):
+        if tag == "img":  # its alternative text is written in the source: ![alt](...)
+            self.handle_data(dict(attrs).get("alt") or "")
+            return
         # a footnote is a span at its call (press.briefing.extension) floated to the foot of
         # the page: a block of its own, written anywhere in the file
         note = tag == "span" and "footnote" in (dict(attrs).get("class") or "").split()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from press.products.review.lines import WINDOW, line_hash, normalise
 from press.products.review.returns import Comment
 
+GENERAL = "on the note to reviewers: a general comment"
 NEAR = 60.0  # points: a point comment further than this from any line is not placed
 
 
@@ -30,6 +31,8 @@ class Placed:
 def place(comment: Comment, mapping: dict, current: list[str]) -> Placed:
     """Where ``comment`` belongs in ``current`` (the briefing file's lines now)."""
     pages = mapping.get("pages", [])
+    if comment.page < 0:
+        return Placed(None, GENERAL)
     if comment.page >= len(pages):
         return Placed(None, f"page {comment.page + 1} is not a page of round "
                             f"{mapping.get('round')}'s draft")

@@ -35,7 +35,7 @@ MARKUP = {"highlight", "strike-out", "underline", "squiggly"}
 @dataclass
 class Comment:
     file: str  # the return's file name
-    page: int  # page of the draft, from 0 (the note pages of a pack not counted)
+    page: int  # page of the draft, from 0; negative: on the note to reviewers before it
     kind: str
     author: str
     text: str
@@ -147,8 +147,7 @@ def _read(path: Path, data: bytes, refuse) -> Return | None:
     if not found.round:
         found.round = _band_round(data, notes)
     for number, ident, annot in raw:
-        if number < notes:
-            continue  # a note page's comment has no place in the source
+        # (a comment on the note to reviewers has a negative page: a general comment)
         found.comments.append(_comment(path, number - notes, ident, annot, by_object))
     return found
 
