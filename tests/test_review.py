@@ -360,3 +360,27 @@ def test_round_file_problems_are_reported_at_their_lines(project, capsys):
     assert "no round 'r9'" in capsys.readouterr().err
     assert main(["review", SLUG, "--project", str(project)]) == 2
     assert "--round NAME" in capsys.readouterr().err
+
+
+def test_blocks_are_numbered_with_their_source_lines(tmp_path):
+    """Every block of each sample briefing is found in its source; a footnote whose words
+    are also in the paragraph calling it is numbered at its definition."""
+    import re
+
+    from press.briefing import convert
+    from press.content.load import load_all
+    from press.errors import Problems
+    from press.products.review.lines import BLOCKS, Source, number_blocks
+
+    project = Project.at(copy_project(tmp_path / "project"))
+    _, briefings = load_all(project, Problems())
+    for briefing in briefings:
+        lines = briefing.path.read_text("utf-8").split("\n")
+        html = number_blocks(convert(project, briefing).html, Source(lines, briefing.body_line))
+        tags = re.findall(r"<(" + "|".join(BLOCKS) + r")\b([^>]*)>", html)
+        assert tags and all("data-line=" in attrs for _, attrs in tags), briefing.slug
+        notes = re.findall(r'<span data-line="(\d+)"[^>]*class="footnote"', html)
+        assert len(notes) == html.count('class="footnote"'), briefing.slug
+        for number in notes:
+            assert lines[int(number) - 1].startswith("[^"), (briefing.slug, number)
+    assert any(b.slug == "ni-062-placement-stability" for b in briefings)

@@ -182,9 +182,10 @@ def _overlay(project, mapping: dict, band: Band):
             page = mapping["pages"][box["page"]]
             top = page["height"] - y1
             right = page["width"] - column[box["page"]] + GUTTER
+            high = min(y1 - y0, 15.0)  # a figure's number at its top, not its middle
             shown.setdefault(box["page"], []).append(
                 f'<div class="n" style="top:{top:.2f}pt;right:{right:.2f}pt;'
-                f'height:{y1 - y0:.2f}pt;line-height:{y1 - y0:.2f}pt">{box["line"]}</div>')
+                f'height:{high:.2f}pt;line-height:{high:.2f}pt">{box["line"]}</div>')
         previous = box["line"]
     fonts = (project.layouts / "fonts.css").resolve().as_uri()
     sheets = []

@@ -89,6 +89,19 @@ def _unmarked(line: str) -> str:
     return line
 
 
+def _note(source: Source, text: str) -> tuple[int, int] | None:
+    """Where a footnote's text is defined: on a ``[^label]:`` line (its words may also be
+    in the paragraph that calls it), else wherever it is found first."""
+    first = found = source.find(text, 0)
+    for _ in range(50):
+        if found is None:
+            break
+        if source.lines[source.line_at(found[0]) - 1].lstrip().startswith("[^"):
+            return found
+        found = source.find(text, found[0] + 1)
+    return first
+
+
 class _Blocks(html.parser.HTMLParser):
     """The start offset, tag and text of every block element of an HTML fragment."""
 
@@ -150,7 +163,7 @@ def number_blocks(body_html: str, source: Source) -> str:
                     cursor = max(cursor, end + 1)
             else:
                 cursor = max(cursor, begin)
-        found = source.find(text, 0 if entry["footnote"] else cursor)
+        found = _note(source, text) if entry["footnote"] else source.find(text, cursor)
         if found is None:
             continue
         if not entry["footnote"]:
