@@ -275,6 +275,30 @@ def test_three_tools_and_an_incremental_save(project):
     assert "Not returned (1): Ann Adviser" in summary
 
 
+def test_a_return_without_the_pack_identity_is_still_placed(project):
+    """macOS Preview rewrites the Info dictionary: the round is read from the band, the note
+    page from the page count, the reviewer from the comments' author."""
+    from pypdf import PdfReader, PdfWriter
+
+    draft = folder(project) / "draft.pdf"
+    source = project / "content" / "briefings" / f"{SLUG}.md"
+    page, rects = find_phrase(draft, "Borderline")
+    annotated = returns(project) / "annotated.pdf"
+    pypdf_annotate(pack(project, "bob-reader"), annotated, 1,
+                   [dict(kind="Underline", page=page, rects=rects, text="bands",
+                         author="Bob Reader")])
+    writer = PdfWriter(clone_from=PdfReader(annotated))
+    writer.metadata = {"/Producer": "macOS Version 14.0 Quartz PDFContext"}
+    with open(returns(project) / "Preview copy.pdf", "wb") as handle:
+        writer.write(handle)
+    annotated.unlink()
+    rows = collect(project)
+    assert int(rows[0]["line"]) == line_of(source, "| 14 to 16 | Borderline")
+    assert rows[0]["reviewer"] == "Bob Reader" and rows[0]["round"] == "r1"
+    summary = (folder(project) / "summary.md").read_text("utf-8")
+    assert "Returned (1): Bob Reader (Preview copy.pdf)" in summary
+
+
 def test_hostile_and_flattened_returns(project):
     from pypdf import PdfReader, PdfWriter
 

@@ -60,7 +60,7 @@ def collect(project, slug: str, round_name: str) -> Done:
     from press.core import output
     from press.products.review import digest
     from press.products.review.place import Placed, place
-    from press.products.review.returns import quote_marked, read_returns
+    from press.products.review.returns import quote_marked, read_returns, skip_notes
     from press.products.review.round import load_round
 
     briefing, problems = _briefing(project, slug)
@@ -89,6 +89,8 @@ def collect(project, slug: str, round_name: str) -> Done:
         mapping = maps[name]
         reviewer = _reviewer(got, by_key)
         returned.setdefault(reviewer, []).append(got.path.name)
+        if mapping is not None:
+            skip_notes(got, len(mapping["pages"]))
         quote_marked(got)
         for item in _threads(got, reviewer, name):
             if mapping is None:

@@ -54,7 +54,8 @@ class Return:
     round: str  # the round whose draft was annotated ("" if it could not be told)
     reviewer_key: str  # from the pack's identity ("" if it was lost)
     note_pages: int
-    pages: int
+    pages: int  # of the draft (the file's, less the note pages)
+    identified: bool = True  # the pack's Info entry was kept (else note pages are guessed)
     data: bytes = b""  # the file as read (its size checked): the text is read from it again
     comments: list[Comment] = field(default_factory=list)
 
@@ -130,7 +131,7 @@ def _read(path: Path, data: bytes, refuse) -> Return | None:
     round_name, key, notes = "", "", 0
     if len(parts) == 4 and parts[3].isdigit():
         round_name, key, notes = parts[1], parts[2], int(parts[3])
-    found = Return(path, round_name, key, notes, pages - notes, data)
+    found = Return(path, round_name, key, notes, pages - notes, bool(identity), data)
     raw: list[tuple[int, str, dict]] = []
     by_object: dict[int, str] = {}
     for number, page in enumerate(reader.pages):
@@ -219,6 +220,18 @@ def _band_round(data: bytes, notes: int) -> str:
     finally:
         document.close()
     return ""
+
+
+def skip_notes(returned: Return, draft_pages: int) -> None:
+    """A return whose reader dropped the pack's Info entry (macOS Preview rewrites it): the
+    pages it has beyond the draft's are the note to reviewers at its front."""
+    extra = returned.pages - draft_pages
+    if returned.identified or not 0 < extra <= 5:
+        return
+    returned.note_pages += extra
+    returned.pages -= extra
+    for comment in returned.comments:
+        comment.page -= extra
 
 
 def quote_marked(returned: Return) -> None:
