@@ -168,6 +168,16 @@ def _ann_marks(draft: Path) -> tuple[list[dict], dict[int, str]]:
     page, rects = find_phrase(draft, "Borderline")
     add(dict(kind="Underline", page=page, rects=rects, text="Define the band"),
         "| 14 to 16 | Borderline")
+    # Acrobat's "replace text": the caret heads the group, the strike-out points at it
+    page, rects = find_phrase(draft, "Some difficulties")
+    add(dict(kind="Caret", page=page, text="A few difficulties",
+             rects=[(rects[0][0] - 2, rects[0][1], rects[0][0] + 3, rects[0][3])]),
+        "| 14 to 16 | Borderline")
+    add(dict(kind="StrikeOut", page=page, rects=rects, irt=len(marks) - 1, group=True),
+        "| 14 to 16 | Borderline")
+    add(dict(kind="Text", page=page, rects=[(rects[0][0], rects[0][3], rects[0][0] + 20,
+                                              rects[0][3] + 20)], text="Yes", irt=len(marks) - 2),
+        "| 14 to 16 | Borderline")
     page, rects = find_phrase(draft, "This is a draft for consultation")
     add(dict(kind="Highlight", page=page, rects=rects, text="Say when"), "[^1]: This is a draft")
     chart = next(b for b in json.loads((draft.parent / "map.json").read_text("utf-8"))["boxes"]
@@ -203,6 +213,9 @@ def test_collect_pypdf_marks_land_on_their_lines(project):
         assert row["reviewer"] == "Ann Adviser"
     replacement = by_text["children's services"]
     assert replacement["kind"] == "replacement" and replacement["quoted"] == "the care system"
+    acrobat = by_text["A few difficulties"]
+    assert acrobat["kind"] == "replacement" and acrobat["quoted"] == "Some difficulties"
+    assert by_text["Yes"]["in_reply_to"] == acrobat["comment_id"]
     assert by_text["Agreed"]["kind"] == "reply"
     assert by_text["Agreed"]["in_reply_to"] == by_text["Say which indicator"]["comment_id"]
     assert by_text["Say which indicator"]["quoted"] == "emotional and behavioural health"

@@ -151,25 +151,41 @@ def _reviewer(got, by_key) -> str:
 
 def _threads(got, reviewer: str, round_name: str) -> list:
     """The comments of one return as threads: a replacement's strike-out and caret become one
-    comment; a reply goes under the comment it answers."""
+    comment (whichever of the two a reader made the group's head); a reply goes under the
+    comment it answers."""
     from press.products.review.digest import Item
     from press.products.review.place import Placed
 
     by_ident = {c.ident: Item(c, Placed(None), c.author or reviewer, round_name)
                 for c in got.comments}
+    absorbed: dict[str, str] = {}  # a merged caret's ident → its strike-out's
+    for comment in got.comments:
+        head = by_ident.get(comment.reply_to)
+        if head is None or not comment.group:
+            continue
+        pair = {comment.kind: by_ident[comment.ident], head.comment.kind: head}
+        if set(pair) == {"strike-out", "insert"}:
+            strike, caret = pair["strike-out"], pair["insert"]
+            strike.comment.kind = "replacement"
+            strike.replacement = caret.comment.text
+            strike.comment.reply_to, strike.comment.group = "", False
+            absorbed[caret.comment.ident] = strike.comment.ident
     roots = []
     for comment in got.comments:
-        item = by_ident[comment.ident]
-        parent = by_ident.get(comment.reply_to)
-        if parent is not None and comment.group:
-            if parent.comment.kind == "strike-out":
-                parent.comment.kind = "replacement"
-                parent.replacement = comment.text
-                continue
-        if parent is not None:
-            while parent.comment.reply_to in by_ident and not parent.comment.group:
-                parent = by_ident[parent.comment.reply_to]
-            parent.replies.append(item)
+        if comment.ident in absorbed:
             continue
-        roots.append(item)
+        item = by_ident[comment.ident]
+        target = absorbed.get(comment.reply_to, comment.reply_to)
+        parent = by_ident.get(target) if target != comment.ident else None
+        if parent is None:
+            roots.append(item)
+            continue
+        seen = {comment.ident}
+        while parent.comment.reply_to and parent.comment.ident not in seen:
+            seen.add(parent.comment.ident)  # a reply to a reply joins the first comment
+            up = absorbed.get(parent.comment.reply_to, parent.comment.reply_to)
+            if up not in by_ident:
+                break
+            parent = by_ident[up]
+        parent.replies.append(item)
     return roots
