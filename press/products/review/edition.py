@@ -164,8 +164,8 @@ def _start_line(source: Source, text: str, first: int, last: int) -> int:
 
 def _overlay(project, mapping: dict, band: Band):
     """One overlay page per page: the source line number at the left of each laid-out line
-    that starts a new source line, and the band at the top. Laid out by WeasyPrint (the house
-    font), returned as a list of pypdf pages."""
+    that starts a new source line (and of a page's first line), and the band at the top.
+    Laid out by WeasyPrint (the house font), returned as a list of pypdf pages."""
     from pypdf import PdfReader
 
     from press.model import Page
@@ -175,9 +175,9 @@ def _overlay(project, mapping: dict, band: Band):
     column: dict[int, float] = {}  # the text column's left edge: numbers line up beside it
     for box in mapping["boxes"]:
         column[box["page"]] = min(column.get(box["page"], 1e9), box["rect"][0])
-    previous = None
+    previous = None  # (page, line): a paragraph continued on a page is numbered at its top
     for box in mapping["boxes"]:
-        if box["line"] != previous:
+        if (box["page"], box["line"]) != previous:
             x0, y0, x1, y1 = box["rect"]
             page = mapping["pages"][box["page"]]
             top = page["height"] - y1
@@ -186,7 +186,7 @@ def _overlay(project, mapping: dict, band: Band):
             shown.setdefault(box["page"], []).append(
                 f'<div class="n" style="top:{top:.2f}pt;right:{right:.2f}pt;'
                 f'height:{high:.2f}pt;line-height:{high:.2f}pt">{box["line"]}</div>')
-        previous = box["line"]
+        previous = (box["page"], box["line"])
     fonts = (project.layouts / "fonts.css").resolve().as_uri()
     sheets = []
     for number, page in enumerate(mapping["pages"]):
