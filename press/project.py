@@ -29,6 +29,7 @@ class Project:
     bundles_dir = property(lambda self: self.content / "bundles")
     mailings_dir = property(lambda self: self.content / "mailings")
     evaluations_dir = property(lambda self: self.content / "evaluations")  # returned answers
+    reviews_dir = property(lambda self: self.content / "reviews")  # rounds and returned drafts
 
     def briefing_paths(self) -> list[Path]:
         return sorted(self.briefings_dir.glob("*.md"))
@@ -76,6 +77,10 @@ class Project:
 
     def evaluation_folder(self, mailing_id: str) -> Path:
         return self.output / "evaluations" / mailing_id
+
+    def review_folder(self, slug: str, round_name: str) -> Path:
+        """A review round's pack, map and collected comments."""
+        return self.output / "reviews" / slug / round_name
 
     @property
     def shop_folder(self) -> Path:

@@ -17,7 +17,8 @@ from press.core import runtime
 from press.errors import PressError, UsageError
 from press.project import BRIEFING_EDITIONS, Project
 
-COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "evaluation", "web", "preview"]
+COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "evaluation", "review", "web",
+            "preview"]
 DESCRIPTION = """\
 Build Performance Pointers briefings from content/ into output/.
 
@@ -27,6 +28,8 @@ Build Performance Pointers briefings from content/ into output/.
   python build.py bundle [ID...]          assemble series bundles (content/bundles/)
   python build.py mailing ID              make the mailing pack content/mailings/ID.yaml
   python build.py evaluation ID           count the feedback in content/evaluations/ID/
+  python build.py review SLUG --round R   review pack for the round content/reviews/SLUG/R.yaml
+  python build.py review SLUG --round R --collect   comments returned, at the source lines
   python build.py web [--changes]         build the web shop folder / list what to upload
   python build.py web --mark-published    after uploading: remember what was uploaded
   python build.py preview [SLUG]          live preview of the typeset pages on 127.0.0.1
@@ -59,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="web: list files that differ from the last published catalogue")
     parser.add_argument("--mark-published", action="store_true",
                         help="web: record output/upload as uploaded (what --changes compares with)")
+    parser.add_argument("--round", metavar="NAME", help="review: the round (content/reviews/)")
+    parser.add_argument("--collect", action="store_true",
+                        help="review: read the returned drafts, write the comments")
     parser.add_argument("--port", type=int, default=8000, help="preview: port (default 8000)")
     parser.add_argument("--timings", type=Path, metavar="FILE",
                         help="write the wall time of each stage to FILE as JSON (bench/)")
@@ -163,6 +169,8 @@ def _verb(command: str):
         from press.commands import mailing as module
     elif command == "evaluation":
         from press.commands import evaluation as module
+    elif command == "review":
+        from press.commands import review as module
     elif command == "web":
         from press.commands import web as module
     else:

@@ -24,7 +24,8 @@ from types import FrameType
 # tests' deterministic slow input (a library's worst case gets faster with its next release).
 DEFAULTS = {"markdown": 30.0, "layout": 120.0, "write": 120.0,
             "preview": 300.0,  # one whole preview build, run in a child it can abandon
-            "returns": 30.0}  # one returned feedback form (pypdf parsing a hostile file)
+            "returns": 30.0,  # one returned feedback form (pypdf parsing a hostile file)
+            "review": 30.0}  # reading one returned review draft (products.review.returns)
 
 
 class TimeLimitExceeded(Exception):
