@@ -6,7 +6,6 @@ One Jinja2 environment (``layouts/``, StrictUndefined, autoescape). Author text 
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup, escape
 
 from press.errors import ContentError
@@ -75,6 +75,45 @@ def compile_templates(project: Project) -> None:
             env.get_template(name)
         except (jinja2.TemplateError, ContentError, OSError, UnicodeDecodeError):
             pass
+
+
+def layout_files(project: Project, *templates: str, fetched: bool = False) -> list[Path]:
+    """Which files of the design count for pages made with ``templates`` (names without
+    ``.html``), the one definition every freshness key uses: each template with every partial
+    it includes, extends or imports, and the palette (read directly by the typeset stage). If a
+    template names another through a variable, every file in ``layouts/`` counts.
+
+    The style sheets, fonts and images are fetched while rendering: a build that records what
+    its layout fetched (a briefing's edition: ``freshness.Record`` inputs) counts those. For
+    the others (a bundle's own pages and sample), ``fetched`` adds every other file of
+    ``layouts/`` and every file of ``assets/``.
+    """
+    layouts = project.layouts
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(layouts)))
+    found: set[str] = set()
+    todo = [f"{name}.html" for name in templates]
+    files: set[Path] = {layouts / "palette.yaml"}
+    while todo:
+        template = todo.pop()
+        path = layouts / template
+        if template in found or not path.is_file():
+            continue
+        found.add(template)
+        try:
+            tree = env.parse(path.read_text(encoding="utf-8"))
+        except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError):
+            continue  # the build reports it
+        for ref in jinja2.meta.find_referenced_templates(tree):
+            if ref is None:
+                files.update(p for p in layouts.rglob("*") if p.is_file())
+                todo = []
+                break
+            todo.append(ref)
+    files.update(layouts / t for t in found)
+    if fetched:
+        files.update(p for p in [*layouts.rglob("*"), *project.assets.rglob("*")]
+                     if p.is_file() and p.suffix != ".html")
+    return sorted(files)
 
 
 def file_url(path: Path) -> str:
@@ -140,7 +179,3 @@ def page(project: Project, briefing: Briefing, body: Body, draft: Draft | None =
     html = template.render(**context)
     return Page(html=html, base_url=file_url(briefing.path.parent) + "/",
                 name=str(briefing.path), metadata={"slug": briefing.slug})
-
-
-def today() -> str:
-    return dt.date.today().isoformat()

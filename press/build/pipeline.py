@@ -252,20 +252,19 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     results: dict[str, Result] = {}
     plans: dict[str, tuple] = {}
     for briefing in briefings:
-        manifest = None if force else cache.read(project, briefing.slug)
-        plan = _plan(project, briefing, options, keys, manifest, hasher)
-        if plan[0]:
-            plans[briefing.slug] = (briefing, manifest) + plan
+        stale, wanted, facts = _plan(project, briefing, options, keys, hasher, force)
+        if stale:
+            plans[briefing.slug] = (briefing, facts, stale, wanted)
         else:
-            results[briefing.slug] = _cached_result(project, briefing, manifest, plan[1], options)
+            results[briefing.slug] = _cached_result(project, briefing, facts, options)
     if progress is not None:
         progress.start(len(briefings), up_to_date=len(results))
 
     def done(slug: str, result: Result) -> None:
-        briefing, manifest, stale, keys = plans[slug]
+        briefing, facts, stale, keys = plans[slug]
         if result.ok:
-            _merge_cached(project, result, manifest, keys, stale)
-            cache.record(project, result, {e: keys[e] for e in stale}, manifest, hasher)
+            _merge_cached(project, result, facts)
+            cache.record(project, result, {e: keys[e] for e in stale}, hasher)
         else:
             cache.forget(project, slug)
         results[slug] = result
@@ -283,27 +282,36 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     return [results[b.slug] for b in briefings]
 
 
-def _plan(project, briefing, options, key_maker, manifest, hasher):
-    """``(stale editions, keys of the wanted editions)``; drops outputs that went stale."""
+def _plan(project, briefing, options, key_maker, hasher, force):
+    """``(stale editions, keys of the wanted editions, facts of the fresh ones)``; drops
+    outputs that went stale."""
     from press.build import cache
 
-    served_ok = cache.served_fresh(project, manifest, hasher)
     wanted = wanted_editions(briefing, options)
     rev = ""
     if "drafts" in wanted or ("drafts" in options.editions and
                               project.briefing_outputs(briefing.slug)["drafts"].exists()):
         rev = provenance.revision(briefing.path)
     keys = {e: key_maker.edition(briefing, e, rev) for e in options.editions}
-    fresh = {e for e in options.editions
-             if served_ok and cache.edition_fresh(project, manifest, e, keys[e])}
+    facts = {} if force else cache.fresh(project, briefing.slug, keys, hasher)
     for edition in options.editions:
         # An edition not made this time (a briefing back to draft status, a draft of a final
         # briefing without --drafts) stays only while it still matches its source.
-        if edition not in wanted and edition not in fresh:
+        if edition not in wanted and edition not in facts:
             cache.remove_outputs(project, briefing.slug,
                                  project.edition_files(briefing.slug, edition))
-    stale = [e for e in wanted if e not in fresh]
-    return stale, {e: keys[e] for e in wanted}
+    stale = [e for e in wanted if e not in facts]
+    return stale, {e: keys[e] for e in wanted}, {e: facts[e] for e in wanted if e in facts}
+
+
+def up_to_date(project: Project, briefing: Briefing, edition: str) -> bool:
+    """Whether the briefing's final ``edition`` is as a build would make it now (for a later
+    stage that uses it without building it)."""
+    from press.build import cache
+
+    hasher = freshness.Hasher()
+    key = cache.Keys(project, Options(), hasher).edition(briefing, edition)
+    return edition in cache.fresh(project, briefing.slug, {edition: key}, hasher)
 
 
 def draft_notes(briefing: Briefing, options: Options) -> list[str]:
@@ -314,25 +322,24 @@ def draft_notes(briefing: Briefing, options: Options) -> list[str]:
     return []
 
 
-def _cached_result(project, briefing, manifest, keys, options) -> Result:
+def _cached_result(project, briefing, facts, options) -> Result:
     from press.build import cache
 
     result = Result(briefing.slug, briefing.path, cached=True)
-    result.warnings = cache.cached_warnings(project, manifest) if manifest else []
+    result.warnings = cache.cached_warnings(project, list(facts.values()))
     result.notes = draft_notes(briefing, options)
-    result.served = sorted(str(project.root / rel) for rel in (manifest or {}).get("served", {}))
-    _merge_cached(project, result, manifest, keys, ())
+    result.served = cache.served(project, briefing.slug)
+    _merge_cached(project, result, facts)
     return result
 
 
-def _merge_cached(project, result, manifest, keys, rebuilt) -> None:
-    """Add the editions that were up to date (not rebuilt) to ``result``."""
-    for edition in keys:
-        if edition in rebuilt or edition in result.outputs:
+def _merge_cached(project, result, facts) -> None:
+    """Add the editions that were up to date (``facts``: their records') to ``result``."""
+    for edition, recorded in facts.items():
+        if edition in result.outputs:
             continue
-        entry = manifest["editions"][edition]
         result.outputs[edition] = project.briefing_outputs(result.slug)[edition]
-        result.pages[edition] = entry["pages"]
+        result.pages[edition] = recorded["pages"]
         if edition == "print":
             path = project.briefing_outputs(result.slug)["preflight"]
             result.preflight = json.loads(path.read_text(encoding="utf-8"))

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from press.briefing.layout import layout_files
 from press.core import limits, parallel
 from press.errors import ContentError
 from press.preview.changes import Deps, affected
@@ -74,7 +75,7 @@ class Preview:
     def __init__(self, project: Project, slugs: Iterable[str] | None = None,
                  folder: Path | None = None, report: Callable[[str], None] | None = None):
         self.project = project
-        self.folder = (folder or project.cache / "preview").resolve()
+        self.folder = (folder or project.preview_cache).resolve()
         self.only = frozenset(slugs) if slugs else None
         self.report = report or log.info
         self._lock = threading.Lock()
@@ -201,7 +202,8 @@ class Preview:
 
         def work(send) -> _Outcome:
             result = typeset_briefing(self.project, path)
-            prints = fingerprints(result.laid_out, self.project.layouts.glob("*"))
+            prints = fingerprints(result.laid_out,
+                                  layout_files(self.project, result.briefing.layout))
 
             def outcome(pages) -> _Outcome:
                 return _Outcome(result.briefing.title, result.briefing.status, tuple(pages),
