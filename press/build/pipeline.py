@@ -24,7 +24,7 @@ EDITIONS = BRIEFING_EDITIONS
 PRELOAD = ["press.build.pipeline", "press.content.load", "press.briefing.markdown",
            "press.briefing.layout", "press.briefing.sample", "press.render.typeset",
            "press.render.web", "press.render.print", "press.render.preflight",
-           "press.render.thumbnail", "pypdfium2", "PIL.Image"]
+           "press.render.recipes", "press.render.thumbnail", "pypdfium2", "PIL.Image"]
 
 
 @dataclass(frozen=True)
@@ -176,21 +176,12 @@ def _merge_print(result: Result, made: tuple[Result, dict]) -> None:
 
 
 def _print_edition(project, briefing, laid_out, ident, result, paths) -> dict:
-    from press.briefing import layout
-    from press.render import preflight, typeset
-    from press.render import print as print_pdf
-    collision = preflight.cover_fit(laid_out.document)
-    if collision:
-        raise ContentError.at(briefing.path, _title_line(briefing.path), collision,
-                              "shorten the title or the subtitle")
-    pages = laid_out.page_count
-    padding = (-pages) % 4 if briefing.series.booklet else 0
-    css_url = layout.file_url(project.layouts / "briefing.css")
+    from press.render import preflight, recipes
+
+    padding = (-laid_out.page_count) % 4 if briefing.series.booklet else 0
     images = preflight.placed_images(laid_out.document)
-    palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
-    blanks = typeset.blank_pages(padding, project.root, css_url)
-    profile = print_pdf.output_profile(project.assets, briefing.series.print_profile)
-    data = print_pdf.write_print(laid_out, None, ident, palette, blanks, profile)
+    data = recipes.write_print(project, laid_out, ident, profile=briefing.series.print_profile,
+                               source=briefing.path, pad_end=padding)
     report = preflight.check(data, images, booklet=briefing.series.booklet)
     report["source"] = str(briefing.path.relative_to(project.root))
     report["padding_pages"] = padding
@@ -204,17 +195,6 @@ def _print_edition(project, briefing, laid_out, ident, result, paths) -> dict:
     result.outputs["print"], result.pages["print"] = paths["print"], report["pages"]
     return {paths["print"]: data,
             paths["preflight"]: (json.dumps(report, indent=2, sort_keys=True) + "\n").encode()}
-
-
-def _title_line(path) -> int | None:
-    """The line of ``title:`` in a briefing's front matter, for problems about the title."""
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.startswith("title:"):
-                return number
-    except OSError:
-        pass
-    return None
 
 
 def wanted_editions(briefing: Briefing, options: Options) -> tuple[str, ...]:

@@ -141,29 +141,15 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
                        counts: tuple[int, ...], guess: int = 2) -> tuple[bytes, Plan, Typeset]:
     """Lay out (:func:`settle_contents`) and write the bundle's cover, contents and back cover
     for one edition."""
-    from press.render import (  # WeasyPrint: imported only when a bundle is assembled
-        preflight,
-        typeset,
-        web,
-    )
-    from press.render import print as print_pdf
+    from press.render import recipes, web  # WeasyPrint: imported only to assemble
+
     laid_out, the_plan = settle_contents(project, bundle, edition, counts, guess)
-    collision = preflight.cover_fit(laid_out.document)
-    if collision:
-        line = next((n for n, text in enumerate(bundle.path.read_text(encoding="utf-8")
-                                                .splitlines(), 1)
-                     if text.startswith("title:")), None)
-        raise ContentError.at(bundle.path, line, collision,
-                              "shorten the title or the subtitle")
     ident = f"{bundle.series.id}/bundles/{bundle.id}"
     if edition == "web":
         return web.write_web(laid_out, None, ident), the_plan, laid_out
-    palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
-    css_url = layout.file_url(project.layouts / "briefing.css")
     # a blank before a briefing that must start on a right-hand page; before the back cover,
     # Notes pages rather than a run of blanks
-    kinds = ["blank"] * sum(the_plan.pads) + typeset.padding_kinds(the_plan.pad_end)
-    blanks = typeset.blank_pages(len(kinds), project.root, css_url, kinds)
-    profile = print_pdf.output_profile(project.assets, bundle.series.print_profile)
-    return (print_pdf.write_print(laid_out, None, ident, palette, blanks, profile), the_plan,
-            laid_out)
+    data = recipes.write_print(project, laid_out, ident, profile=bundle.series.print_profile,
+                               source=bundle.path, blanks=sum(the_plan.pads),
+                               pad_end=the_plan.pad_end)
+    return data, the_plan, laid_out

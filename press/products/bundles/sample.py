@@ -78,7 +78,7 @@ def write(project: Project, bundle: Bundle, the_plan: Plan, parts: list[PartFile
 
 def _lay_out(project: Project, bundle: Bundle, the_plan: Plan, shown: int, note_html,
              showing: list[PartFile], own: Typeset | None) -> bytes:
-    from press.render import typeset, web  # WeasyPrint
+    from press.render import recipes, typeset  # WeasyPrint
 
     settled = the_plan
     if own is None:
@@ -97,8 +97,5 @@ def _lay_out(project: Project, bundle: Bundle, the_plan: Plan, shown: int, note_
     if len(pages) < shown:
         pages.append(own.document.pages[-1])  # the back cover
     note = typeset.render(note_html, project.root)
-    document = own.document.copy(pages + note.document.pages)
-    document.metadata = sample.metadata(own.document.metadata, sold(bundle))
-    ident = f"{bundle.series.id}/bundles/{bundle.id}/sample"
-    return web.write_web(typeset.Typeset(document, own.served | note.served,
-                                         source=bundle.path), None, ident, excerpt=True)
+    return recipes.write_sample(own, pages, note, sold(bundle),
+                                f"{bundle.series.id}/bundles/{bundle.id}/sample")

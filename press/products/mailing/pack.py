@@ -18,7 +18,6 @@ from press.build.pipeline import Options, build
 from press.core import output
 from press.errors import ContentError, Problem, Problems
 from press.model import Page
-from press.products.mailing.letters import write_print_pdf
 from press.products.mailing.model import Item, Mailing, Placement, PrinterJob, PrintFile
 from press.project import Project
 from press.render.units import A4, MM_PER_PT, PAPER_SIZES
@@ -200,7 +199,7 @@ def job_csv(rows: list[PrintFile], printer: PrinterJob | None = None) -> str:
 
 def render_job_sheet(project: Project, mailing: Mailing, rows: list[PrintFile],
                      letter_pages: int) -> bytes:
-    from press.render import typeset  # WeasyPrint: only when the pack is written
+    from press.render import recipes, typeset  # WeasyPrint: only when the pack is written
 
     env = layout.environment(project.layouts)
     context = {
@@ -217,7 +216,8 @@ def render_job_sheet(project: Project, mailing: Mailing, rows: list[PrintFile],
     page = Page(html=env.get_template("job-sheet.html").render(**context),
                 base_url=layout.file_url(mailing.path.parent) + "/", name=str(mailing.path))
     laid_out = typeset.render(page, project.root, tagged=False)
-    return write_print_pdf(project, laid_out, f"{mailing.id}/job-sheet", mailing.print_profile)
+    return recipes.write_print(project, laid_out, f"{mailing.id}/job-sheet", "sheet",
+                               profile=mailing.print_profile)
 
 
 def manifest_csv(mailing: Mailing, placements: list[Placement]) -> str:
