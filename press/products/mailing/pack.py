@@ -27,8 +27,10 @@ def print_name(number: int, item: Item) -> str:
     return f"{number:02d}-{item.name}.pdf"
 
 
-def prepare_items(project: Project, mailing: Mailing, say) -> tuple[Item, ...]:
-    """Find (or build) the print-ready PDF of every item; every failure is reported."""
+def prepare_items(project: Project, mailing: Mailing, say,
+                  warnings: Problems) -> tuple[Item, ...]:
+    """Find (or build) the print-ready PDF of every item; every failure is reported, and
+    what a printer should know about an insert is added to ``warnings``."""
     problems = Problems()
     result = []
     for item in mailing.items:
@@ -42,7 +44,7 @@ def prepare_items(project: Project, mailing: Mailing, say) -> tuple[Item, ...]:
             _pdf_info(source)  # fail here, before anything is written, if it is unreadable
             if item.kind == "insert":
                 for message in insert_warnings(source, _condition_of(project, mailing)):
-                    say(f"mailing: insert {item.ref}: {message}")
+                    warnings.warn(mailing.path, item.line, f"insert {item.ref}: {message}")
         except ContentError as exc:
             problems.extend(exc.problems)
             problems.error(mailing.path, item.line, f"{item.kind} '{item.ref}' failed to build",
