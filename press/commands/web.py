@@ -31,7 +31,8 @@ def command(project: Project, args, say) -> int:
 def after_build(project: Project, args, results, say, blocked: bool = False) -> Problems:
     """The shop step of a full build, reported; returns its problems for the caller to print
     with the rest of the run's (``press.commands.report.print_problems``)."""
-    step = shop.after_build(project, args, results, blocked=blocked)
+    step = shop.after_build(project, results, blocked=blocked,
+                            with_web=args.edition in ("all", "web"))
     if step.blocked:
         say("web: output/upload shop folder not updated because of the errors above")
     elif step.report is not None:

@@ -353,11 +353,12 @@ class AfterBuild:
     blocked: bool = False  # not built because of the errors of the steps before it
 
 
-def after_build(project: Project, args, results, blocked: bool = False) -> AfterBuild:
-    """The shop step of a full build: runs only if everything before it built cleanly (and
-    the web editions were part of the build)."""
+def after_build(project: Project, results, blocked: bool = False,
+                with_web: bool = True) -> AfterBuild:
+    """The shop step of a full build: runs only if everything before it built cleanly and
+    the web editions were part of the build (``with_web``)."""
     step = AfterBuild()
-    if getattr(args, "edition", "all") not in ("all", "web"):
+    if not with_web:
         return step
     content = Problems()
     load_all(project, content)  # (its errors were reported by the briefings step already)
