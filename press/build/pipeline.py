@@ -210,7 +210,7 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     """Load, validate and build what is out of date; load problems go into ``problems``.
 
     Briefings are built in ``jobs`` worker processes (0: one per core). An edition is rebuilt
-    only if something it was made from changed (see ``press.cache``) or ``force`` is set;
+    only if something it was made from changed (see ``press.build.cache``) or ``force`` is set;
     outputs of deleted sources, and of editions a briefing no longer produces, are removed.
     ``progress`` (a ``press.progress.Progress``) is told as briefings finish. ``beside`` is
     called in this process with the slugs being built, while they are built (a later stage

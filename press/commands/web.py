@@ -51,8 +51,8 @@ def _say_report(report: shop.Report, say) -> None:
     for name in report.unlisted:
         say(f"web: note: output/upload/{name} is in the folder but in no catalogue entry")
     for name, command in report.stale:
-        say(f"web: note: output/web/{name} (the edition) is older than what it is made "
-            f"from: rebuild it before uploading ({command})")
+        say(f"web: note: output/web/{name} (the edition) is out of date with what it is "
+            f"made from: rebuild it before uploading ({command})")
 
 
 def _say_changes(project: Project, say, full: bool) -> int:

@@ -5,8 +5,8 @@ the briefings' own already-built pages in order (each without its own back cover
 edition has one back cover, one price and one barcode), and a back cover. The bundle's own pages
 (:mod:`.pages`) are laid out by the typeset stage; the briefings' pages are copied in with
 pypdf (:mod:`.edition`, ``press.pdf.merge``), never re-rendered unless their PDFs are missing
-or older than their sources. For the web edition the parts' structure trees are merged into one
-(``press.pdf.structure``).
+or out of date (``press.build.cache``). For the web edition the parts' structure trees are
+merged into one (``press.pdf.structure``).
 
 In print, the blank pages that padded each briefing to a booklet are left out, and blank pages
 are put in so that every briefing starts on a right-hand page and the back cover ends the book
@@ -133,7 +133,7 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
 
     Both editions are made in memory first (at the same time, in two processes, where the
     machine allows) and written only if both succeeded, so a failure leaves the previous
-    good bundle in place. A bundle newer than everything it is made from is left as it is
+    good bundle in place. A bundle whose record is fresh (``freshness.Record``) is left as it is
     (``force`` assembles it anyway). ``early``: parts read ahead (:class:`ReadAhead`), used
     only for briefings ``results`` found up to date.
     """
