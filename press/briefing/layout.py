@@ -89,7 +89,6 @@ def layout_files(project: Project, *templates: str, fetched: bool = False) -> li
     ``layouts/`` and every file of ``assets/``.
     """
     layouts = project.layouts
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(layouts)))
     found: set[str] = set()
     todo = [f"{name}.html" for name in templates]
     files: set[Path] = {layouts / "palette.yaml"}
@@ -100,20 +99,30 @@ def layout_files(project: Project, *templates: str, fetched: bool = False) -> li
             continue
         found.add(template)
         try:
-            tree = env.parse(path.read_text(encoding="utf-8"))
-        except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError):
+            info = path.stat()
+            refs = _references(path, info.st_mtime_ns, info.st_size)
+        except OSError:
             continue  # the build reports it
-        for ref in jinja2.meta.find_referenced_templates(tree):
-            if ref is None:
-                files.update(p for p in layouts.rglob("*") if p.is_file())
-                todo = []
-                break
-            todo.append(ref)
+        if None in refs:
+            files.update(p for p in layouts.rglob("*") if p.is_file())
+            break
+        todo.extend(refs)
     files.update(layouts / t for t in found)
     if fetched:
         files.update(p for p in [*layouts.rglob("*"), *project.assets.rglob("*")]
                      if p.is_file() and p.suffix != ".html")
     return sorted(files)
+
+
+@lru_cache(maxsize=256)
+def _references(path: Path, mtime_ns: int, size: int) -> tuple[str | None, ...]:
+    """The templates a template file names (None: one named through a variable), parsed once
+    per version of the file in a process (a no-op build asks for every key it computes)."""
+    try:
+        tree = jinja2.Environment().parse(path.read_text(encoding="utf-8"))
+    except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError):
+        return ()  # the build reports it
+    return tuple(jinja2.meta.find_referenced_templates(tree))
 
 
 def file_url(path: Path) -> str:

@@ -112,13 +112,14 @@ def _check_names(items: list[Product]) -> None:
         raise ContentError(problems)
 
 
-def build(project: Project) -> Report:
+def build(project: Project, check_fresh: bool = True) -> Report:
     """Build ``output/upload/`` for every product and swap it in; raise ContentError on problems.
 
     The folder is a pure function of what is published: the catalogue's products, their web
     editions (copied from ``output/web/``), thumbnails and samples, and the catalogue. It is
     written in a staging folder, checked against the catalogue, and swapped in whole; on any
-    failure the previous folder stays as it was.
+    failure the previous folder stays as it was. ``check_fresh``: note the web editions whose
+    build records say they are out of date (a full build has just brought them up to date).
     """
     started = time.perf_counter()
     # leftovers of a killed build: staging folders, a half-done swap (rolled back), partials
@@ -135,7 +136,7 @@ def build(project: Project) -> Report:
             problems.append(Problem(product.source, None,
                                     f"no web edition {path.relative_to(project.root).as_posix()}",
                                     f"build it first: {command}"))
-        elif not _up_to_date(project, product):
+        elif check_fresh and not _up_to_date(project, product):
             stale.append((product.name("full"), command))
     if problems:
         raise ContentError(problems)
@@ -366,7 +367,7 @@ def after_build(project: Project, results, blocked: bool = False,
         step.blocked = True
         return step
     try:
-        step.report = build(project)
+        step.report = build(project, check_fresh=False)  # the steps before made them
     except ContentError as exc:
         step.problems.extend(exc.problems)
     return step
