@@ -23,7 +23,7 @@ class Project:
     layouts = property(lambda self: self.root / "layouts")
     assets = property(lambda self: self.root / "assets")
     output = property(lambda self: self.root / "output")
-    cache = property(lambda self: self.root / ".cache")
+    cache = property(lambda self: self.root / ".cache")  # only the paths below use it
     series_dir = property(lambda self: self.content / "series")
     briefings_dir = property(lambda self: self.content / "briefings")
     bundles_dir = property(lambda self: self.content / "bundles")
@@ -91,3 +91,18 @@ class Project:
     shop_review = property(lambda self: self.output / "upload-review.html")  # not uploaded
 
     published_snapshot = property(lambda self: self.output / "web-published.json")  # last upload
+
+    # -- the build's own state: every path under .cache/ is named here -------------------------
+
+    def records_folder(self, kind: str) -> Path:
+        """Where the records of built items of one kind are (``press.core.freshness.Record``)."""
+        return self.cache / "records" / kind
+
+    def record_path(self, kind: str, name: str) -> Path:
+        return self.records_folder(kind) / f"{name}.json"
+
+    def derived_folder(self, store: str) -> Path:
+        """Where one store of derived bytes is (``press.core.freshness.DerivedStore``)."""
+        return self.cache / "derived" / store
+
+    preview_cache = property(lambda self: self.cache / "preview")  # the preview's page images

@@ -390,7 +390,7 @@ def test_assembling_does_not_re_render_up_to_date_briefings(copy_built, monkeypa
     assert rendered == []  # reassembled from the briefings and its cached own pages
     changed = {p.name for p, ns in before.items() if p.stat().st_mtime_ns != ns}
     assert changed == {f"{BUNDLE}.pdf"}  # (web and print) the briefings were not touched
-    shutil.rmtree(root / ".cache" / "bundles")
+    shutil.rmtree(root / ".cache" / "derived")  # the bundle's own pages, sample, thumbnails
     assert main(["bundle", BUNDLE, "--force", "--project", str(root), "-q"]) == 0
     # without the cache: its own pages, web and print; then its sample, made with the web
     # edition from that same layout, plus the first briefing's first page (its pages in the

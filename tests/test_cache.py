@@ -49,8 +49,7 @@ def recorder(monkeypatch):
         project = Project(Path(root))
         calls[slug] = tuple(sorted(options.editions))
         result = pipeline.Result(slug, project.briefings_dir / f"{slug}.md")
-        previous = cache.read(project, slug) or {}
-        result.served = [str(project.root / rel) for rel in previous.get("served", {})]
+        result.served = cache.served(project, slug)
         for edition in options.editions:
             for path in project.edition_files(slug, edition):
                 data = path.read_bytes() if path.exists() else b"%PDF-1.7\n%%EOF\n"
@@ -166,7 +165,7 @@ def test_deleting_a_source_removes_its_outputs(built, recorder):
                if N112 in p.name and not p.name.endswith(SHOP_FILES)
                and not p.is_relative_to(built / "output" / "upload")]
     assert outputs == []
-    assert not cache.manifest_path(Project(built), N112).exists()
+    assert not any(r.path.exists() for r in cache.records(Project(built), N112).values())
     assert any(f"removed output/web/{N112}.pdf" in line for line in said)
     assert (built / f"output/web/{N062}.pdf").exists()
 
@@ -182,7 +181,7 @@ def test_failed_build_is_retried(built):
     good = source.read_text(encoding="utf-8")
     append(source, "\nAs shown by [@nobody1999].\n")
     assert not build(built, [N058])
-    assert not cache.manifest_path(Project(built), N058).exists()
+    assert not any(r.path.exists() for r in cache.records(Project(built), N058).values())
     source.write_text(good.replace("## ", "## Revised: ", 1), encoding="utf-8")
     pdf = built / f"output/drafts/{N058}.pdf"
     before = pdf.stat().st_mtime_ns
@@ -200,8 +199,8 @@ def test_real_rebuild_is_never_stale(built):
     changed = {p.name for p, ns in stamps.items() if p.stat().st_mtime_ns != ns}
     assert changed == {f"{N058}.pdf"}
     assert "Invented figures" in run("pdftotext", built / f"output/drafts/{N058}.pdf", "-")
-    manifest = json.loads(cache.manifest_path(Project(built), N058).read_text())
-    assert "assets/figures/ni058-sdq-bands.svg" in manifest["served"]
+    record = json.loads(cache.records(Project(built), N058)["drafts"].path.read_text())
+    assert "assets/figures/ni058-sdq-bands.svg" in record["inputs"]
 
 
 def test_progress_bar_only_on_a_terminal():

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from press.core import freshness
+from press.project import Project
 
 PACKAGE = Path(freshness.__file__).resolve().parent.parent
 
@@ -97,10 +98,30 @@ def test_a_new_module_imported_by_the_chain_joins_its_key(copy):
 def test_records_are_fresh_only_with_the_same_key_and_untouched_files(tmp_path):
     out = tmp_path / "out.pdf"
     out.write_bytes(b"%PDF")
-    record = freshness.Record(tmp_path / ".cache", "bundles", "b")
-    assert record.fresh("k", tmp_path) is None
-    record.write("k", tmp_path, [out], {"pages": 3})
-    assert record.fresh("k", tmp_path) == {"pages": 3}
-    assert record.fresh("other", tmp_path) is None
+    used = tmp_path / "font.woff2"
+    used.write_bytes(b"font")
+    record = freshness.Record(Project(tmp_path), "bundles", "b")
+    assert record.fresh("k") is None
+    record.write("k", [out], {"pages": 3}, inputs=[used])
+    assert record.fresh("k") == {"pages": 3}
+    assert record.fresh("other") is None
+    used.write_bytes(b"another font")  # a file the build read changed
+    assert record.fresh("k") is None
+    used.write_bytes(b"font")
+    assert record.fresh("k") == {"pages": 3}
     out.write_bytes(b"%PDF-changed")
-    assert record.fresh("k", tmp_path) is None
+    assert record.fresh("k") is None
+
+
+def test_a_derived_store_keeps_one_entry_per_name(tmp_path):
+    store = freshness.DerivedStore(Project(tmp_path), "things")
+    assert store.get("b", "1" * 64, ".bin") is None
+    store.put("b", "1" * 64, {".bin": b"one", ".json": b"{}"})
+    store.put("b.web", "3" * 64, {".bin": b"other name"})
+    assert store.get("b", "1" * 64, ".bin", ".json") == [b"one", b"{}"]
+    store.put("b", "2" * 64, {".bin": b"two"})
+    assert store.get("b", "1" * 64, ".bin") is None  # replaced
+    assert store.get("b", "2" * 64, ".bin") == [b"two"]
+    assert store.any("b", ".bin") == b"two"
+    assert store.get("b.web", "3" * 64, ".bin") == [b"other name"]
+    assert Project(tmp_path).derived_folder("things").is_relative_to(Project(tmp_path).cache)

@@ -327,7 +327,7 @@ BAD_DEFINITION = {
                               r"test\.yaml:17: unknown field 'press_sise' in 'printer' "
                               r"\(did you mean 'press_size'\?\)"),
     "bad delivery date": (MAILING.replace("2009-03-25", "next week"), LETTER,
-                          r"test\.yaml:19: 'delivery_date' must be a date"),
+                          r"test\.yaml:19: 'printer\.delivery_date' must be a date like 2009-04-01"),
     "missing print profile": (MAILING + "  print_profile: color/nope.icc\n", LETTER,
                               r"test\.yaml:22: 'print_profile': no \.icc file "
                               r"assets/color/nope\.icc"),

@@ -6,7 +6,6 @@ One Jinja2 environment (``layouts/``, StrictUndefined, autoescape). Author text 
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup, escape
 
 from press.errors import ContentError
@@ -75,6 +75,54 @@ def compile_templates(project: Project) -> None:
             env.get_template(name)
         except (jinja2.TemplateError, ContentError, OSError, UnicodeDecodeError):
             pass
+
+
+def layout_files(project: Project, *templates: str, fetched: bool = False) -> list[Path]:
+    """Which files of the design count for pages made with ``templates`` (names without
+    ``.html``), the one definition every freshness key uses: each template with every partial
+    it includes, extends or imports, and the palette (read directly by the typeset stage). If a
+    template names another through a variable, every file in ``layouts/`` counts.
+
+    The style sheets, fonts and images are fetched while rendering: a build that records what
+    its layout fetched (a briefing's edition: ``freshness.Record`` inputs) counts those. For
+    the others (a bundle's own pages and sample), ``fetched`` adds every other file of
+    ``layouts/`` and every file of ``assets/``.
+    """
+    layouts = project.layouts
+    found: set[str] = set()
+    todo = [f"{name}.html" for name in templates]
+    files: set[Path] = {layouts / "palette.yaml"}
+    while todo:
+        template = todo.pop()
+        path = layouts / template
+        if template in found or not path.is_file():
+            continue
+        found.add(template)
+        try:
+            info = path.stat()
+            refs = _references(path, info.st_mtime_ns, info.st_size)
+        except OSError:
+            continue  # the build reports it
+        if None in refs:
+            files.update(p for p in layouts.rglob("*") if p.is_file())
+            break
+        todo.extend(refs)
+    files.update(layouts / t for t in found)
+    if fetched:
+        files.update(p for p in [*layouts.rglob("*"), *project.assets.rglob("*")]
+                     if p.is_file() and p.suffix != ".html")
+    return sorted(files)
+
+
+@lru_cache(maxsize=256)
+def _references(path: Path, mtime_ns: int, size: int) -> tuple[str | None, ...]:
+    """The templates a template file names (None: one named through a variable), parsed once
+    per version of the file in a process (a no-op build asks for every key it computes)."""
+    try:
+        tree = jinja2.Environment().parse(path.read_text(encoding="utf-8"))
+    except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError):
+        return ()  # the build reports it
+    return tuple(jinja2.meta.find_referenced_templates(tree))
 
 
 def file_url(path: Path) -> str:
@@ -140,7 +188,3 @@ def page(project: Project, briefing: Briefing, body: Body, draft: Draft | None =
     html = template.render(**context)
     return Page(html=html, base_url=file_url(briefing.path.parent) + "/",
                 name=str(briefing.path), metadata={"slug": briefing.slug})
-
-
-def today() -> str:
-    return dt.date.today().isoformat()

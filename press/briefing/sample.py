@@ -2,15 +2,15 @@
 that every sample (briefing or bundle) ends with.
 
 A briefing's sample is its first pages and a last page saying where to buy the full briefing,
-in one WeasyPrint document, so that WeasyPrint writes one structure tree and the sample is a
-tagged PDF/UA-1 like the web edition. It is written by the worker that lays the briefing out,
+in one WeasyPrint document (``press.render.recipes.write_sample``, the one sample recipe), so
+that WeasyPrint writes one structure tree and the sample is a tagged PDF/UA-1 like the web
+edition. It is written by the worker that lays the briefing out,
 from that same layout (``Document.copy``): making it costs the note page and a short write,
 never a second layout of the briefing.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -100,20 +100,9 @@ def note_source(project: Project, product: Sold, shown: int, total: int,
                 name=str(product.source or "layouts/_sample_note.html"))
 
 
-def metadata(metadata, product):
-    """The full edition's metadata, marked as a sample."""
-    sample = copy.copy(metadata)
-    sample.title = f"{metadata.title or product.title} (sample)"
-    sample.keywords = [*metadata.keywords, "sample"]
-    sample.description = (f"Free sample of {product.title}: the first {product.sample_pages} "
-                          f"pages. Buy the full {product.kind} at "
-                          f"{product.series.purchase_url}")
-    return sample
-
-
 def write(project: Project, briefing: Briefing, rendered: Rendered) -> tuple[bytes, int]:
     """The briefing's sample from its one layout: (tagged PDF, pages of the briefing shown)."""
-    from press.render import typeset, web  # WeasyPrint
+    from press.render import recipes  # WeasyPrint
 
     product = sold(briefing)
     body, document = rendered.body, rendered.laid_out.document
@@ -126,12 +115,6 @@ def write(project: Project, briefing: Briefing, rendered: Rendered) -> tuple[byt
     if body.references_html:
         contents.append(ContentsItem("References", f"{briefing.slug}--references" in anchors))
     note = note_page(project, product, shown, total, contents)
-    # The note's pages join the briefing's: the two documents (and their fonts) stay alive
-    # until the sample is written.
-    sample = document.copy(document.pages[:shown] + note.document.pages)
-    sample.metadata = metadata(document.metadata, product)
-    # reported against the briefing, with the files its layout and the note's were made from
-    excerpt = typeset.Typeset(sample, rendered.laid_out.served | note.served,
-                              source=rendered.laid_out.source)
-    data = web.write_web(excerpt, None, f"{rendered.ident}/sample", excerpt=True)
+    data = recipes.write_sample(rendered.laid_out, document.pages[:shown], note, product,
+                                f"{rendered.ident}/sample")
     return data, shown

@@ -1,39 +1,38 @@
 """Build cache: decides which editions of which briefings are up to date, and records builds.
 
-One manifest per briefing in ``.cache/briefings/<slug>.json`` records, per edition, a key over
-everything that edition was made from, plus the files the resource loader served (fonts,
-images, logos, the CSS) with their content hashes and the size and modification time of each
-output file. An edition is up to date only if:
+Each edition of a briefing is one item of ``press.core.freshness``: a ``Record`` named
+``<slug>/<edition>`` of kind ``briefings``, whose key covers everything the edition is made
+from that is known before building it, and whose inputs are the files the resource loader
+served while laying it out (fonts, images, logos, the CSS), by content hash. An edition is up
+to date only if:
 
-* its key still matches: the briefing's source, its series file, its layout template with
-  every partial it includes and the palette, the code that makes editions (with every module
-  it imports: ``freshness.code_key``), the Python and library versions, the
-  content-affecting build options and, for drafts, the git revision printed in the draft footer;
+* its key still matches: the briefing's source, its series file, its bibliography, its layout
+  template with every partial it includes and the palette (``layout.layout_files``), the code
+  that makes editions (with every module it imports: ``freshness.code_key``), the Python and
+  library versions, the content-affecting build options and, for drafts, the git revision
+  printed in the draft footer;
 * every served file still has the hash it had when the edition was built;
 * every output file still exists with the size and mtime the build left it with.
 
-Anything else (no manifest, a corrupt one, a different cache format) means "rebuild". A failed
-build forgets the briefing's manifest, so it is retried next time.
+Anything else (no record, a corrupt one, a different format) means "rebuild". A failed build
+forgets the briefing's records, so it is retried next time.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 from pathlib import Path
 
-import jinja2
-import jinja2.meta
-
-from press.core import freshness, output
+from press.briefing.layout import layout_files
+from press.core import freshness
 from press.errors import Problem
-from press.project import Project
+from press.project import BRIEFING_EDITIONS, Project
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the manifest layout changes (key recipes: freshness.FORMAT)
+KIND = "briefings"
 # The code that makes a briefing's editions: these modules and everything they import.
 BRIEFING_CODE = ("press.briefing", "press.build.pipeline")
 # Options that choose *which* editions are made rather than what is in them; the build date is
@@ -44,34 +43,8 @@ NOT_IN_KEY = ("editions", "drafts_of_final", "build_date")
 def base_key(project: Project, options, hasher: freshness.Hasher) -> str:
     """The part of every key shared by all briefings of one build."""
     extra = {k: v for k, v in dataclasses.asdict(options).items() if k not in NOT_IN_KEY}
-    return freshness.digest(FORMAT, freshness.FORMAT, freshness.versions(),
-                   freshness.code_key(*BRIEFING_CODE), extra)
-
-
-def layout_files(project: Project, name: str) -> list[Path]:
-    """The template ``<name>.html`` and every partial it includes, extends or imports, plus
-    the palette (read directly by the typeset stage). The CSS, fonts and images are fetched
-    while rendering, so they are recorded as served files instead.
-
-    If a template names another through a variable, every file in ``layouts/`` counts.
-    """
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(project.layouts)))
-    found, todo = set(), [f"{name}.html"]
-    while todo:
-        template = todo.pop()
-        path = project.layouts / template
-        if template in found or not path.is_file():
-            continue
-        found.add(template)
-        try:
-            tree = env.parse(path.read_text(encoding="utf-8"))
-        except (jinja2.TemplateSyntaxError, OSError, UnicodeDecodeError):
-            continue  # the build reports it
-        for ref in jinja2.meta.find_referenced_templates(tree):
-            if ref is None:
-                return sorted(p for p in project.layouts.rglob("*") if p.is_file())
-            todo.append(ref)
-    return sorted([project.layouts / t for t in found] + [project.layouts / "palette.yaml"])
+    return freshness.digest(freshness.FORMAT, freshness.versions(),
+                            freshness.code_key(*BRIEFING_CODE), extra)
 
 
 class Keys:
@@ -80,96 +53,70 @@ class Keys:
     def __init__(self, project: Project, options, hasher: freshness.Hasher):
         self.project, self.hasher = project, hasher
         self.base = base_key(project, options, hasher)
-        self._layouts: dict[str, str] = {}
+        self._layouts: dict[tuple[str, ...], str] = {}
 
-    def layout(self, name: str) -> str:
-        if name not in self._layouts:
-            files = layout_files(self.project, name)
-            self._layouts[name] = freshness.digest([(p.relative_to(self.project.root).as_posix(),
-                                            self.hasher.file(p)) for p in files])
-        return self._layouts[name]
+    def layout(self, *names: str) -> str:
+        if names not in self._layouts:
+            self._layouts[names] = freshness.digest(self.hasher.files(
+                self.project.root, layout_files(self.project, *names)))
+        return self._layouts[names]
 
     def edition(self, briefing, edition: str, revision: str = "") -> str:
         """The key of one edition of one briefing (``revision`` only matters for drafts)."""
+        # the web edition comes with its sample and its note page
+        templates = (briefing.layout, "_sample_note") if edition == "web" else (briefing.layout,)
         return freshness.digest(self.base, edition, self.hasher.file(briefing.path),
                                 self.hasher.file(briefing.series.path),
                                 self.hasher.files(self.project.root, briefing.bibliography),
-                                self.layout(briefing.layout),
-                                # the web edition comes with its sample and its note page
-                                self.layout("_sample_note") if edition == "web" else "",
+                                self.layout(*templates),
                                 revision if edition == "drafts" else "")
 
 
-# -- manifests ---------------------------------------------------------------------------------
+# -- records -----------------------------------------------------------------------------------
 
-def manifest_path(project: Project, slug: str) -> Path:
-    return project.cache / "briefings" / f"{slug}.json"
+def records(project: Project, slug: str) -> dict[str, freshness.Record]:
+    """The record of each edition of a briefing."""
+    return {edition: freshness.Record(project, KIND, f"{slug}/{edition}")
+            for edition in BRIEFING_EDITIONS}
 
 
-def read(project: Project, slug: str) -> dict | None:
-    path = manifest_path(project, slug)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable build cache %s (%s)", path, exc)
-        return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return None
-    return data
+def fresh(project: Project, slug: str, keys: dict[str, str],
+          hasher: freshness.Hasher) -> dict[str, dict]:
+    """``{edition: recorded facts}`` of the editions in ``keys`` that are up to date."""
+    found = {}
+    for edition, record in records(project, slug).items():
+        if edition in keys:
+            facts = record.fresh(keys[edition], hasher)
+            if facts is not None:
+                found[edition] = facts
+    return found
 
 
 def forget(project: Project, slug: str) -> None:
-    manifest_path(project, slug).unlink(missing_ok=True)
+    for record in records(project, slug).values():
+        record.forget()
 
 
-def served_fresh(project: Project, manifest: dict | None, hasher: freshness.Hasher) -> bool:
-    """Every file the loader served for this briefing still has the same content."""
-    if not manifest:
-        return False
-    return all(hasher.file(project.root / rel) == digest
-               for rel, digest in manifest.get("served", {}).items())
-
-
-def edition_fresh(project: Project, manifest: dict | None, edition: str, key: str) -> bool:
-    """The recorded edition has this key and its files are as the build left them."""
-    entry = (manifest or {}).get("editions", {}).get(edition)
-    if not entry or entry.get("key") != key:
-        return False
-    return all(freshness.stamp(project.root / rel) == stamp
-               for rel, stamp in entry["files"].items())
-
-
-def record(project: Project, result, keys: dict[str, str], previous: dict | None,
-           hasher: freshness.Hasher) -> None:
-    """Write the manifest after a successful build of the editions in ``keys``."""
-    editions = dict((previous or {}).get("editions", {}))
-    # Served files of editions kept from an earlier build still count; a full rebuild starts
-    # afresh so that a figure no longer used stops triggering rebuilds.
-    kept = set(editions) - set(keys)
-    served = dict((previous or {}).get("served", {})) if kept else {}
-    for name in result.served:
-        path = Path(name)
-        rel = path.relative_to(project.root).as_posix() if path.is_relative_to(project.root) \
-            else name  # (the loader only serves project files; kept absolute otherwise)
-        served[rel] = hasher.file(project.root / rel)
+def record(project: Project, result, keys: dict[str, str], hasher: freshness.Hasher) -> None:
+    """Write the records of the editions in ``keys`` after a successful build."""
+    facts = {"source": result.source.relative_to(project.root).as_posix(),
+             "warnings": [_problem_data(project, p) for p in result.warnings]}
     for edition, key in keys.items():
-        path = result.outputs.get(edition)
-        if path is None:
-            editions.pop(edition, None)
+        one = records(project, result.slug)[edition]
+        if result.outputs.get(edition) is None:
+            one.forget()
             continue
-        files = project.edition_files(result.slug, edition)
-        editions[edition] = {
-            "key": key, "pages": result.pages.get(edition, 0),
-            "files": {f.relative_to(project.root).as_posix(): freshness.stamp(f) for f in files}}
-    data = {"format": FORMAT, "slug": result.slug,
-            "source": result.source.relative_to(project.root).as_posix(),
-            "editions": editions, "served": dict(sorted(served.items())),
-            "warnings": [_problem_data(project, p) for p in result.warnings],
-            "notes": list(result.notes)}
-    output.write_text(manifest_path(project, result.slug),
-                      json.dumps(data, indent=1, sort_keys=True) + "\n")
+        one.write(key, project.edition_files(result.slug, edition),
+                  {**facts, "pages": result.pages.get(edition, 0)},
+                  [Path(p) for p in result.served], hasher)
+
+
+def served(project: Project, slug: str) -> list[str]:
+    """The files the layouts of the briefing's recorded editions fetched."""
+    found: set[str] = set()
+    for one in records(project, slug).values():
+        found.update(str(project.root / rel) for rel in (one.read() or {}).get("inputs", {}))
+    return sorted(found)
 
 
 def _problem_data(project: Project, problem: Problem) -> dict:
@@ -181,25 +128,30 @@ def _problem_data(project: Project, problem: Problem) -> dict:
     return data
 
 
-def cached_warnings(project: Project, manifest: dict) -> list[Problem]:
-    return [Problem(**{**p, "path": project.root / p["path"]})
-            for p in manifest.get("warnings", [])]
+def cached_warnings(project: Project, facts: list[dict]) -> list[Problem]:
+    """The warnings recorded with the editions (each once)."""
+    found = []
+    for data in (p for one in facts for p in one.get("warnings", [])):
+        problem = Problem(**{**data, "path": project.root / data["path"]})
+        if problem not in found:
+            found.append(problem)
+    return found
 
 
 def orphans(project: Project) -> list[str]:
     """Slugs the cache knows about whose source file is gone."""
-    folder = project.cache / "briefings"
+    folder = project.records_folder(KIND)
     gone: list[str] = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        data = read(project, path.stem)
-        source = data.get("source") if data else None
+    for path in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
+        data = next((d for r in records(project, path.name).values() if (d := r.read())), None)
+        source = data.get("facts", {}).get("source") if data else None
         if source and not (project.root / source).exists():
-            gone.append(path.stem)
+            gone.append(path.name)
     # Editions left without a record (a briefing that failed to load is forgotten, then
     # deleted; a cleared cache): found by listing the output folders.
     for edition in ("drafts", "web", "print"):
-        folder = project.output / edition
-        stems = {p.stem for p in folder.glob("*.pdf")} if folder.is_dir() else set()
+        outputs = project.output / edition
+        stems = {p.stem for p in outputs.glob("*.pdf")} if outputs.is_dir() else set()
         gone += [s for s in sorted(stems) if s not in gone and not s.startswith(".")
                  and not (project.briefings_dir / f"{s}.md").exists()]
     return gone

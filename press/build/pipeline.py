@@ -24,7 +24,7 @@ EDITIONS = BRIEFING_EDITIONS
 PRELOAD = ["press.build.pipeline", "press.content.load", "press.briefing.markdown",
            "press.briefing.layout", "press.briefing.sample", "press.render.typeset",
            "press.render.web", "press.render.print", "press.render.preflight",
-           "press.render.thumbnail", "pypdfium2", "PIL.Image"]
+           "press.render.recipes", "press.render.thumbnail", "pypdfium2", "PIL.Image"]
 
 
 @dataclass(frozen=True)
@@ -176,21 +176,12 @@ def _merge_print(result: Result, made: tuple[Result, dict]) -> None:
 
 
 def _print_edition(project, briefing, laid_out, ident, result, paths) -> dict:
-    from press.briefing import layout
-    from press.render import preflight, typeset
-    from press.render import print as print_pdf
-    collision = preflight.cover_fit(laid_out.document)
-    if collision:
-        raise ContentError.at(briefing.path, _title_line(briefing.path), collision,
-                              "shorten the title or the subtitle")
-    pages = laid_out.page_count
-    padding = (-pages) % 4 if briefing.series.booklet else 0
-    css_url = layout.file_url(project.layouts / "briefing.css")
+    from press.render import preflight, recipes
+
+    padding = (-laid_out.page_count) % 4 if briefing.series.booklet else 0
     images = preflight.placed_images(laid_out.document)
-    palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
-    blanks = typeset.blank_pages(padding, project.root, css_url)
-    profile = print_pdf.output_profile(project.assets, briefing.series.print_profile)
-    data = print_pdf.write_print(laid_out, None, ident, palette, blanks, profile)
+    data = recipes.write_print(project, laid_out, ident, profile=briefing.series.print_profile,
+                               source=briefing.path, pad_end=padding)
     report = preflight.check(data, images, booklet=briefing.series.booklet)
     report["source"] = str(briefing.path.relative_to(project.root))
     report["padding_pages"] = padding
@@ -206,17 +197,6 @@ def _print_edition(project, briefing, laid_out, ident, result, paths) -> dict:
             paths["preflight"]: (json.dumps(report, indent=2, sort_keys=True) + "\n").encode()}
 
 
-def _title_line(path) -> int | None:
-    """The line of ``title:`` in a briefing's front matter, for problems about the title."""
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.startswith("title:"):
-                return number
-    except OSError:
-        pass
-    return None
-
-
 def wanted_editions(briefing: Briefing, options: Options) -> tuple[str, ...]:
     """The editions ``build_briefing`` makes of this briefing with these options."""
     return tuple(e for e in options.editions
@@ -230,7 +210,7 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     """Load, validate and build what is out of date; load problems go into ``problems``.
 
     Briefings are built in ``jobs`` worker processes (0: one per core). An edition is rebuilt
-    only if something it was made from changed (see ``press.cache``) or ``force`` is set;
+    only if something it was made from changed (see ``press.build.cache``) or ``force`` is set;
     outputs of deleted sources, and of editions a briefing no longer produces, are removed.
     ``progress`` (a ``press.progress.Progress``) is told as briefings finish. ``beside`` is
     called in this process with the slugs being built, while they are built (a later stage
@@ -252,20 +232,19 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     results: dict[str, Result] = {}
     plans: dict[str, tuple] = {}
     for briefing in briefings:
-        manifest = None if force else cache.read(project, briefing.slug)
-        plan = _plan(project, briefing, options, keys, manifest, hasher)
-        if plan[0]:
-            plans[briefing.slug] = (briefing, manifest) + plan
+        stale, wanted, facts = _plan(project, briefing, options, keys, hasher, force)
+        if stale:
+            plans[briefing.slug] = (briefing, facts, stale, wanted)
         else:
-            results[briefing.slug] = _cached_result(project, briefing, manifest, plan[1], options)
+            results[briefing.slug] = _cached_result(project, briefing, facts, options)
     if progress is not None:
         progress.start(len(briefings), up_to_date=len(results))
 
     def done(slug: str, result: Result) -> None:
-        briefing, manifest, stale, keys = plans[slug]
+        briefing, facts, stale, keys = plans[slug]
         if result.ok:
-            _merge_cached(project, result, manifest, keys, stale)
-            cache.record(project, result, {e: keys[e] for e in stale}, manifest, hasher)
+            _merge_cached(project, result, facts)
+            cache.record(project, result, {e: keys[e] for e in stale}, hasher)
         else:
             cache.forget(project, slug)
         results[slug] = result
@@ -283,27 +262,36 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     return [results[b.slug] for b in briefings]
 
 
-def _plan(project, briefing, options, key_maker, manifest, hasher):
-    """``(stale editions, keys of the wanted editions)``; drops outputs that went stale."""
+def _plan(project, briefing, options, key_maker, hasher, force):
+    """``(stale editions, keys of the wanted editions, facts of the fresh ones)``; drops
+    outputs that went stale."""
     from press.build import cache
 
-    served_ok = cache.served_fresh(project, manifest, hasher)
     wanted = wanted_editions(briefing, options)
     rev = ""
     if "drafts" in wanted or ("drafts" in options.editions and
                               project.briefing_outputs(briefing.slug)["drafts"].exists()):
         rev = provenance.revision(briefing.path)
     keys = {e: key_maker.edition(briefing, e, rev) for e in options.editions}
-    fresh = {e for e in options.editions
-             if served_ok and cache.edition_fresh(project, manifest, e, keys[e])}
+    facts = {} if force else cache.fresh(project, briefing.slug, keys, hasher)
     for edition in options.editions:
         # An edition not made this time (a briefing back to draft status, a draft of a final
         # briefing without --drafts) stays only while it still matches its source.
-        if edition not in wanted and edition not in fresh:
+        if edition not in wanted and edition not in facts:
             cache.remove_outputs(project, briefing.slug,
                                  project.edition_files(briefing.slug, edition))
-    stale = [e for e in wanted if e not in fresh]
-    return stale, {e: keys[e] for e in wanted}
+    stale = [e for e in wanted if e not in facts]
+    return stale, {e: keys[e] for e in wanted}, {e: facts[e] for e in wanted if e in facts}
+
+
+def up_to_date(project: Project, briefing: Briefing, edition: str) -> bool:
+    """Whether the briefing's final ``edition`` is as a build would make it now (for a later
+    stage that uses it without building it)."""
+    from press.build import cache
+
+    hasher = freshness.Hasher()
+    key = cache.Keys(project, Options(), hasher).edition(briefing, edition)
+    return edition in cache.fresh(project, briefing.slug, {edition: key}, hasher)
 
 
 def draft_notes(briefing: Briefing, options: Options) -> list[str]:
@@ -314,25 +302,24 @@ def draft_notes(briefing: Briefing, options: Options) -> list[str]:
     return []
 
 
-def _cached_result(project, briefing, manifest, keys, options) -> Result:
+def _cached_result(project, briefing, facts, options) -> Result:
     from press.build import cache
 
     result = Result(briefing.slug, briefing.path, cached=True)
-    result.warnings = cache.cached_warnings(project, manifest) if manifest else []
+    result.warnings = cache.cached_warnings(project, list(facts.values()))
     result.notes = draft_notes(briefing, options)
-    result.served = sorted(str(project.root / rel) for rel in (manifest or {}).get("served", {}))
-    _merge_cached(project, result, manifest, keys, ())
+    result.served = cache.served(project, briefing.slug)
+    _merge_cached(project, result, facts)
     return result
 
 
-def _merge_cached(project, result, manifest, keys, rebuilt) -> None:
-    """Add the editions that were up to date (not rebuilt) to ``result``."""
-    for edition in keys:
-        if edition in rebuilt or edition in result.outputs:
+def _merge_cached(project, result, facts) -> None:
+    """Add the editions that were up to date (``facts``: their records') to ``result``."""
+    for edition, recorded in facts.items():
+        if edition in result.outputs:
             continue
-        entry = manifest["editions"][edition]
         result.outputs[edition] = project.briefing_outputs(result.slug)[edition]
-        result.pages[edition] = entry["pages"]
+        result.pages[edition] = recorded["pages"]
         if edition == "print":
             path = project.briefing_outputs(result.slug)["preflight"]
             result.preflight = json.loads(path.read_text(encoding="utf-8"))

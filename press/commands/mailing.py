@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from press.commands.report import print_problems
-from press.errors import ContentError, UsageError
+from press.errors import ContentError, Problems, UsageError
 from press.project import Project
 
 
@@ -17,11 +17,14 @@ def command(project: Project, args, say) -> int:
         raise UsageError("'mailing' needs exactly one ID"
                          + (f" (known: {', '.join(known)})" if known else
                             " (add content/mailings/ID.yaml)"))
+    warnings = Problems()
     try:
-        folder, summary = build_mailing(project, ids[0], say)
+        folder, summary = build_mailing(project, ids[0], say, warnings)
     except ContentError as exc:
-        print_problems(project, exc.problems, outcome=f"mailing {ids[0]}: nothing written")
+        print_problems(project, [*warnings.items, *exc.problems],
+                       outcome=f"mailing {ids[0]}: nothing written")
         return 1
+    print_problems(project, warnings.items)
     say(f"mailing: {folder.relative_to(project.root)}/ — {summary}")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from press import preview
+from press.commands.report import print_problems
 from press.errors import ContentError, Problem, UsageError, did_you_mean
 from press.project import Project
 
@@ -17,7 +18,9 @@ def command(project: Project, args, say) -> int:
                                     did_you_mean(s, known)) for s in unknown])
     port = getattr(args, "port", 8000)
     try:
-        server = preview.start(project, port, slugs or None, report=say)
+        server = preview.start(project, port, slugs or None, report=say,
+                               failed=lambda slug, problems: print_problems(
+                                   project, problems, outcome=f"{slug}: not built"))
     except OSError as exc:
         raise UsageError(f"cannot listen on {preview.HOST}:{port}: {exc.strerror or exc} "
                          f"(is another preview running? try --port {port + 1})") from None

@@ -31,7 +31,8 @@ def command(project: Project, args, say) -> int:
 def after_build(project: Project, args, results, say, blocked: bool = False) -> Problems:
     """The shop step of a full build, reported; returns its problems for the caller to print
     with the rest of the run's (``press.commands.report.print_problems``)."""
-    step = shop.after_build(project, args, results, blocked=blocked)
+    step = shop.after_build(project, results, blocked=blocked,
+                            with_web=args.edition in ("all", "web"))
     if step.blocked:
         say("web: output/upload shop folder not updated because of the errors above")
     elif step.report is not None:
@@ -55,8 +56,8 @@ def _say_report(report: shop.Report, say) -> None:
     for name in report.unlisted:
         say(f"web: note: output/upload/{name} is in the folder but in no catalogue entry")
     for name, command in report.stale:
-        say(f"web: note: output/web/{name} (the edition) is older than what it is made "
-            f"from: rebuild it before uploading ({command})")
+        say(f"web: note: output/web/{name} (the edition) is out of date with what it is "
+            f"made from: rebuild it before uploading ({command})")
 
 
 def _say_changes(project: Project, say, full: bool) -> int:

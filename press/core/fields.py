@@ -86,6 +86,18 @@ def published(value, name):
     return written
 
 
+def date(value, name):
+    """A calendar date: YAML's own (``2009-04-01`` unquoted) or text in that form."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise Invalid(f"'{name}' must be a date like 2009-04-01, not {value!r}") from None
+
+
 def positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise Invalid(f"'{name}' must be a positive whole number, not {value!r}")

@@ -11,10 +11,11 @@ files are as the build left them. Keys are built here from three kinds of input:
   exactly the outputs whose code uses it;
 * **library versions** (:func:`versions`): WeasyPrint and friends change what a PDF holds.
 
-Two stores sit on top: :class:`Record` (one small JSON file per built item: its key, the
-facts a later step needs such as page counts, and the size and mtime of each output file),
-and :class:`DerivedStore` (content-addressed derived bytes: a bundle's own pages, thumbnails,
-samples), pruned of entries a run did not use.
+Two stores sit on top, both at paths named by ``Project``: :class:`Record` (one small JSON file
+per built item: its key, the files its layout fetched by content hash, the facts a later step
+needs such as page counts, and the size and mtime of each output file; every briefing edition,
+bundle and the shop folder has one), and :class:`DerivedStore` (derived bytes under their key:
+a bundle's own pages, sample and thumbnails), which keeps one entry per name.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from importlib import metadata
 from pathlib import Path
 
 from press.core import output
+from press.project import Project
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when a record's layout or a key recipe changes
+FORMAT = 3  # bump when a record's layout or a key recipe changes
 # Libraries whose version can change what a PDF looks like or contains.
 DISTRIBUTIONS = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "fonttools",
                  "pyphen", "Pillow", "pypdf", "Markdown", "nh3", "Jinja2", "MarkupSafe",
@@ -194,11 +196,17 @@ def stamp(path: Path) -> list[int] | None:
 
 
 class Record:
-    """What was built for one item (``kind``/``name``) in ``.cache/records/``: a key, facts, and
-    the stamps of its output files."""
+    """What was built for one item (``kind``/``name``) in ``project.record_path``: its key,
+    the files read while making it that the key could not name in advance (``inputs``: the
+    fonts, images and style sheets a layout fetched, by content hash), facts a later step needs
+    (page counts, warnings), and the stamps of its output files.
 
-    def __init__(self, cache: Path, kind: str, name: str):
-        self.path = cache / "records" / kind / f"{name}.json"
+    The item is fresh while the key matches, every input has the recorded hash and every
+    output file is as the build left it."""
+
+    def __init__(self, project: Project, kind: str, name: str):
+        self.root = project.root
+        self.path = project.record_path(kind, name)
 
     def read(self) -> dict | None:
         try:
@@ -212,52 +220,82 @@ class Record:
             return None
         return data
 
-    def fresh(self, key: str, root: Path) -> dict | None:
-        """The recorded facts, if the record has this key and its files are as left."""
+    def fresh(self, key: str, hasher: Hasher | None = None) -> dict | None:
+        """The recorded facts, if the record has this key, its inputs are unchanged and its
+        files are as left."""
         data = self.read()
         if not data or data.get("key") != key:
             return None
-        return self.unchanged(root, data)
+        hasher = hasher or Hasher()
+        if not all(hasher.file(self.root / rel) == value
+                   for rel, value in data.get("inputs", {}).items()):
+            return None
+        return self.unchanged(data)
 
-    def unchanged(self, root: Path, data: dict | None = None) -> dict | None:
+    def unchanged(self, data: dict | None = None) -> dict | None:
         """The recorded facts, if the recorded files are as left (whatever the key)."""
         data = data or self.read()
-        if not data or not all(stamp(root / rel) == value
+        if not data or not all(stamp(self.root / rel) == value
                                for rel, value in data["files"].items()):
             return None
         return data.get("facts", {})
 
-    def write(self, key: str, root: Path, files, facts: dict | None = None) -> None:
+    def write(self, key: str, files, facts: dict | None = None, inputs=(),
+              hasher: Hasher | None = None) -> None:
+        """Record a build: ``files`` its outputs, ``inputs`` the files it read (paths)."""
+        hasher = hasher or Hasher()
         data = {"format": FORMAT, "key": key, "facts": facts or {},
-                "files": {Path(f).relative_to(root).as_posix(): stamp(Path(f)) for f in files}}
+                "files": {self._relative(Path(f)): stamp(Path(f)) for f in files},
+                "inputs": dict(sorted((self._relative(Path(p)), hasher.file(Path(p)))
+                                      for p in inputs))}
         output.write_text(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+    def _relative(self, path: Path) -> str:
+        # the loader serves only project files; anything else is kept absolute
+        return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) \
+            else str(path)
 
     def forget(self) -> None:
         self.path.unlink(missing_ok=True)
 
 
 class DerivedStore:
-    """Derived bytes by key in ``.cache/<name>/``: a run reuses what it can and :meth:`prune`
-    removes the entries it did not use."""
+    """Derived bytes in ``project.derived_folder(store)``: one entry per name (a bundle's own
+    pages, its sample, its thumbnails), filed under the key of what it was made from. An entry
+    with another key is stale: :meth:`put` replaces the name's entries."""
 
-    def __init__(self, cache: Path, name: str):
-        self.folder = cache / name
-        self.used: set[str] = set()
+    def __init__(self, project: Project, store: str):
+        self.folder = project.derived_folder(store)
 
-    def get(self, key: str, suffix: str) -> bytes | None:
-        path = self.folder / f"{key}{suffix}"
-        self.used.add(path.name)
+    def _path(self, name: str, key: str, suffix: str) -> Path:
+        return self.folder / f"{name}.{key[:24]}{suffix}"
+
+    def get(self, name: str, key: str, *suffixes: str) -> list[bytes] | None:
+        """The entry's files (one per suffix), or None if one of them is missing."""
         try:
-            return path.read_bytes()
+            return [self._path(name, key, suffix).read_bytes() for suffix in suffixes]
         except FileNotFoundError:
             return None
 
-    def put(self, key: str, suffix: str, data: bytes) -> None:
-        self.used.add(f"{key}{suffix}")
-        output.write_bytes(self.folder / f"{key}{suffix}", data)
+    def put(self, name: str, key: str, files: dict[str, bytes]) -> None:
+        """Store the entry's files (``{suffix: bytes}``), removing the name's stale entries."""
+        for old in self._entries(name):
+            old.unlink(missing_ok=True)
+        for suffix, data in files.items():
+            output.write_bytes(self._path(name, key, suffix), data)
 
-    def prune(self) -> None:
-        if self.folder.is_dir():
-            for path in self.folder.iterdir():
-                if path.name not in self.used and not path.name.startswith("."):
-                    path.unlink(missing_ok=True)
+    def any(self, name: str, suffix: str) -> bytes | None:
+        """A file of the name's entry, whatever its key (a hint for making the next one)."""
+        for path in self._entries(name):
+            if path.name.endswith(suffix):
+                try:
+                    return path.read_bytes()
+                except OSError:
+                    continue
+        return None
+
+    def _entries(self, name: str) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p for p in self.folder.glob(f"{name}.*")
+                      if re.fullmatch(r"[0-9a-f]{24}\..+", p.name[len(name) + 1:]))

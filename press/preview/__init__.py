@@ -41,8 +41,9 @@ class PreviewServer:
 
     def __init__(self, project: Project, port: int = 0, slugs: Iterable[str] | None = None,
                  folder: Path | None = None, report: Callable[[str], None] | None = None,
-                 watch: bool = True, build: bool = True):
-        self.preview = Preview(project, slugs, folder, report)
+                 watch: bool = True, build: bool = True,
+                 failed: Callable[[str, list[Problem]], None] | None = None):
+        self.preview = Preview(project, slugs, folder, report, failed)
         self.httpd = PreviewHTTPServer(self.preview, port)
         self.port = self.httpd.server_address[1]
         self.url = f"http://{HOST}:{self.port}/"

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from press.briefing.layout import layout_files
 from press.core import limits, parallel
-from press.errors import ContentError
+from press.errors import ContentError, Problem
 from press.preview.changes import Deps, affected
 from press.preview.pages import (
     Built,
@@ -72,11 +73,16 @@ class Preview:
     """
 
     def __init__(self, project: Project, slugs: Iterable[str] | None = None,
-                 folder: Path | None = None, report: Callable[[str], None] | None = None):
+                 folder: Path | None = None, report: Callable[[str], None] | None = None,
+                 failed: Callable[[str, list[Problem]], None] | None = None):
         self.project = project
-        self.folder = (folder or project.cache / "preview").resolve()
+        self.folder = (folder or project.preview_cache).resolve()
         self.only = frozenset(slugs) if slugs else None
         self.report = report or log.info
+        # a failed build's problems, for the terminal (``press.commands.report`` prints them);
+        # without a printer, one line through ``report``
+        self.failed = failed or (lambda slug, problems: self.report(
+            f"{slug}: not built, {len(problems)} problem{'s' if len(problems) != 1 else ''}"))
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._news = threading.Condition(self._lock)
@@ -209,7 +215,8 @@ class Preview:
 
         def work(send) -> _Outcome:
             result = typeset_briefing(self.project, path)
-            prints = fingerprints(result.laid_out, self.project.layouts.glob("*"))
+            prints = fingerprints(result.laid_out,
+                                  layout_files(self.project, result.briefing.layout))
 
             def outcome(pages) -> _Outcome:
                 return _Outcome(result.briefing.title, result.briefing.status, tuple(pages),
@@ -232,17 +239,15 @@ class Preview:
         try:
             outcome = self._in_child(work, path, show_early)
         except ContentError as exc:
-            return self._failed(slug, path, [p.format(self.project.root) for p in exc.problems],
-                                started)
+            return self._failed(slug, path, exc.problems, started)
         except OSError as exc:  # the preview folder is not writable, the disk is full
-            return self._failed(slug, path, [f"{path.relative_to(self.project.root)}: "
-                                             f"{exc.strerror or exc}: {exc.filename or ''}"],
-                                started)
+            return self._failed(slug, path, [Problem(path, None, f"{exc.strerror or exc}: "
+                                                     f"{exc.filename or ''}")], started)
         except Exception as exc:  # noqa: BLE001 -- a bug must not take the server down
             log.exception("preview: unexpected error building %s", slug)
-            return self._failed(slug, path, [f"{path.relative_to(self.project.root)}: internal "
-                                             f"error {type(exc).__name__}: {exc} (a bug in "
-                                             "briefing press; details in the terminal)"], started)
+            return self._failed(slug, path, [Problem(
+                path, None, f"internal error {type(exc).__name__}: {exc} (a bug in briefing "
+                "press; details in the terminal)")], started)
         with self._lock:
             self.deps[slug] = outcome.deps
             self._prints[slug] = outcome.prints
@@ -316,16 +321,14 @@ class Preview:
             seconds=time.monotonic() - started if seconds is None else seconds, problems=(),
             warnings=outcome.warnings, building=False)
 
-    def _failed(self, slug, path, problems, started) -> View:
+    def _failed(self, slug, path, problems: list[Problem], started) -> View:
         with self._lock:
             self.deps.setdefault(slug, Deps())
             self.deps[slug] = replace(self.deps[slug], series=None)
-        view = self._update(slug, problems=tuple(problems), built_at=time.time(),
-                     seconds=time.monotonic() - started, building=False)
-        self.report(f"{slug}: not built, {len(problems)} problem"
-                    f"{'s' if len(problems) != 1 else ''}")
-        for problem in problems:
-            self.report(f"  {problem}")
+        view = self._update(slug, problems=tuple(p.format(self.project.root) for p in problems),
+                            built_at=time.time(), seconds=time.monotonic() - started,
+                            building=False)
+        self.failed(slug, list(problems))
         return view
 
 

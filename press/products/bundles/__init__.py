@@ -5,8 +5,8 @@ the briefings' own already-built pages in order (each without its own back cover
 edition has one back cover, one price and one barcode), and a back cover. The bundle's own pages
 (:mod:`.pages`) are laid out by the typeset stage; the briefings' pages are copied in with
 pypdf (:mod:`.edition`, ``press.pdf.merge``), never re-rendered unless their PDFs are missing
-or older than their sources. For the web edition the parts' structure trees are merged into one
-(``press.pdf.structure``).
+or out of date (``press.build.cache``). For the web edition the parts' structure trees are
+merged into one (``press.pdf.structure``).
 
 In print, the blank pages that padded each briefing to a booklet are left out, and blank pages
 are put in so that every briefing starts on a right-hand page and the back cover ends the book
@@ -42,7 +42,14 @@ from press.products.bundles.model import (
     part_count,
     plan,
 )
-from press.products.bundles.pages import anchor, description, own_pages, page, settle_contents
+from press.products.bundles.pages import (
+    anchor,
+    description,
+    design_files,
+    own_pages,
+    page,
+    settle_contents,
+)
 from press.project import Project
 
 LOG = logging.getLogger(__name__)
@@ -94,10 +101,7 @@ def bundle_inputs(project: Project, bundle: Bundle) -> list[Path]:
     for briefing in bundle.briefings:
         paths = project.briefing_outputs(briefing.slug)
         inputs += [briefing.path, paths["web"], paths["print"], paths["preflight"]]
-    inputs += [project.layouts / name for name in ("bundle.html", "bundle.css",
-                                                   "briefing.css", "palette.yaml")]
-    if project.assets.is_dir():
-        inputs += [p for p in project.assets.rglob("*") if p.is_file()]
+    inputs += design_files(project)
     return [p for p in inputs if p.exists()]
 
 
@@ -116,11 +120,11 @@ def bundle_key(project: Project, bundle: Bundle) -> str:
 
 
 def _record(project: Project, bundle: Bundle) -> freshness.Record:
-    return freshness.Record(project.cache, "bundles", bundle.id)
+    return freshness.Record(project, "bundles", bundle.id)
 
 
 def bundle_up_to_date(project: Project, bundle: Bundle) -> bool:
-    return _record(project, bundle).fresh(bundle_key(project, bundle), project.root) is not None
+    return _record(project, bundle).fresh(bundle_key(project, bundle)) is not None
 
 
 def assemble(project: Project, bundle: Bundle, results: dict | None = None,
@@ -129,7 +133,7 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
 
     Both editions are made in memory first (at the same time, in two processes, where the
     machine allows) and written only if both succeeded, so a failure leaves the previous
-    good bundle in place. A bundle newer than everything it is made from is left as it is
+    good bundle in place. A bundle whose record is fresh (``freshness.Record``) is left as it is
     (``force`` assembles it anyway). ``early``: parts read ahead (:class:`ReadAhead`), used
     only for briefings ``results`` found up to date.
     """
@@ -150,7 +154,7 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
         for role, derived_data in derived.items():  # the web edition's sample and thumbnails
             output.write_bytes(extras[role], derived_data)
     output.write_text(project.bundle_preflight(bundle.id), made["print"][3])
-    _record(project, bundle).write(bundle_key(project, bundle), project.root,
+    _record(project, bundle).write(bundle_key(project, bundle),
                                    [*paths.values(), project.bundle_preflight(bundle.id),
                                     *extras.values()])
     return Assembled(bundle, paths, {e: m[1] for e, m in made.items()},

@@ -59,21 +59,17 @@ def make(project: Project, bundle: Bundle, early: dict,
 
 def _covers(project: Project, bundle: Bundle, own: bytes) -> dict[str, bytes]:
     """The cover thumbnails, drawn from the bundle's own pages (their first page is the cover:
-    the same pixels as in the merged PDF) and kept in ``.cache/bundles/covers/`` while those
-    pages are unchanged, as they are after most edits inside a briefing."""
+    the same pixels as in the merged PDF) and kept in a ``DerivedStore`` while those pages are
+    unchanged, as they are after most edits inside a briefing."""
     key = freshness.digest(freshness.FORMAT, freshness.versions(),
                            freshness.code_key(BUNDLE_CODE), hashlib.sha256(own).hexdigest())
-    folder = project.cache / "bundles" / "covers"
-    paths = {role: folder / f"{bundle.id}.{key[:24]}.{role}.png" for role in THUMB_WIDTHS}
-    try:
-        return {role: path.read_bytes() for role, path in paths.items()}
-    except FileNotFoundError:
-        pass
+    store = freshness.DerivedStore(project, "bundle-covers")
+    suffixes = [f".{role}.png" for role in THUMB_WIDTHS]
+    cached = store.get(bundle.id, key, *suffixes)
+    if cached is not None:
+        return dict(zip(THUMB_WIDTHS, cached, strict=True))
     made = thumbnail.covers(own)
-    for old in folder.glob(f"{bundle.id}.*.png"):
-        old.unlink(missing_ok=True)
-    for role, png in made.items():
-        output.write_bytes(paths[role], png)
+    store.put(bundle.id, key, {f".{role}.png": png for role, png in made.items()})
     return made
 
 

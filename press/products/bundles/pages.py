@@ -5,13 +5,12 @@ and the print part PDF/X with bleed)."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
 from typing import TYPE_CHECKING
 
 from press.briefing import layout
-from press.core import freshness, output
+from press.core import freshness
 from press.errors import ContentError
 from press.model import Author, Briefing, Page
 from press.products.bundles.model import BUNDLE_CODE, Bundle, Plan, plan
@@ -75,49 +74,40 @@ def _iso(published: str) -> str:
 
 def own_pages(project: Project, bundle: Bundle, edition: str,
               counts: tuple[int, ...]) -> tuple[bytes, Plan, Typeset | None]:
-    """The bundle's own pages for one edition, reused from ``.cache/bundles/`` when nothing
+    """The bundle's own pages for one edition, reused from their ``DerivedStore`` when nothing
     they show changed (an edit inside a briefing usually changes neither its page count nor
     what the contents page says about it), else laid out by :func:`_lay_out_own_pages`.
     The third item is that layout (for the sample), or None if the pages were reused."""
     html = page(project, bundle, plan(2, counts, edition, bundle.series.booklet)).html
     # file URLs name the project's folder: leave it out, so a moved project keeps its cache
-    digest = hashlib.sha256(html.replace(layout.file_url(project.root), "").encode())
-    digest.update(f"{edition}\0{counts}".encode())
-    digest.update(freshness.code_key(BUNDLE_CODE).encode())
-    for path in design_files(project):
-        name = path.relative_to(project.root) if path.is_relative_to(project.root) else path.name
-        digest.update(f"{name}\0".encode())
-        digest.update(path.read_bytes())
-    folder = project.cache / "bundles"
-    stem = f"{bundle.id}.{edition}"
-    pdf = folder / f"{stem}.{digest.hexdigest()[:20]}.pdf"
-    layout_json = pdf.with_suffix(".json")
+    key = freshness.digest(freshness.FORMAT, freshness.versions(),
+                           freshness.code_key(BUNDLE_CODE),
+                           html.replace(layout.file_url(project.root), ""), edition, counts,
+                           freshness.Hasher().files(project.root, design_files(project)))
+    store, name = freshness.DerivedStore(project, "bundle-pages"), f"{bundle.id}.{edition}"
+    cached = store.get(name, key, ".pdf", ".json")
     try:
-        data = pdf.read_bytes()
-        fields = json.loads(layout_json.read_text(encoding="utf-8"))
-        return data, Plan(fields["front"], tuple(fields["counts"]), tuple(fields["pads"]),
-                          fields["pad_end"]), None
-    except (OSError, ValueError, KeyError):
+        if cached is not None:
+            fields = json.loads(cached[1])
+            return cached[0], Plan(fields["front"], tuple(fields["counts"]),
+                                   tuple(fields["pads"]), fields["pad_end"]), None
+    except (ValueError, KeyError, TypeError):
         pass
     guess = 2
-    for old in folder.glob(f"{stem}.*.json"):  # the front matter's length last time
-        try:
-            guess = int(json.loads(old.read_text(encoding="utf-8"))["front"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+    try:  # the front matter's length last time
+        guess = int(json.loads(store.any(name, ".json") or "{}")["front"])
+    except (ValueError, KeyError, TypeError):
+        pass
     data, the_plan, laid_out = _lay_out_own_pages(project, bundle, edition, counts,
                                                   max(2, guess))
-    for old in folder.glob(f"{stem}.*"):
-        old.unlink(missing_ok=True)
-    output.write_bytes(pdf, data)
-    output.write_text(layout_json, json.dumps(dataclasses.asdict(the_plan)))
+    store.put(name, key, {".pdf": data,
+                          ".json": json.dumps(dataclasses.asdict(the_plan)).encode()})
     return data, the_plan, laid_out
 
 
 def design_files(project: Project) -> list:
-    """Every file of layouts/ and assets/: what the bundle's own pages and its sample may use."""
-    return sorted(p for p in [*project.layouts.rglob("*"), *project.assets.rglob("*")]
-                  if p.is_file())
+    """What the bundle's own pages and its sample may use (``layout.layout_files``)."""
+    return layout.layout_files(project, "bundle", "_sample_note", fetched=True)
 
 
 def settle_contents(project: Project, bundle: Bundle, edition: str, counts: tuple[int, ...],
@@ -151,29 +141,15 @@ def _lay_out_own_pages(project: Project, bundle: Bundle, edition: str,
                        counts: tuple[int, ...], guess: int = 2) -> tuple[bytes, Plan, Typeset]:
     """Lay out (:func:`settle_contents`) and write the bundle's cover, contents and back cover
     for one edition."""
-    from press.render import (  # WeasyPrint: imported only when a bundle is assembled
-        preflight,
-        typeset,
-        web,
-    )
-    from press.render import print as print_pdf
+    from press.render import recipes, web  # WeasyPrint: imported only to assemble
+
     laid_out, the_plan = settle_contents(project, bundle, edition, counts, guess)
-    collision = preflight.cover_fit(laid_out.document)
-    if collision:
-        line = next((n for n, text in enumerate(bundle.path.read_text(encoding="utf-8")
-                                                .splitlines(), 1)
-                     if text.startswith("title:")), None)
-        raise ContentError.at(bundle.path, line, collision,
-                              "shorten the title or the subtitle")
     ident = f"{bundle.series.id}/bundles/{bundle.id}"
     if edition == "web":
         return web.write_web(laid_out, None, ident), the_plan, laid_out
-    palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
-    css_url = layout.file_url(project.layouts / "briefing.css")
     # a blank before a briefing that must start on a right-hand page; before the back cover,
     # Notes pages rather than a run of blanks
-    kinds = ["blank"] * sum(the_plan.pads) + typeset.padding_kinds(the_plan.pad_end)
-    blanks = typeset.blank_pages(len(kinds), project.root, css_url, kinds)
-    profile = print_pdf.output_profile(project.assets, bundle.series.print_profile)
-    return (print_pdf.write_print(laid_out, None, ident, palette, blanks, profile), the_plan,
-            laid_out)
+    data = recipes.write_print(project, laid_out, ident, profile=bundle.series.print_profile,
+                               source=bundle.path, blanks=sum(the_plan.pads),
+                               pad_end=the_plan.pad_end)
+    return data, the_plan, laid_out

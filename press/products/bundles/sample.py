@@ -6,7 +6,7 @@ that it is tagged PDF/UA-1 like the web edition. A briefing's pages in the bundl
 from its PDF, so there is no layout to cut them from: the briefing is laid out again, which
 gives the same pages (checked against the bundle's page count, and by text in the tests).
 
-It is made only when what it shows changed (``.cache/bundles/samples/``, keyed by the own
+It is made only when what it shows changed (a ``freshness.DerivedStore``, keyed by the own
 pages' HTML, the note page's HTML, the layouts and assets, and the PDFs of the briefings it
 shows): an edit inside a later briefing of the bundle that moves no page number leaves the
 sample as it was.
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from press.briefing import layout, sample
 from press.briefing import render as render_briefing
-from press.core import freshness, output
+from press.core import freshness
 from press.errors import ContentError
 from press.products.bundles.model import BUNDLE_CODE, Bundle, PartFile, Plan
 from press.products.bundles.pages import description, design_files, page, settle_contents
@@ -58,32 +58,27 @@ def write(project: Project, bundle: Bundle, the_plan: Plan, parts: list[PartFile
     note = sample.note_source(project, product, shown, total, contents)
     showing = [part for part, start in zip(parts, the_plan.starts, strict=True) if start < shown]
     root_url = layout.file_url(project.root)  # a moved project keeps its cache
+    designs = [*design_files(project), *layout.layout_files(
+        project, *{b.layout for b in bundle.briefings[:len(showing)]})]
     key = freshness.digest(freshness.FORMAT, freshness.versions(),
                            freshness.code_key(BUNDLE_CODE),
                            page(project, bundle, the_plan).html.replace(root_url, ""),
-                           note.html.replace(root_url, ""), _layout_files(project),
+                           note.html.replace(root_url, ""),
+                           freshness.Hasher().files(project.root, sorted(set(designs))),
                            [hashlib.sha256(part.path.read_bytes()).hexdigest()
                             for part in showing])
-    folder = project.cache / "bundles" / "samples"
-    cached = folder / f"{bundle.id}.{key[:24]}.pdf"
-    try:
-        return cached.read_bytes()
-    except FileNotFoundError:
-        pass
+    store = freshness.DerivedStore(project, "bundle-samples")
+    cached = store.get(bundle.id, key, ".pdf")
+    if cached is not None:
+        return cached[0]
     data = _lay_out(project, bundle, the_plan, shown, note, showing, own)
-    for old in folder.glob(f"{bundle.id}.*.pdf"):
-        old.unlink(missing_ok=True)
-    output.write_bytes(cached, data)
+    store.put(bundle.id, key, {".pdf": data})
     return data
-
-
-def _layout_files(project: Project) -> list:
-    return freshness.Hasher().files(project.root, design_files(project))
 
 
 def _lay_out(project: Project, bundle: Bundle, the_plan: Plan, shown: int, note_html,
              showing: list[PartFile], own: Typeset | None) -> bytes:
-    from press.render import typeset, web  # WeasyPrint
+    from press.render import recipes, typeset  # WeasyPrint
 
     settled = the_plan
     if own is None:
@@ -102,8 +97,5 @@ def _lay_out(project: Project, bundle: Bundle, the_plan: Plan, shown: int, note_
     if len(pages) < shown:
         pages.append(own.document.pages[-1])  # the back cover
     note = typeset.render(note_html, project.root)
-    document = own.document.copy(pages + note.document.pages)
-    document.metadata = sample.metadata(own.document.metadata, sold(bundle))
-    ident = f"{bundle.series.id}/bundles/{bundle.id}/sample"
-    return web.write_web(typeset.Typeset(document, own.served | note.served,
-                                         source=bundle.path), None, ident, excerpt=True)
+    return recipes.write_sample(own, pages, note, sold(bundle),
+                                f"{bundle.series.id}/bundles/{bundle.id}/sample")

@@ -24,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from press.core import output
+from press.errors import Problems
 from press.products.mailing.feedback import write_feedback
 from press.products.mailing.letters import (
     check_placements,
@@ -50,13 +51,15 @@ from press.products.mailing.recipients import read_recipients
 from press.project import Project
 
 
-def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: None
-                  ) -> tuple[Path, str]:
-    """Check everything, build what is missing, then write the pack; returns (folder, summary)."""
+def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: None,
+                  warnings: Problems | None = None) -> tuple[Path, str]:
+    """Check everything, build what is missing, then write the pack; returns (folder, summary).
+    ``warnings``: where what does not stop the pack goes (an insert printed for another press
+    condition), for the caller to report with the rest."""
     # staging folders and partial files of killed mailings (only those whose process is gone)
     output.clean_partials(project.output / "mailings")
     mailing = load_mailing(project, mailing_id)
-    items = prepare_items(project, mailing, say)
+    items = prepare_items(project, mailing, say, Problems() if warnings is None else warnings)
     mailing = Mailing(**{**mailing.__dict__, "items": items})
     laid_out, placements = render_letters(project, mailing)
     check_placements(mailing, placements)

@@ -13,7 +13,6 @@ from markupsafe import Markup
 
 from press.briefing import layout
 from press.content.load import read_text
-from press.core import output
 from press.errors import Problems, did_you_mean
 from press.model import Page
 from press.products.mailing.model import (
@@ -203,19 +202,7 @@ def check_placements(mailing: Mailing, placements: list[Placement]) -> None:
 
 def write_letters(project: Project, mailing: Mailing, laid_out) -> bytes:
     """letters.pdf: CMYK brand colours, PDF/X-4, no bleed (nothing runs off the page)."""
-    return write_print_pdf(project, laid_out, f"{mailing.id}/letters", mailing.print_profile)
+    from press.render import recipes
 
-
-def write_print_pdf(project: Project, laid_out, ident: str, profile: str = "") -> bytes:
-    """PDF/X-4 with every colour in CMYK and no links, as the print editions
-    (press.render.print); ``profile``: the output profile under assets/ (default FOGRA39)."""
-    from press.render import print as print_pdf
-    from press.render import typeset
-
-    palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
-    intent = print_pdf.output_profile(project.assets, profile)
-    with typeset.captured():
-        return laid_out.document.write_pdf(pdf_variant="pdf/x-4",
-                                           finisher=print_pdf.pdfx_finisher(palette, ident,
-                                                                            intent),
-                                           pdf_identifier=output.identifier(ident, "print"))
+    return recipes.write_print(project, laid_out, f"{mailing.id}/letters", "sheet",
+                               profile=mailing.print_profile)

@@ -3,7 +3,6 @@ letter, recipients and items), every problem reported at its line."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -44,16 +43,7 @@ def load_mailing(project: Project, mailing_id: str) -> Mailing:
     sign_off = check(fields.text, data["sign_off"], "sign_off") if "sign_off" in data \
         else "Yours sincerely"
 
-    date = data["date"]
-    if isinstance(date, dt.datetime):
-        date = date.date()
-    if not isinstance(date, dt.date):
-        try:
-            date = dt.date.fromisoformat(str(date))
-        except ValueError:
-            problems.error(path, yamlsafe.line_of(lines, "date"),
-                           f"'date' must be a date like 2009-04-01, not {date!r}")
-            date = None
+    date = check(fields.date, data["date"], "date")
     series = _mailing_series(project, path, lines, data, problems)
     printer = _printer(project, check, data.get("printer"))
     letter_path = _source_file(project, path, lines, "letter", data["letter"], problems)
@@ -98,17 +88,8 @@ def _printer(project, check, value) -> PrinterJob:
             check.fail(("printer", key), f"'{key}' must give the paper's weight in gsm, "
                        f"not {values[key]!r}", "write stock and weight, e.g. '300 gsm silk'")
     if block.get("delivery_date") is not None:
-        when = block["delivery_date"]
-        if isinstance(when, dt.datetime):
-            when = when.date()
-        if not isinstance(when, dt.date):
-            try:
-                when = dt.date.fromisoformat(str(when))
-            except ValueError:
-                check.fail(("printer", "delivery_date"), "'delivery_date' must be a date like "
-                           f"2009-03-25, not {when!r}")
-                when = None
-        values["delivery_date"] = when
+        values["delivery_date"] = check(fields.date, block["delivery_date"], "printer",
+                                        "delivery_date")
     if block.get("print_profile"):
         profile = check(fields.text, block["print_profile"], "printer", "print_profile") or ""
         target = (project.assets / profile).resolve()

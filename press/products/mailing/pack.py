@@ -20,7 +20,6 @@ from press.build.pipeline import Options, build
 from press.core import output, untrusted
 from press.errors import ContentError, Problem, Problems
 from press.model import Page
-from press.products.mailing.letters import write_print_pdf
 from press.products.mailing.model import Item, Mailing, Placement, PrinterJob, PrintFile, Say
 from press.project import Project
 from press.render.units import A4, MM_PER_PT, PAPER_SIZES
@@ -30,8 +29,10 @@ def print_name(number: int, item: Item) -> str:
     return f"{number:02d}-{item.name}.pdf"
 
 
-def prepare_items(project: Project, mailing: Mailing, say: Say) -> tuple[Item, ...]:
-    """Find (or build) the print-ready PDF of every item; every failure is reported."""
+def prepare_items(project: Project, mailing: Mailing, say: Say,
+                  warnings: Problems) -> tuple[Item, ...]:
+    """Find (or build) the print-ready PDF of every item; every failure is reported, and
+    what a printer should know about an insert is added to ``warnings``."""
     problems = Problems()
     result = []
     for item in mailing.items:
@@ -45,7 +46,7 @@ def prepare_items(project: Project, mailing: Mailing, say: Say) -> tuple[Item, .
             _pdf_info(source)  # fail here, before anything is written, if it is unreadable
             if item.kind == "insert":
                 for message in insert_warnings(source, _condition_of(project, mailing)):
-                    say(f"mailing: insert {item.ref}: {message}")
+                    warnings.warn(mailing.path, item.line, f"insert {item.ref}: {message}")
         except ContentError as exc:
             problems.extend(exc.problems)
             problems.error(mailing.path, item.line, f"{item.kind} '{item.ref}' failed to build",
@@ -216,7 +217,7 @@ def job_csv(rows: list[PrintFile], printer: PrinterJob | None = None) -> str:
 
 def render_job_sheet(project: Project, mailing: Mailing, rows: list[PrintFile],
                      letter_pages: int) -> bytes:
-    from press.render import typeset  # WeasyPrint: only when the pack is written
+    from press.render import recipes, typeset  # WeasyPrint: only when the pack is written
 
     env = layout.environment(project.layouts)
     context = {
@@ -233,7 +234,8 @@ def render_job_sheet(project: Project, mailing: Mailing, rows: list[PrintFile],
     page = Page(html=env.get_template("job-sheet.html").render(**context),
                 base_url=layout.file_url(mailing.path.parent) + "/", name=str(mailing.path))
     laid_out = typeset.render(page, project.root, tagged=False)
-    return write_print_pdf(project, laid_out, f"{mailing.id}/job-sheet", mailing.print_profile)
+    return recipes.write_print(project, laid_out, f"{mailing.id}/job-sheet", "sheet",
+                               profile=mailing.print_profile)
 
 
 def manifest_csv(mailing: Mailing, placements: list[Placement]) -> str:

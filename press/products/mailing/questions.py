@@ -53,8 +53,6 @@ DEFAULT_QUESTIONS = (
     Question("role", "text", "Your role (shown with a quote only if you allow it)"),
     Question("next_indicator", "text", "Which indicator should the next briefing cover?"),
 )
-# The report counts these; a mailing may reword them but not change their kind or values.
-CORE = {q.name for q in DEFAULT_QUESTIONS}
 
 
 def feedback_file(mailings_dir: Path, mailing_id: str) -> Path:

@@ -33,9 +33,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from press.briefing import layout
+from press.build import pipeline
 from press.content.load import load_all
 from press.core import freshness, output
 from press.errors import ContentError, Problem, Problems
+from press.products import bundles
 from press.products.bundles import withdrawn
 from press.products.shop import published
 from press.products.shop.catalogue import (
@@ -110,13 +113,14 @@ def _check_names(items: list[Product]) -> None:
         raise ContentError(problems)
 
 
-def build(project: Project) -> Report:
+def build(project: Project, check_fresh: bool = True) -> Report:
     """Build ``output/upload/`` for every product and swap it in; raise ContentError on problems.
 
     The folder is a pure function of what is published: the catalogue's products, their web
     editions (copied from ``output/web/``), thumbnails and samples, and the catalogue. It is
     written in a staging folder, checked against the catalogue, and swapped in whole; on any
-    failure the previous folder stays as it was.
+    failure the previous folder stays as it was. ``check_fresh``: note the web editions whose
+    build records say they are out of date (a full build has just brought them up to date).
     """
     started = time.perf_counter()
     # leftovers of a killed build: staging folders, a half-done swap (rolled back), partials
@@ -136,13 +140,13 @@ def build(project: Project) -> Report:
             problems.append(Problem(product.source, None,
                                     f"no web edition {path.relative_to(project.root).as_posix()}",
                                     f"build it first: {command}"))
-        elif path.stat().st_mtime < _newest_input(project, product):
+        elif check_fresh and not _up_to_date(project, product):
             stale.append((product.name("full"), command))
     if problems:
         raise ContentError(problems)
     record = published.folder_record(project)
     key = _folder_key(project, items)
-    facts = record.fresh(key, project.root)
+    facts = record.fresh(key)
     if facts is not None and sorted(facts["listing"]) == published.names(current):
         # Nothing it is made from changed, and the folder is as the last build left it.
         report = Report(current, stale=stale, entries=_entries(facts["entries"], items),
@@ -166,7 +170,7 @@ def build(project: Project) -> Report:
     output.write_text(project.shop_review, page)
     now = listing(current)
     report.changed = sorted(name for name, facts in now.items() if before.get(name) != facts)
-    record.write(key, project.root, [current / name for name in now] + [project.shop_review], {
+    record.write(key, [current / name for name in now] + [project.shop_review], {
         "listing": now, "unlisted": report.unlisted,
         "entries": [[e.product.kind, e.product.id, e.pages, e.sample_pages,
                      [dataclasses.astuple(f) for f in e.files], _stamps(project, e.product)]
@@ -181,7 +185,7 @@ def _folder_key(project: Project, items: list[Product]) -> str:
     modification time (none is read: the build rewrites one only when it remakes it)."""
     hasher = freshness.Hasher()
     sources = {p for item in items for p in (item.source, item.series.path)}
-    layouts = [p for p in project.layouts.glob("*") if p.is_file()]
+    layouts = layout.layout_files(project, "catalogue")
     copied = sorted((item.kind, item.id, role, freshness.stamp(path)) for item in items
                     for role, path in [("full", _edition(project, item)),
                                        *_derived(project, item).items()])
@@ -228,10 +232,11 @@ def _check_folder(stage: Path, entries: list[Entry]) -> list[str]:
     return unlisted
 
 
-def _newest_input(project: Project, product: Product) -> float:
-    """When the product's source (and, for a bundle, its briefings' editions) last changed."""
-    inputs = [product.source] + [project.briefing_outputs(b.slug)["web"] for b in product.parts]
-    return max(p.stat().st_mtime for p in inputs if p.exists())
+def _up_to_date(project: Project, product: Product) -> bool:
+    """Whether the product's web edition is as a build would make it now (its record)."""
+    if product.bundle is not None:
+        return bundles.bundle_up_to_date(project, product.bundle)
+    return pipeline.up_to_date(project, product.briefing, "web")
 
 
 def _package(project: Project, product: Product, stage: Path, known: dict) -> Entry:
@@ -353,11 +358,12 @@ class AfterBuild:
     blocked: bool = False  # not built because of the errors of the steps before it
 
 
-def after_build(project: Project, args, results, blocked: bool = False) -> AfterBuild:
-    """The shop step of a full build: runs only if everything before it built cleanly (and
-    the web editions were part of the build)."""
+def after_build(project: Project, results, blocked: bool = False,
+                with_web: bool = True) -> AfterBuild:
+    """The shop step of a full build: runs only if everything before it built cleanly and
+    the web editions were part of the build (``with_web``)."""
     step = AfterBuild()
-    if getattr(args, "edition", "all") not in ("all", "web"):
+    if not with_web:
         return step
     content = Problems()
     load_all(project, content)  # (its errors were reported by the briefings step already)
@@ -365,7 +371,7 @@ def after_build(project: Project, args, results, blocked: bool = False) -> After
         step.blocked = True
         return step
     try:
-        step.report = build(project)
+        step.report = build(project, check_fresh=False)  # the steps before made them
     except ContentError as exc:
         step.problems.extend(exc.problems)
     return step

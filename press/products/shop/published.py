@@ -80,14 +80,14 @@ def listing(folder: Path) -> dict[str, FileFacts]:
 
 def folder_record(project: Project) -> freshness.Record:
     """What the last shop build left in the folder: its key, entries and file listing."""
-    return freshness.Record(project.cache, "shop", "folder")
+    return freshness.Record(project, "shop", "folder")
 
 
 def current_listing(project: Project) -> dict[str, FileFacts]:
     """:func:`listing` of the shop folder, from the last build's record while every file in it
     is as that build left it (no file is read), else read afresh."""
     folder = project.shop_folder
-    facts = folder_record(project).unchanged(project.root)
+    facts = folder_record(project).unchanged()
     if facts is not None and sorted(facts.get("listing", {})) == names(folder):
         recorded: dict[str, FileFacts] = facts["listing"]
         return recorded
