@@ -124,7 +124,9 @@ def test_a_deleted_briefings_draft_leaves_output(shop_copy):
     drafts = root / "output" / "drafts"
     assert (drafts / f"{slug}.pdf").is_file()
     # it failed to load once (its record forgotten), then it was deleted
-    (root / ".cache" / "briefings" / f"{slug}.json").unlink()
+    records = Project.at(root).records_folder("briefings") / slug
+    assert records.is_dir()
+    shutil.rmtree(records)
     (root / "content" / "briefings" / f"{slug}.md").unlink()
     (root / "content" / "bundles" / f"{BUNDLE}.yaml").unlink()  # it collects that briefing
     assert main(["--project", str(root), "briefing", "ni-112-under-18-conceptions", "-q"]) == 0
