@@ -80,7 +80,10 @@ class _Citations(InlineProcessor):
         self.state = state
 
     def handleMatch(self, m, data):  # noqa: N802
-        items = cite.parse_group(m.group(1))
+        items = None if cite.is_definition(data, m) else cite.parse_group(m.group(1))
+        if items and len(items) == 1 and items[0].suppress_author \
+                and cite.is_crossref(items[0].key):  # [-@fig-x]: the number only
+            return _xref(items[0].key, True), m.start(0), m.end(0)
         if items is None or any(item.key not in self.state.refs for item in items):
             return None, None, None  # not a citation, or reported by the line scan
         span = ET.Element("span", {"class": "citation"})
@@ -102,20 +105,34 @@ class _Narrative(InlineProcessor):
         self.state = state
 
     def handleMatch(self, m, data):  # noqa: N802
-        key = cite.key_of(m.group(1))
-        if cite.is_crossref(key) and not m.group(2):
-            link = ET.Element("a", {"class": "xref", "href": f"#{key}", "data-xref": key})
-            link.text = AtomicString(f"@{key}")  # filled in once everything is numbered
-            return link, m.start(0), m.end(0)
+        key = cite.key_of(m.group(2))
+        if cite.is_crossref(key):
+            end = m.start(3) - 1 if m.group(3) is not None else m.end(0)
+            return _xref(key, bool(m.group(1))), m.start(0), end  # (a [..] after it is text)
         ref = self.state.refs.get(key)
         if ref is None:
             return None, None, None  # reported by the line scan
-        name, when = cite.narrative(ref, m.group(2) or "")
+        if m.group(1):  # -@key: the year only
+            link = ET.Element("a", {"href": f"#{self.state.prefix}ref-{key}"})
+            link.text = AtomicString(f"({cite.in_text(ref, cite.Item(key, suppress_author=True))})")
+            span = ET.Element("span", {"class": "citation"})
+            span.append(link)
+            return span, m.start(0), m.end(0)
+        name, when = cite.narrative(ref, m.group(3) or "")
         span = ET.Element("span", {"class": "citation"})
         span.text = AtomicString(f"{name} ")
         link = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{key}"})
         link.text = AtomicString(when)
         return span, m.start(0), m.end(0)
+
+
+def _xref(key: str, number_only: bool) -> ET.Element:
+    """A cross-reference's link, filled in once everything is numbered."""
+    link = ET.Element("a", {"class": "xref", "href": f"#{key}", "data-xref": key})
+    if number_only:
+        link.set("data-number-only", "1")
+    link.text = AtomicString(f"@{key}")
+    return link
 
 
 class _Structure(Treeprocessor):
@@ -303,7 +320,10 @@ class _Structure(Treeprocessor):
                     "put {#fig-...} after an image, {#tbl-...} at the end of a 'Table:' "
                     "caption and {#sec-...} at the end of a heading")
                 continue
-            link.text = AtomicString(self.state.labels[key])
+            text = self.state.labels[key]
+            if link.attrib.pop("data-number-only", None) and key.startswith(("fig-", "tbl-")):
+                text = text.split(" ", 1)[-1]  # "Figure 2" -> "2"
+            link.text = AtomicString(text)
 
     def _ids(self, root):
         """Prefix every id and internal link with the slug, so bundles keep links apart."""
