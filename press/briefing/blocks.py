@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 # A line that starts a new block (Markdown never joins it to the paragraph above): headings,
 # list items, boxes and fenced divs, footnote and link definitions, table rows, HTML.
-BLOCK_START_RE = re.compile(r" {0,3}+(?:#|[-*+][ \t]|\d{1,9}+[.)][ \t]|!!!|:::|\[\^[^\]\s]++\]:"
+BLOCK_START_RE = re.compile(r" {0,3}+(?:#|[-*+][ \t]|\d{1,9}+[.)][ \t]|!!!|:::|\[\^[^\[\]\s]++\]:"
                             r"|\[[^\[\]]++\]:|\||<(?![\w.+-]+@))")
 QUOTE_RE = re.compile(r"[ \t]{0,3}+>[ >\t]*+")
 ESCAPE_RE = re.compile(r"\\[!-/:-@\[\]^_`{-~]")  # (not "\\\\" itself: Windows paths)

@@ -37,9 +37,9 @@ UNSAFE_HTML_RE = re.compile(
 IMAGE_ANY_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(([^()\n]*+)\)")
 IMAGE_REF_RE = re.compile(r"!\[([^\[\]]*+)\](?:\[([^\[\]]*+)\])?")
 LINK_DEF_RE = re.compile(r"^\s{0,3}\[(?!\^)([^\[\]]+)\]:\s*<?([^\s>]+)")
-IMAGE_ATTRS_RE = re.compile(r"!\[[^\n]*?\)\{([^{}\n]*)\}")
-FOOTNOTE_DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:")
-FOOTNOTE_REF_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+ATTRS_RE = re.compile(r"\{([^{}\n]*+)\}")  # straight after an image: its options
+FOOTNOTE_DEF_RE = re.compile(r"^\[\^([^\[\]\s]++)\]:")
+FOOTNOTE_REF_RE = re.compile(r"\[\^([^\[\]\s]++)\](?!:)")
 FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 RULE_RE = re.compile(r"^ {0,3}([*_-])(?:\s*\1){2,}\s*$")
 SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
@@ -114,8 +114,8 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
                 images.check_source(path, number, match.group(2), project_root, problems)
             else:
                 _check_link(path, number, match.group(2), problems, found)
-        for match in UNSAFE_HTML_RE.finditer(line):
-            what = next(g for g in match.groups() if g)
+        for what in dict.fromkeys(next(g for g in match.groups() if g).lower()
+                                  for match in UNSAFE_HTML_RE.finditer(line)):
             problems.warn(path, number, f"removed unsafe HTML '{what}'",
                           "raw HTML is limited to simple formatting")
     for block in blocks.split(lines, code):
@@ -151,8 +151,8 @@ def _check_block(briefing, block, refs, labels, project_root, image_labels, prob
             problems.error(path, line(match), f"image '{images.shown(src)}' has no alt text",
                            "describe the image: ![what it shows](path)")
         images.check_source(path, line(match), src, project_root, problems)
-    for match in IMAGE_ATTRS_RE.finditer(text):
-        images.check_attrs(path, line(match), match.group(1), problems)
+        if attrs := ATTRS_RE.match(text, match.end()):
+            images.check_attrs(path, line(match), attrs.group(1), problems)
     for match in HTML_URL_RE.finditer(text):
         tag, url = match.group(1).lower(), next(g for g in match.groups()[2:] if g is not None)
         if tag == "img":

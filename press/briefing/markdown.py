@@ -137,7 +137,7 @@ def _check_anchors(briefing: Briefing, anchors, ids) -> None:
 
 NUMBER_RANGE_RE = re.compile(r"(?<![\w.,])(\d[\d.,]*)\u2013(\d[\d.,]*\d|\d)(?!\w)")
 LONG_RUN_RE = re.compile(r"[^\s<]{80,}")
-TEXT_OR_TAG_RE = re.compile(r"(<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>)")
+TEXT_OR_TAG_RE = re.compile(r"(<(?:[^<>\"']++|\"[^\"]*+\"|'[^']*+')*+>)")
 
 
 def typography(html: str) -> str:
