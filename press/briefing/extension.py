@@ -51,6 +51,8 @@ class PressExtension(Extension):
     def extendMarkdown(self, md_):  # noqa: N802 (python-markdown's API name)
         md_.preprocessors.register(_CaptionLines(md_), "press-captions", 25)
         md_.ESCAPED_CHARS.append("@")  # \@ is a plain @, never a citation
+        md_.inlinePatterns.register(_Escaped(r"\\([@$^~:{\\])", md_), "press-escape", 185)
+        md_.inlinePatterns.register(_HardBreak(r"(?<!\\)(?:\\\\)*+\\\n", md_), "press-break", 186)
         md_.inlinePatterns.register(
             _Citations(cite.GROUP_RE.pattern, md_, self.state), "press-cite", 175)
         md_.inlinePatterns.register(
@@ -70,6 +72,22 @@ class _CaptionLines(Preprocessor):
                 out.append("")
             out.append(line)
         return out
+
+
+class _Escaped(InlineProcessor):
+    """``\\@``, ``\\$``, ``\\:``...: the character as a character reference, so that the leak
+    gate (press.briefing.leaks) knows it for text the author escaped, not markup left over."""
+
+    def handleMatch(self, m, data):  # noqa: N802
+        return self.md.htmlStash.store(f"&#{ord(m.group(1))};"), m.start(0), m.end(0)
+
+
+class _HardBreak(InlineProcessor):
+    """A backslash at the end of a line breaks the line there (pandoc, CommonMark); an
+    escaped backslash (``\\\\``) before the line's end does not."""
+
+    def handleMatch(self, m, data):  # noqa: N802
+        return ET.Element("br"), m.end(0) - 2, m.end(0)
 
 
 class _Citations(InlineProcessor):

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 import markdown as md
 import nh3
 
-from press.briefing import checks, cite, extension
+from press.briefing import checks, cite, extension, leaks
 from press.briefing.checks import LINK_SCHEMES, MAX_DEPTH, MAX_NESTING, TAG_RE, VOID_TAGS
 from press.core import limits
 from press.errors import ContentError, Problems, did_you_mean
@@ -58,6 +58,7 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     try:
         with limits.time_limit("markdown"):
             html, state = _to_html(briefing, briefing.body, refs)
+            _check_leaks(briefing, html)
             if _depth(html) > MAX_DEPTH:
                 raise ContentError.at(
                     briefing.path, _deepest_line(briefing, refs), "content is nested too deeply",
@@ -104,6 +105,21 @@ def _to_html(briefing: Briefing, text: str, refs) -> tuple[str, extension.State]
     if state.error:
         raise state.error
     return _unplaceholder(html), state
+
+
+def _check_leaks(briefing: Briefing, html: str) -> None:
+    """Markup the converter left as text is an error at the line it was written on."""
+    found = leaks.find(html)
+    if not found:
+        return
+    lines = briefing.body.split("\n")
+    code = checks.code_lines(lines)
+    problems = Problems()
+    for shown, what, hint in found:
+        offset = leaks.line_of(lines, code, shown)
+        problems.error(briefing.path, briefing.body_line + (offset or 0),
+                       f"'{shown}' would be printed as written: {what}", hint)
+    raise ContentError(problems.items)
 
 
 def _unplaceholder(html: str) -> str:

@@ -1,0 +1,94 @@
+"""Markdown stage's last gate: converted text that still looks like unconverted markup.
+
+A construct the converter did not understand prints as written (``[@swann2003;``, a
+``::: {.callout-note}`` line, ``^[a note]``, ``$$x$$``): the page is wrong and nothing says
+so. After conversion, text outside code that still holds such markup is an error at the line
+where the author wrote it, and no PDF is made. The patterns are narrow on purpose: an e-mail
+address, a price ($5), an exclamation (Wow!!!) or ``{{ name }}`` in prose are text. What an
+author escapes (``\\@``, ``\\$``, ``\\:``) reaches this gate as a character reference and is
+never taken for markup.
+"""
+
+from __future__ import annotations
+
+import html
+import html.parser
+import re
+
+# (what is left, what it was, the hint)
+LEAKS = [
+    (re.compile(r"\[-?@"), "a citation that was not read",
+     "check its brackets and keys: [@key], [see @key, p. 3], [@a; @b]"),
+    (re.compile(r"(?<![\w.%+\-@\\/:&=?#~\[(])-?@[A-Za-z{]"), "a citation that was not read",
+     "cite a reference as @key or [@key]; write \\@ for a plain @"),
+    (re.compile(r"(?m)^[ \t]*+:::"), "a fenced div that was not read",
+     "open a box with '::: pointer' (or key-messages, practice, note) on a line of its own "
+     "and close it with ':::'"),
+    (re.compile(r"\{[#.][A-Za-z]"), "an attribute block that was not read",
+     "put {#fig-...} straight after an image, {#tbl-...} at the end of a 'Table:' caption and "
+     "{#sec-...} at the end of a heading"),
+    (re.compile(r"\^\["), "an inline note that was not read", "write ^[the note] in a paragraph"),
+    (re.compile(r"\$\$"), "math", "formulas are not typeset: write the formula in words, or "
+     "as an image with alt text"),
+    (re.compile(r"(?m)^[ \t]*+!!!"), "a box that was not read",
+     "write '!!! pointer \"Title\"' at the start of a line, the content indented by four spaces"),
+    (re.compile(r"\{\{[<%]"), "a Quarto shortcode", "shortcodes are not run: write the text"),
+    (re.compile(r"\\\n"), "a line break that was not read",
+     "end a line with a backslash only inside a paragraph, to break the line there"),
+]
+SKIPPED = {"code", "pre", "style", "script", "template", "textarea", "kbd", "samp"}
+
+
+class _Text(html.parser.HTMLParser):
+    """The text outside code of converted HTML (character references kept as a marker)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in SKIPPED:
+            self.skipping += 1
+            self.parts.append("\x00")  # code is a word of its own, whatever is around it
+        elif tag in ("p", "li", "td", "th", "dt", "dd", "figcaption", "caption", "h2", "h3",
+                     "h4", "h5", "h6", "br", "div", "aside", "blockquote"):
+            self.parts.append("\x01\n")  # each block's text starts a line
+
+    def handle_endtag(self, tag):
+        if tag in SKIPPED:
+            self.skipping = max(self.skipping - 1, 0)
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+    def handle_entityref(self, name):
+        self.parts.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name):
+        self.parts.append("\x00")  # a character the author escaped is text, never markup
+
+
+def find(body_html: str) -> list[tuple[str, str, str]]:
+    """``(the text found, what it was, hint)`` for each kind of leak, first occurrence."""
+    parser = _Text()
+    parser.feed(body_html)
+    parser.close()
+    text = "".join(parser.parts)
+    found = []
+    for pattern, what, hint in LEAKS:
+        if match := pattern.search(text):
+            word = re.match(r"\S*+", text[match.end():match.end() + 40]).group(0)
+            shown = (match.group(0) + word).strip() or match.group(0)
+            found.append((shown, what, hint))
+    return found
+
+
+def line_of(lines: list[str], code: set[int], shown: str) -> int | None:
+    """The offset of the first line outside code that holds ``shown`` (or its start)."""
+    for probe in (shown, shown[:12], shown[:3]):
+        for offset, line in enumerate(lines):
+            if offset not in code and probe and probe in line:
+                return offset
+    return None
