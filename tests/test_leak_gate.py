@@ -33,8 +33,8 @@ def outcome(body: str, refs=None):
     ("Text.\n\n| a | b |\n|---|---|\n| 1 | 2 |\nTable: Caption\n\nWith {#sec-lost} here.\n", 27,
      "'{#sec-lost"),
     ("Text.\n\n```{=html}\n<b>x</b>\n```\n\n!!! pointer at a line's start inside text\n", 26,
-     "'!!! pointer"),
-    ("Text.\n\nShort code {{< pagebreak >}} here.\n", 22, "'{{< pagebreak"),
+     "'!!!'"),
+    ("Text.\n\nShort code {{< pagebreak >}} here.\n", 22, "'{{<'"),
 ])
 def test_leftover_markup_is_refused_at_its_line(body, line, what):
     found = outcome(body)
