@@ -35,7 +35,8 @@ BARE_RE = re.compile(rf"(?<![\w@\\/:.\[-])(-?+)@({KEY})"
                      r"(?:(?:[ \t]*+\n[ \t]*+|[ \t]?)\[(?!\^)([^\[\]@]*+)\](?![(\[:]))?")
 ITEM_RE = re.compile(rf"(?:^|(?<=\s))(-?)@({KEY})")
 CROSSREF_KINDS = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
-LABEL_RE = re.compile(r"\{#((?:fig|tbl|sec)-[\w-]+)\}")
+# {#fig-x}, and {#fig-x width=80%}: a label with other attributes in one block
+LABEL_RE = re.compile(r"\{[^{}\n#]*+#((?:fig|tbl|sec)-[\w-]++)(?=[\s}])[^{}\n]*+\}")
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,12 @@ class PressExtension(Extension):
             _Narrative(cite.BARE_RE.pattern, md_, self.state), "press-cite-narrative", 174)
         md_.inlinePatterns.register(
             SimpleTagInlineProcessor(r"(~~)(?!\s)(.+?)(?<!\s)~~", "del"), "press-strike", 65)
+        # pandoc's H~2~O and x^2^: no spaces inside (a lone ~ or ^ is text)
+        md_.inlinePatterns.register(
+            SimpleTagInlineProcessor(r"(~)([^~\s]++)~(?!~)", "sub"), "press-sub", 64)
+        md_.inlinePatterns.register(
+            SimpleTagInlineProcessor(r"(\^)([^\^\s\[\]]++)\^", "sup"), "press-sup", 63)
+        md_.inlinePatterns.register(_InlineNote(NOTE_RE, md_), "press-inline-note", 176)
         md_.treeprocessors.register(_Structure(md_, self.state), "press-structure", 4)
 
 
@@ -80,6 +86,20 @@ class _Escaped(InlineProcessor):
 
     def handleMatch(self, m, data):  # noqa: N802
         return self.md.htmlStash.store(f"&#{ord(m.group(1))};"), m.start(0), m.end(0)
+
+
+# ^[an inline note], brackets inside it balanced one level deep ([@a], [links](...))
+NOTE_RE = r"\^\[((?:[^\[\]]|\[[^\[\]]*+\])++)\]"
+
+
+class _InlineNote(InlineProcessor):
+    """``^[text]``: a footnote written where its mark goes (pandoc); the note's text goes
+    through the remaining inline patterns (citations, emphasis, links)."""
+
+    def handleMatch(self, m, data):  # noqa: N802
+        note = ET.Element("span", {"class": "footnote"})
+        note.text = " ".join(m.group(1).split())
+        return note, m.start(0), m.end(0)
 
 
 class _HardBreak(InlineProcessor):
@@ -259,6 +279,8 @@ class _Structure(Treeprocessor):
                 img.tail = None
                 figure.append(img)
                 self.state.images.append(img.get("src", ""))
+                if ident and not caption_text.startswith("Figure:") and not rest:
+                    caption_text = img.get("alt", "")  # Quarto: the bracket text is the caption
                 if caption_text.startswith("Figure:") or rest or ident:
                     cap = ET.SubElement(figure, "figcaption")
                     label = ET.SubElement(cap, "span", {"class": "label"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html.parser
 import re
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -15,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import markdown as md
 import nh3
 
-from press.briefing import checks, cite, extension, leaks
+from press.briefing import checks, cite, dialect, extension, leaks
 from press.briefing.checks import LINK_SCHEMES, MAX_DEPTH, MAX_NESTING, TAG_RE, VOID_TAGS
 from press.core import limits
 from press.errors import ContentError, Problems, did_you_mean
@@ -40,6 +41,11 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     """Convert a briefing's body; raise ContentError listing every problem found."""
     problems = Problems()
     lines = briefing.body.split("\n")
+    body = dialect.normalise(briefing.body, lines, checks.code_lines(lines), briefing.path,
+                             briefing.body_line, problems)
+    if body != briefing.body:  # (same lines: every message still names the author's line)
+        briefing = replace(briefing, body=body)
+        lines = body.split("\n")
     known = {r.id: r for r in briefing.references}
     found = checks.scan(briefing, lines, known, project_root, problems)
     cited = found.cited
