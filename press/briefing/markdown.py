@@ -49,6 +49,7 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     known = {r.id: r for r in briefing.references}
     found = checks.scan(briefing, lines, known, project_root, problems)
     cited = found.cited
+    cited |= set(known) if "*" in briefing.nocite else set(briefing.nocite) & set(known)
     checks.check_html_depth(briefing, lines, problems)
     checks.check_tables(briefing, lines, problems)
     for ref in briefing.references:  # a bibliography file may hold more than one briefing cites
