@@ -35,6 +35,7 @@ def outcome(body: str, refs=None):
     ("Text.\n\n```{=html}\n<b>x</b>\n```\n\n!!! pointer at a line's start inside text\n", 26,
      "'!!!'"),
     ("Text.\n\nShort code {{< pagebreak >}} here.\n", 22, "'{{<'"),
+    ("Text.\n\nAs \\cite[22-23]{smith.1899} shows.\n", 22, "'\\cite["),
 ])
 def test_leftover_markup_is_refused_at_its_line(body, line, what):
     found = outcome(body)

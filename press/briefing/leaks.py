@@ -33,6 +33,8 @@ LEAKS = [
     (re.compile(r"(?m)^[ \t]*+!!!"), "a box that was not read",
      "write '!!! pointer \"Title\"' at the start of a line, the content indented by four spaces"),
     (re.compile(r"\{\{[<%]"), "a Quarto shortcode", "shortcodes are not run: write the text"),
+    (re.compile(r"(?<![\w\\])\\[a-zA-Z]{2,}+[\[{]"), "a TeX command",
+     "TeX is not typeset: write the text, or show a formula as an image with alt text"),
     (re.compile(r"\\\n"), "a line break that was not read",
      "end a line with a backslash only inside a paragraph, to break the line there"),
 ]
