@@ -108,3 +108,29 @@ def test_the_helper_wraps_paragraphs_only():
     assert out.count("\n") == text.count("\n") + 1
     assert max(len(line) for line in out.split("\n")[2:4]) <= 40
     assert "    code that is rather long for forty columns stays" in out
+
+
+def _pdf_text(root: Path, slug: str) -> str:
+    from pypdf import PdfReader
+
+    from press.commands import main
+
+    assert main(["--project", str(root), "-q", "-j", "1", "briefing", slug,
+                 "--edition", "web"]) == 0
+    reader = PdfReader(root / "output" / "web" / f"{slug}.pdf")
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def test_the_pdf_reads_the_same_wrapped_at_40_columns(tmp_path):
+    """One end-to-end case: the real briefing's web edition, from its source as written and
+    re-wrapped, has the same text (hyphenation and line breaks aside)."""
+    slug = REAL.stem
+    texts = []
+    for width in (None, 40):
+        root = copy_project(tmp_path / f"w{width}")
+        text = REAL.read_text(encoding="utf-8")
+        target = root / "content" / "briefings" / REAL.name
+        target.write_text(text if width is None else rewrap(text, width), encoding="utf-8")
+        texts.append(_pdf_text(root, slug))
+    assert texts[0] == texts[1]
+    assert not re.search(r"(?<!\w)@\w", texts[0])  # (e-mail addresses only: the contact's)
