@@ -20,6 +20,7 @@ from press.project import Project
 FIGURE = "../../assets/figures/ni062-reasons-for-moves.svg"
 REFS = "[@ward2001] [@meltzer2003] [@swann2003] [@harden2009] [@smith1999] [@smith2003]"
 FIG = f"![Trend]({FIGURE}){{#fig-trend}}\n\n"
+TABLE = "| Age | Children |\n|---|--:|\n| Under 5 | 41 |"
 TEXT, HTML, REFUSED = "text", "html", "refused"
 
 # the row's first cell -> (the body written, what to look for, where)
@@ -45,6 +46,15 @@ CASES = {
     "`![Trend](chart.svg){#fig-trend}{width=50%}`":
         (f"![Trend]({FIGURE}){{#fig-trend}}{{width=50%}}\n\nSee @fig-trend.",
          '<figure class="figure width-50" id="ni-001-x--fig-trend">', HTML),
+    "`Table: Ages {#tbl-ages}` above the table":
+        (f"Table: Ages {{#tbl-ages}}\n\n{TABLE}\n\nSee @tbl-ages.",
+         'id="ni-001-x--tbl-ages">\n<caption><span class="label">Table 1</span> Ages</caption>',
+         HTML),
+    "`: Ages {#tbl-ages}` under the table":
+        (f"{TABLE}\n\n: Ages {{#tbl-ages}}\n\nSee @tbl-ages.", "Table 1 Ages", TEXT),
+    "`Table: Ages {#tbl-ages tbl-colwidths=\"[75,25]\"}`":
+        (f'{TABLE}\nTable: Ages {{#tbl-ages tbl-colwidths="[75,25]"}}\n\nSee @tbl-ages.',
+         "Table 1 Ages", TEXT),
     "`::: pointer` ⏎ text ⏎ `:::`":
         ("::: pointer\n1. How many?\n:::\n", '<aside class="box box-pointer">\n<p '
          'class="box-title">Performance pointer</p>\n<ol>\n<li>How many?</li>', HTML),

@@ -298,26 +298,31 @@ class _Structure(Treeprocessor):
     def _tables(self, root):
         number = 0
         for parent in list(root.iter()):
-            children = list(parent)
-            for index, table in enumerate(children):
-                if table.tag != "table":
-                    continue
+            for table in [el for el in parent if el.tag == "table"]:
                 number += 1
                 table.set("class", "data")
-                if index + 1 < len(children):
-                    nxt = children[index + 1]
-                    if nxt.tag == "p" and (nxt.text or "").startswith("Table:"):
-                        text, ident = _pop_label(nxt.text, list(nxt), "tbl-")
-                        if ident:  # Table: caption {#tbl-x}
-                            table.set("id", ident)
-                            self.state.labels[ident] = f"Table {number}"
-                        cap = ET.Element("caption")
-                        label = ET.SubElement(cap, "span", {"class": "label"})
-                        label.text = f"Table {number}"
-                        label.tail = " " + text.removeprefix("Table:").strip()
-                        cap.extend(list(nxt))
-                        table.insert(0, cap)
-                        parent.remove(nxt)
+                children = list(parent)
+                index = children.index(table)
+                after = children[index + 1] if index + 1 < len(children) else None
+                before = children[index - 1] if index else None
+                for near in (after, before):
+                    _definition_as_caption(near)
+                # the caption under the table, or above it (pandoc allows both, and ": ...")
+                nxt = next((p for p in (after, before) if _is_table_caption(p)), None)
+                if nxt is not None:
+                    text, ident = _pop_label(nxt.text, list(nxt), "tbl-")
+                    if ident:  # Table: caption {#tbl-x}
+                        table.set("id", ident)
+                        self.state.labels[ident] = f"Table {number}"
+                    cap = ET.Element("caption")
+                    label = ET.SubElement(cap, "span", {"class": "label"})
+                    label.text = f"Table {number}"
+                    label.tail = " " + re.sub(r"^(?:Table)?:\s*", "", text)
+                    cap.extend(list(nxt))
+                    table.insert(0, cap)
+                    if nxt is before:
+                        table.tail = (table.tail or "") or nxt.tail
+                    parent.remove(nxt)
                 for th in table.iter("th"):
                     th.set("scope", "col")
 
@@ -386,11 +391,27 @@ def _unnest_links(root) -> None:
                 inner.attrib = {k: v for k, v in inner.attrib.items() if k == "class"}
 
 
+def _definition_as_caption(dl) -> None:
+    """pandoc's ``: caption`` beside a table, which the definition list extension read as a
+    definition with no term, back to a paragraph ``: caption``."""
+    if dl is None or dl.tag != "dl" or len(dl) != 1 or dl[0].tag != "dd":
+        return
+    dd = dl[0]
+    dl.tag, dl.attrib, dl.text = "p", {}, ": " + (dd.text or "")
+    dl.remove(dd)
+    dl.extend(list(dd))
+
+
+def _is_table_caption(p) -> bool:
+    return p is not None and p.tag == "p" and (p.text or "").startswith(("Table:", ": "))
+
+
 def _pop_label(text: str, children, kind: str) -> tuple[str, str]:
-    """A trailing ``{#fig-x}`` taken off a caption (its text, or its last child's tail)."""
+    """A trailing ``{#fig-x}`` taken off a caption (its text, or its last child's tail);
+    other attributes in its braces (Quarto's ``tbl-colwidths=...``) are dropped."""
     holder = children[-1] if children else None
     value = (holder.tail if holder is not None else text) or ""
-    match = re.search(rf"\s*\{{#({kind}[\w-]+)\}}\s*$", value)
+    match = re.search(rf"\s*\{{#({kind}[\w-]++)(?:\s[^{{}}]*+)?\}}\s*$", value)
     if not match:
         return text, ""
     if holder is not None:
