@@ -11,13 +11,28 @@ import time
 import pytest
 from test_markdown import ROOT, briefing
 
-from press.briefing import blocks, checks, cite, extension, markdown
+from press.briefing import blocks, checks, cite, dialect, extension, leaks, markdown
 from press.errors import Problems
 
-MODULES = (blocks, checks, cite, extension, markdown)
+MODULES = (blocks, checks, cite, dialect, extension, leaks, markdown)
 PATTERNS = {f"{m.__name__.rsplit('.', 1)[-1]}.{name}": value for m in MODULES
             for name, value in vars(m).items() if isinstance(value, re.Pattern)}
-FRAGMENTS = ["[^", "^[", "<style>", "<script>", "![", "[@", "@a", "![[a]", "{#", "[", "]", "<a ",
+PATTERNS |= {f"leaks.LEAKS[{i}]": pattern for i, (pattern, _, _) in enumerate(leaks.LEAKS)}
+
+
+def _inline_patterns() -> dict[str, re.Pattern]:
+    """The house inline patterns as Python-Markdown compiles them (DOTALL)."""
+    import markdown as md
+
+    state = extension.State(briefing(""), "x--", {})
+    converter = md.Markdown(extensions=[extension.PressExtension(state)])
+    names = [item.name for item in converter.inlinePatterns._priority]
+    return {f"inline.{name}": converter.inlinePatterns[name].compiled_re for name in names
+            if name.startswith("press-")}
+
+
+PATTERNS |= _inline_patterns()
+FRAGMENTS = ["[^", "^[", "^[^[a]", "~", "^", "\\\n", "$x", "::: a\n", "{.a", "\\ab{", "<style>", "<script>", "![", "[@", "@a", "![[a]", "{#", "[", "]", "<a ",
              "<", "</", "<a", "`", "``", "\\", "-@", "@{", "[a](", "<!--", '<a href="', "[x]:", "*",
              "{#fig-", "$", "~", ":::", "| ", "@a [", "[see @a ", "[@a]:", "a@", "@a-", "![a](",
              "){", "[a]", "<b>", "{", "-", " ", "x"]
@@ -55,6 +70,7 @@ def test_the_checks_finish_on_a_2_mb_line(fragment):
 
     def run():
         problems = Problems()
+        dialect.normalise(body, lines, checks.code_lines(lines), doc.path, 20, problems)
         checks.scan(doc, lines, {}, ROOT, problems)
         checks.check_html_depth(doc, lines, problems)
         checks.check_tables(doc, lines, problems)
@@ -62,6 +78,16 @@ def test_the_checks_finish_on_a_2_mb_line(fragment):
 
     spent = _seconds(run)
     assert spent < max(5.0, 200 * _baseline(body)), f"{fragment!r}: {spent:.1f} s"
+
+
+@pytest.mark.parametrize("fragment", ["[@", "@a ", "::: ", "{#a", "^[", "$$", "!!!", "{{<",
+                                      "\\\n", "\\ab{", "<", "&#64;"])
+def test_the_leak_gate_finishes_on_2_mb_of_text(fragment):
+    from html import escape
+
+    page = "<p>" + escape(fragment * (MB2 // len(fragment)), quote=False) + "</p>"
+    spent = _seconds(lambda: leaks.find(page))
+    assert spent < max(5.0, 200 * _baseline(page)), f"{fragment!r}: {spent:.1f} s"
 
 
 def test_raw_html_blanking_is_linear_and_keeps_positions():
