@@ -107,6 +107,11 @@ def _div_kind(spec: str, path, number, problems) -> tuple[str, str]:
         if kind in BOX_TYPES:
             return kind, _quoted(title)
     shown = spec if len(spec) <= 40 else spec[:37] + "..."
+    if re.search(r"#fig-", spec):  # Quarto's subfigures: a div labelled as a figure
+        problems.error(path, number, f"'::: {shown}' (figures side by side) is not laid out",
+                       "give each image its own figure: ![alt](path){#fig-a}, then "
+                       "![alt](path){#fig-b}")
+        return "note", ""
     guess = did_you_mean(classes[0], list(BOX_TYPES)) if classes and not \
         classes[0].startswith("callout-") else ""
     problems.error(path, number, f"'::: {shown}' is not a house box",
