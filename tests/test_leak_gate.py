@@ -86,3 +86,10 @@ def test_no_alarm_on_the_commonmark_examples():
                          ids=lambda p: p.stem)
 def test_no_alarm_on_python_markdown_documents(path):
     assert _gate_alarms(path.read_text(encoding="utf-8").replace("\r\n", "\n")) == []
+
+
+def test_escaped_characters_in_a_heading_reach_the_contents_as_characters():
+    body = markdown.convert(briefing("## Costs \\$5 at \\@home, \\* and <b>b</b> &amp; c\n",
+                                     refs=()), ROOT)
+    assert [h.text for h in body.headings] == ["Costs $5 at @home, * and b & c"]
+    assert "Costs $5 at @home, * and <b>b</b> &amp; c</h2>" in body.html

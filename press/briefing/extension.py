@@ -3,6 +3,7 @@ figure and table numbering, headings) as pre-, inline and tree processors."""
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -193,7 +194,7 @@ class _Structure(Treeprocessor):
         self.state.ids |= {f"{self.state.prefix}ref-{ref_id}" for ref_id in self.state.refs}
         for el in root.iter():
             if el.tag in ("h2", "h3"):
-                text = "".join(el.itertext()).strip()
+                text = self._text(el)
                 self.state.headings.append(Heading(int(el.tag[1]), text, el.get("id", "")))
         return root
 
@@ -353,6 +354,7 @@ class _Structure(Treeprocessor):
         now that the figures and tables have their final numbers."""
         for el in root.iter():
             if el.tag in ("h2", "h3", "h4") and el.get("id", "").startswith("sec-"):
+                # (placeholders kept: the link's text is written out as the heading's)
                 self.state.labels[el.get("id")] = "".join(el.itertext()).strip()
         for link in root.iter("a"):
             key = link.attrib.pop("data-xref", None)
@@ -369,6 +371,19 @@ class _Structure(Treeprocessor):
             if link.attrib.pop("data-number-only", None) and key.startswith(("fig-", "tbl-")):
                 text = text.split(" ", 1)[-1]  # "Figure 2" -> "2"
             link.text = AtomicString(text)
+
+    def _text(self, element) -> str:
+        """An element's text as a reader sees it: Python-Markdown's placeholders (an escaped
+        character, raw HTML kept aside) resolved, for the contents and the bookmarks."""
+        text = "".join(element.itertext())
+        if "\x02" in text:
+            def stashed(match):
+                raw = str(self.md.htmlStash.rawHtmlBlocks[int(match.group(1))])
+                return html.unescape(re.sub(r"<[^<>]*+>", "", raw))
+            text = re.sub("\x02wzxhzdk:(\\d+)\x03", stashed, text)
+            text = re.sub("\x02(\\d+)\x03", lambda m: chr(int(m.group(1))), text)
+            text = re.sub("[\x02\x03]", "", text)
+        return text.strip()
 
     def _ids(self, root):
         """Prefix every id and internal link with the slug, so bundles keep links apart."""
