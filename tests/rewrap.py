@@ -16,7 +16,7 @@ ITEM = re.compile(r"^(\s*)([-*+]|\d{1,9}[.)])(\s+)(?=\S)")
 # lines whose block we leave alone: headings, tables, quotes, boxes, definitions, HTML,
 # captions, images, link and footnote definitions, rules, setext underlines
 KEEP = re.compile(r"^\s*(#|\||>|!!!|:|<|Table:|Figure:|!\[|\[[^\]]*\]:|\*\s*\*|-\s*-|=+\s*$"
-                  r"|_\s*_)")
+                  r"|_\s*_|\\?[-=*_+]+\s*$|\d{1,9}[.)]\s*$)")
 # words that would start a new block (or end a paragraph) at the start of a line
 RISKY = re.compile(r"^(?:[-*+_=]+$|[>#|]|:$|\d{1,9}[.)]$|!!!|\[\^[^\]]*\]:|Table:|Figure:|`{3,}"
                    r"|~{3,})")
@@ -75,7 +75,7 @@ def _flow(block: list[str], width: int, container: bool) -> list[str]:
         return []
     first = block[0]
     indent = len(first) - len(first.lstrip(" "))
-    if any(KEEP.match(line) for line in block) or "\t" in "".join(block) \
+    if any(KEEP.match(line) or "]:" in line for line in block) or "\t" in "".join(block) \
             or any(line.endswith(("  ", "\\")) for line in block) \
             or any(len(line) - len(line.lstrip(" ")) < indent for line in block[1:]) \
             or (indent >= 4 and not container):
@@ -87,7 +87,9 @@ def _flow(block: list[str], width: int, container: bool) -> list[str]:
         lead = match.group(0)
         rest = first[match.end():]
         indent = len(lead)
-    words = (rest + " " + " ".join(line.strip() for line in block[1:])).split()
+    # (split at spaces only: a no-break space is part of its word)
+    words = [w for w in re.split(r"[ \t]+", " ".join([rest, *(line.strip(" \t") for line in
+                                                               block[1:])])) if w]
     lines, current = [], lead + words[0]
     following = " " * indent
     for word in words[1:]:

@@ -100,6 +100,26 @@ def test_python_markdown_documents_rewrapped(path):
         assert _outcome(rewrap(text, width)) == expected, width
 
 
+def test_commonmark_examples_rewrapped():
+    import json
+
+    examples = json.loads((PEER[0].parent.parent / "commonmark-examples.json").read_text(
+        encoding="utf-8"))
+    changed = differ = 0
+    for example in examples:
+        text, expected = example["markdown"], None
+        for width in WIDTHS:
+            wrapped = rewrap(text, width)
+            if wrapped == text:
+                continue
+            changed += 1
+            expected = _outcome(text) if expected is None else expected
+            if _outcome(wrapped) != expected:
+                differ += 1
+                print(example["example"], width, repr(text))
+    assert changed > 100 and differ == 0
+
+
 def test_the_helper_wraps_paragraphs_only():
     text = ("## A heading that is rather long for forty columns\n\nA paragraph that is rather "
             "long for forty columns, so it wraps.\n\n    code that is rather long for forty "

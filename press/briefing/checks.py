@@ -34,7 +34,7 @@ UNSAFE_HTML_RE = re.compile(
     r"|\s(on[a-z]+)\s*=|\s(style)\s*=|\srel\s*=\s*[\"']?(attachment)", re.I)
 
 
-IMAGE_ANY_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(([^()\n]*+)\)")
+IMAGE_ANY_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(([^()]*+)\)")
 IMAGE_REF_RE = re.compile(r"!\[([^\[\]]*+)\](?:\[([^\[\]]*+)\])?")
 LINK_DEF_RE = re.compile(r"^\s{0,3}\[(?!\^)([^\[\]]+)\]:\s*<?([^\s>]+)")
 ATTRS_RE = re.compile(r"\{([^{}\n]*+)\}")  # straight after an image: its options
@@ -146,7 +146,7 @@ def _check_block(briefing, block, refs, labels, project_root, image_labels, prob
     for match in FOOTNOTE_REF_RE.finditer(block.prose):
         notes_called.setdefault(match.group(1), line(match))
     for match in IMAGE_ANY_RE.finditer(text):
-        alt, src = match.group(1).strip(), match.group(2).strip()
+        alt, src = match.group(1).strip(), re.sub(r"\s*+\n\s*+", " ", match.group(2)).strip()
         if not alt:
             problems.error(path, line(match), f"image '{images.shown(src)}' has no alt text",
                            "describe the image: ![what it shows](path)")
