@@ -16,9 +16,10 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 # A line that starts a new block (Markdown never joins it to the paragraph above): headings,
-# list items, boxes and fenced divs, footnote and link definitions, table rows, HTML.
+# list items, boxes and fenced divs, footnote and link definitions, table rows. (A line
+# starting with an inline tag, <b>, continues its paragraph.)
 BLOCK_START_RE = re.compile(r" {0,3}+(?:#|[-*+][ \t]|\d{1,9}+[.)][ \t]|!!!|:::|\[\^[^\[\]\s]++\]:"
-                            r"|\[[^\[\]]++\]:|\||<(?![\w.+-]+@))")
+                            r"|\[[^\[\]]++\]:|\|)")
 QUOTE_RE = re.compile(r"[ \t]{0,3}+>[ >\t]*+")
 ESCAPE_RE = re.compile(r"\\[!-/:-@\[\]^_`{-~]")  # (not "\\\\" itself: Windows paths)
 TICKS_RE = re.compile(r"`++")
