@@ -79,7 +79,13 @@ def _gate_alarms(text: str) -> list[str]:
 def test_no_alarm_on_the_commonmark_examples():
     examples = json.loads((PEER / "commonmark-examples.json").read_text(encoding="utf-8"))
     alarms = {e["example"]: a for e in examples if (a := _gate_alarms(e["markdown"]))}
-    assert alarms == {}
+    # True leaks, not false alarms: fenced code that CommonMark reads and Python-Markdown
+    # does not (a fence never closed, a fence in a quote or a list item, an info string with
+    # spaces or backticks) is printed with its fences; the gate refuses it instead.
+    fences = {124, 126, 127, 128, 139, 143, 146, 320}
+    assert set(alarms) == fences
+    assert all(a == [f"'{a[0][1:].split(chr(39))[0]}' would be printed as written: a code "
+                     "block that was not read"] for a in alarms.values()), alarms
 
 
 @pytest.mark.parametrize("path", sorted((PEER / "python-markdown").glob("*.txt")),

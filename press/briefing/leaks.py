@@ -33,6 +33,9 @@ LEAKS = [
     (re.compile(r"(?m)^[ \t]*+!!!"), "a box that was not read",
      "write '!!! pointer \"Title\"' at the start of a line, the content indented by four spaces"),
     (re.compile(r"\{\{[<%]"), "a Quarto shortcode", "shortcodes are not run: write the text"),
+    (re.compile(r"(?m)^[ \t]*+(?:```|~~~)"), "a code block that was not read",
+     "fence code with ``` on lines of their own, the first one with at most a language name "
+     "(```python), and close it"),
     (re.compile(r"(?<![\w\\])\\[a-zA-Z]{2,}+[\[{]"), "a TeX command",
      "TeX is not typeset: write the text, or show a formula as an image with alt text"),
     (re.compile(r"\\\n"), "a line break that was not read",
