@@ -246,3 +246,8 @@ def test_sample_briefings_convert_without_problems(project):
         body = markdown.convert(b, project)
         assert body.warnings == (), body.warnings
         assert body.references_html
+
+
+def test_equation_cross_reference_is_refused_in_plain_words():
+    problems = errors("Text.\n\nAs @eq-growth shows.", refs=())
+    assert any(":22: cross-reference '@eq-growth' to an equation" in p for p in problems)

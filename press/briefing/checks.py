@@ -259,6 +259,10 @@ def _check_citations(path, block, body_line, refs, labels, cited, problems) -> N
                                "a table's caption with {#tbl-...}, a heading with {#sec-...}")
         elif key in refs:
             cited.add(key)
+        elif key.startswith("eq-"):
+            problems.error(path, number, f"cross-reference '@{key}' to an equation",
+                           "formulas are not typeset, so they have no numbers: refer to the "
+                           "text, a figure or a table")
         elif cite.is_crossref(key.lower()) and key.lower() in labels:
             problems.error(path, number, f"unknown citation '{key}'",
                            f"did you mean '@{key.lower()}'? Labels are in lower case")
