@@ -11,7 +11,6 @@ never taken for markup.
 
 from __future__ import annotations
 
-import html
 import html.parser
 import re
 
@@ -41,14 +40,15 @@ LEAKS = [
     (re.compile(r"\\\n"), "a line break that was not read",
      "end a line with a backslash only inside a paragraph, to break the line there"),
 ]
+CHARREF_RE = re.compile(r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
 SKIPPED = {"code", "pre", "style", "script", "template", "textarea", "kbd", "samp"}
 
 
 class _Text(html.parser.HTMLParser):
-    """The text outside code of converted HTML (character references kept as a marker)."""
+    """The text outside code of converted HTML."""
 
     def __init__(self):
-        super().__init__(convert_charrefs=False)
+        super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping = 0
 
@@ -68,17 +68,13 @@ class _Text(html.parser.HTMLParser):
         if not self.skipping:
             self.parts.append(data)
 
-    def handle_entityref(self, name):
-        self.parts.append(html.unescape(f"&{name};"))
-
-    def handle_charref(self, name):
-        self.parts.append("\x00")  # a character the author escaped is text, never markup
 
 
 def find(body_html: str) -> list[tuple[str, str, str]]:
     """``(the text found, what it was, hint)`` for each kind of leak, first occurrence."""
     parser = _Text()
-    parser.feed(body_html)
+    # a character the author escaped (``\@`` → ``&#64;``) is text, never markup: a marker
+    parser.feed(CHARREF_RE.sub("\x00", body_html))
     parser.close()
     text = "".join(parser.parts)
     found = []
