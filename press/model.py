@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,15 +63,38 @@ class Name:
 
     @classmethod
     def parse(cls, text: str) -> Name:
-        """``"Ward, H."`` → family and given; no comma → a corporate name."""
-        family, comma, given = text.strip().partition(",")
-        if not comma:
-            return cls(literal=text.strip())
+        """``"Ward, H."`` → family and given; no comma, ``"{...}"`` or an organisation's
+        name ("Department for Children, Schools and Families") → a corporate name."""
+        text = text.strip()
+        if text.startswith("{") and text.endswith("}"):
+            return cls(literal=text[1:-1].strip())
+        family, comma, given = text.partition(",")
+        if not comma or _organisation(family, given):
+            return cls(literal=text)
         return cls(family=family.strip(), given=given.strip())
 
     @property
     def sort_name(self) -> str:
         return self.literal or self.family
+
+
+ORGANISATION_WORDS = {
+    "agency", "association", "authority", "board", "bureau", "centre", "center", "commission",
+    "committee", "council", "department", "executive", "foundation", "government", "group",
+    "institute", "ministry", "network", "nhs", "office", "organisation", "organization",
+    "partnership", "service", "services", "society", "trust", "unit", "university"}
+PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le",
+             "ter", "ten", "bin", "ibn", "al", "el", "y"}
+
+
+def _organisation(family: str, given: str) -> bool:
+    """A name a comma would wrongly split: an organisation's word before the comma, or
+    lower-case words ("and", "for") after it, which no given name has."""
+    words = re.findall(r"[^\W\d_]+", family.lower())
+    if any(word in ORGANISATION_WORDS for word in words):
+        return True
+    return any(word.islower() and len(word) > 1 and word not in PARTICLES
+               for word in re.findall(r"[^\W\d_]+", given))
 
 
 @dataclass(frozen=True)
@@ -126,6 +150,7 @@ class Briefing:
     references: tuple[Reference, ...] = ()
     sample_pages: int = 0
     bibliography: tuple[Path, ...] = ()  # bibliography files read (inputs of the build)
+    nocite: tuple[str, ...] = ()  # keys listed though not cited ("*": every entry)
 
     @property
     def is_draft(self) -> bool:

@@ -100,7 +100,7 @@ def test_cross_reference_in_brackets_is_an_error():
     problems = errors("![A](../../assets/figures/ni058-sdq-bands.svg){#fig-a}\n\n"
                       "Figure: A\n\nSee [@fig-a].", refs=())
     assert any(":24: cross-reference '@fig-a' in square brackets (write it without brackets: "
-               "'see @fig-a')" in p for p in problems)
+               "'see @fig-a', or '[-@fig-a]' for the number only)" in p for p in problems)
 
 
 def test_label_used_twice_is_an_error():
@@ -246,3 +246,8 @@ def test_sample_briefings_convert_without_problems(project):
         body = markdown.convert(b, project)
         assert body.warnings == (), body.warnings
         assert body.references_html
+
+
+def test_equation_cross_reference_is_refused_in_plain_words():
+    problems = errors("Text.\n\nAs @eq-growth shows.", refs=())
+    assert any(":22: cross-reference '@eq-growth' to an equation" in p for p in problems)

@@ -238,3 +238,15 @@ def test_list_items_named_by_id_and_invisible_characters_named():
     assert [p.message for p in problems_.items] == [
         "'references[ward2001].title' must be text", "'references[2].title' must be text",
         "'status' must be 'draft' or 'final', not 'final' followed by a no-break space"]
+
+
+@pytest.mark.parametrize("written", [
+    f"![Trend]({FIGURE}){{width=30%}}{{#fig-t}}\n\nFigure: The trend\n",  # options, then label
+    f"![Trend]({FIGURE}){{#fig-t}}\n\nFigure: The trend\n",  # a blank line before the caption
+    f"![Trend]({FIGURE})\nFigure: The trend {{#fig-t}}\n",
+])
+def test_figure_forms_authors_write(written):
+    out = html(written + "\nSee @fig-t.")
+    assert '<span class="label">Figure 1</span> The trend</figcaption>' in out
+    assert "See <a class=\"xref\" href=\"#ni-001-x--fig-t\">Figure 1</a>." in out
+    assert "Figure:" not in text(out) and "{" not in text(out)

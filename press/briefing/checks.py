@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from press.briefing import cite, images
+from press.briefing import blocks, cite, images
 from press.briefing.extension import BOX_TYPES
 from press.errors import did_you_mean
 
@@ -18,8 +18,7 @@ MAX_TABLE_ROWS = 500  # about a dozen pages; 2,000 rows take a minute to lay out
 # (URLs stop at brackets and parentheses so that no attempt runs on into the next one.)
 IMAGE_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(\s*+<?([^()\s<>\[\]]*+)>?"
                       r"(?:\s+\"[^\"]*\")?\s*\)")
-LINK_RE = re.compile(r"(?<!!)\[[^\[\]]*\]\(\s*<?([^)\s>]*)"
-                     r"|^\s{0,3}\[(?!\^)[^\[\]]+\]:\s*<?([^\s>]+)")
+LINK_RE = re.compile(r"(?<!!)\[[^\[\]]*+\]\(\s*+<?([^)\s>]*+)")
 HTML_URL_RE = re.compile(r"<\s*(img|a)\b[^<>]*?\s(src|href)\s*=\s*"
                          r"(?:\"([^\"<>]*)\"|'([^'<>]*)'|([^\s<>]+))", re.I)
 TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
@@ -35,21 +34,17 @@ UNSAFE_HTML_RE = re.compile(
     r"|\s(on[a-z]+)\s*=|\s(style)\s*=|\srel\s*=\s*[\"']?(attachment)", re.I)
 
 
-IMAGE_ANY_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(([^()\n]*+)\)")
+IMAGE_ANY_RE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*+)\]\(([^()]*+)\)")
 IMAGE_REF_RE = re.compile(r"!\[([^\[\]]*+)\](?:\[([^\[\]]*+)\])?")
 LINK_DEF_RE = re.compile(r"^\s{0,3}\[(?!\^)([^\[\]]+)\]:\s*<?([^\s>]+)")
-IMAGE_ATTRS_RE = re.compile(r"!\[[^\n]*?\)\{([^{}\n]*)\}")
-FOOTNOTE_DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:")
-FOOTNOTE_REF_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+ATTRS_RE = re.compile(r"\{([^{}\n]*+)\}")  # straight after an image: its options
+FOOTNOTE_DEF_RE = re.compile(r"^\[\^([^\[\]\s]++)\]:")
+FOOTNOTE_REF_RE = re.compile(r"\[\^([^\[\]\s]++)\](?!:)")
 FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})")
-ESCAPE_RE = re.compile(r"\\[!-/:-@\[\]^_`{-~]")  # (not "\\\\" itself: Windows paths)
 RULE_RE = re.compile(r"^ {0,3}([*_-])(?:\s*\1){2,}\s*$")
 SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)\s*$")
 BLOCK_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|\||!!!|\[\^|#|<|Table:|Figure:)")
 LIST_START_RE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|!!!|\[\^[^\]]*\]:)")
-# Raw HTML is sanitised away or kept as markup, never read for citations (``@import`` in a
-# <style> block is not one).
-RAW_HTML_RE = re.compile(r"<(style|script)\b[^<>]*>.*?</\1\s*>|<[^<>]*>", re.I)
 INLINE_TAGS = {"a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "mark", "q", "s",
                "small", "span", "strong", "sub", "sup", "u"}
 
@@ -75,7 +70,7 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
     for offset, line in enumerate(lines):
         if offset in code:
             continue
-        line = _without_code(line)
+        line = blocks.blank_inline(line)
         if match := LINK_DEF_RE.match(line):
             defs[match.group(1).strip().lower()] = (briefing.body_line + offset, match.group(2))
         for match in IMAGE_REF_RE.finditer(line):
@@ -85,7 +80,7 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
         number = briefing.body_line + offset
         if offset in code:
             continue
-        line = _without_code(line)
+        line = blocks.blank_inline(line)
         if HEADING1_RE.match(line):
             problems.error(path, number, "level-1 heading ('# ...') in the body",
                            "the title comes from the front matter; use '##' for sections")
@@ -112,37 +107,20 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
         if depth > MAX_NESTING or indent > 4 * MAX_NESTING:
             problems.error(path, number, "content is nested too deeply",
                            f"keep lists, quotes and boxes under {MAX_NESTING} levels")
-        _check_citations(path, number, RAW_HTML_RE.sub(" ", line), refs, labels, found.cited,
-                         problems)
         if match := FOOTNOTE_DEF_RE.match(line):
             notes_defined.setdefault(match.group(1), number)
-        for match in FOOTNOTE_REF_RE.finditer(line):
-            notes_called.setdefault(match.group(1), number)
-        for match in IMAGE_ANY_RE.finditer(line):
-            alt, src = match.group(1).strip(), match.group(2).strip()
-            if not alt:
-                problems.error(path, number, f"image '{images.shown(src)}' has no alt text",
-                               "describe the image: ![what it shows](path)")
-            images.check_source(path, number, src, project_root, problems)
-        for match in IMAGE_ATTRS_RE.finditer(line):
-            images.check_attrs(path, number, match.group(1), problems)
-        for match in HTML_URL_RE.finditer(line):
-            tag, url = match.group(1).lower(), next(g for g in match.groups()[2:] if g is not None)
-            if tag == "img":
-                images.check_file(path, number, unquote(url), project_root, problems)
+        if match := LINK_DEF_RE.match(line):  # a reference definition: a link or an image?
+            if match.group(1).strip().lower() in image_labels:
+                images.check_source(path, number, match.group(2), project_root, problems)
             else:
-                _check_link(path, number, url, problems, found)
-        for match in LINK_RE.finditer(line):
-            if match.group(2) is not None:  # a reference definition: a link or an image?
-                label = LINK_DEF_RE.match(line).group(1).strip().lower()
-                if label in image_labels:
-                    images.check_source(path, number, match.group(2), project_root, problems)
-                    continue
-            _check_link(path, number, match.group(1) or match.group(2) or "", problems, found)
-        for match in UNSAFE_HTML_RE.finditer(line):
-            what = next(g for g in match.groups() if g)
+                _check_link(path, number, match.group(2), problems, found)
+        for what in dict.fromkeys(next(g for g in match.groups() if g).lower()
+                                  for match in UNSAFE_HTML_RE.finditer(line)):
             problems.warn(path, number, f"removed unsafe HTML '{what}'",
                           "raw HTML is limited to simple formatting")
+    for block in blocks.split(lines, code):
+        _check_block(briefing, block, refs, labels, project_root, image_labels, problems,
+                     found, notes_called)
     for label, number in notes_called.items():
         if label not in notes_defined:
             problems.error(path, number, f"footnote '[^{label}]' is never defined",
@@ -153,6 +131,36 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
             problems.warn(path, number, f"footnote '[^{label}]' is never referred to",
                           f"write [^{label}] where the note mark goes, or remove the note")
     return found
+
+
+def _check_block(briefing, block, refs, labels, project_root, image_labels, problems, found,
+                 notes_called) -> None:
+    """The inline checks, on a paragraph's joined text; each problem at the line where its
+    construct starts."""
+    path, text = briefing.path, block.text
+
+    def line(match, group=0) -> int:
+        return briefing.body_line + block.offset(match.start(group))
+
+    _check_citations(path, block, briefing.body_line, refs, labels, found.cited, problems)
+    for match in FOOTNOTE_REF_RE.finditer(block.prose):
+        notes_called.setdefault(match.group(1), line(match))
+    for match in IMAGE_ANY_RE.finditer(text):
+        alt, src = match.group(1).strip(), re.sub(r"\s*+\n\s*+", " ", match.group(2)).strip()
+        if not alt:
+            problems.error(path, line(match), f"image '{images.shown(src)}' has no alt text",
+                           "describe the image: ![what it shows](path)")
+        images.check_source(path, line(match), src, project_root, problems)
+        if attrs := ATTRS_RE.match(text, match.end()):
+            images.check_attrs(path, line(match), attrs.group(1), problems)
+    for match in HTML_URL_RE.finditer(text):
+        tag, url = match.group(1).lower(), next(g for g in match.groups()[2:] if g is not None)
+        if tag == "img":
+            images.check_file(path, line(match), unquote(url), project_root, problems)
+        else:
+            _check_link(path, line(match), url, problems, found)
+    for match in LINK_RE.finditer(text):
+        _check_link(path, line(match), match.group(1), problems, found)
 
 
 def code_lines(lines) -> set[int]:
@@ -222,7 +230,7 @@ def _labels(briefing, lines, problems) -> dict[str, int]:
     fence = False
     for offset, line in enumerate(lines):
         fence = fence != bool(FENCE_RE.match(line))
-        for match in () if fence else cite.LABEL_RE.finditer(_without_code(line)):
+        for match in () if fence else cite.LABEL_RE.finditer(blocks.blank_inline(line)):
             number = briefing.body_line + offset
             if match.group(1) in labels:
                 problems.error(briefing.path, number, f"label '{match.group(1)}' is used twice",
@@ -231,48 +239,39 @@ def _labels(briefing, lines, problems) -> dict[str, int]:
     return labels
 
 
-def _check_citations(path, number, line, refs, labels, cited, problems) -> None:
+def _check_citations(path, block, body_line, refs, labels, cited, problems) -> None:
     """Every ``[@key]``, ``@key`` and ``@fig-x`` must name a reference or a label."""
-    for key, grouped in dict.fromkeys(cite.citations(line)):  # each slip once per line
+    seen = set()
+    for found in cite.citations(block.prose):
+        key, grouped = found.key, found.grouped
+        if (key, grouped) in seen:
+            continue  # each slip once per paragraph
+        seen.add((key, grouped))
+        number = body_line + block.offset(found.start)
         if cite.is_crossref(key):
-            if grouped:
+            if grouped and not found.suppressed:
                 problems.error(path, number, f"cross-reference '@{key}' in square brackets",
-                               f"write it without brackets: 'see @{key}'")
+                               f"write it without brackets: 'see @{key}', or '[-@{key}]' for "
+                               "the number only")
             elif key not in labels:
                 problems.error(path, number, f"unknown cross-reference '@{key}'",
                                did_you_mean(key, labels) or "label a figure with {#fig-...}, "
                                "a table's caption with {#tbl-...}, a heading with {#sec-...}")
         elif key in refs:
             cited.add(key)
+        elif key.startswith("eq-"):
+            problems.error(path, number, f"cross-reference '@{key}' to an equation",
+                           "formulas are not typeset, so they have no numbers: refer to the "
+                           "text, a figure or a table")
+        elif cite.is_crossref(key.lower()) and key.lower() in labels:
+            problems.error(path, number, f"unknown citation '{key}'",
+                           f"did you mean '@{key.lower()}'? Labels are in lower case")
         else:
             hint = did_you_mean(key, refs) if refs else "add it to a bibliography file or to " \
                 "'references:' in the front matter"
             if not grouped and not hint.startswith("did you mean"):  # perhaps not a citation
                 hint = "no such reference; write \\@ for a plain @"
             problems.error(path, number, f"unknown citation '{key}'", hint)
-
-
-def _without_code(line: str) -> str:
-    """``line`` with backslash escapes and inline code spans blanked out (their text is shown,
-    never interpreted)."""
-    if "\\" in line:
-        line = ESCAPE_RE.sub("  ", line)
-    if "`" not in line:
-        return line
-    runs = [m for m in re.finditer(r"`+", line)]
-    out, pos, i = [], 0, 0
-    while i < len(runs):
-        opening = runs[i]
-        closing = next((j for j in range(i + 1, len(runs))
-                        if len(runs[j].group(0)) == len(opening.group(0))), None)
-        if closing is None:
-            i += 1
-            continue
-        out.append(line[pos:opening.start()])
-        out.append(" " * (runs[closing].end() - opening.start()))
-        pos, i = runs[closing].end(), closing + 1
-    out.append(line[pos:])
-    return "".join(out)
 
 
 def _check_link(path, number, url, problems, found=None) -> None:
@@ -310,7 +309,7 @@ def check_html_depth(briefing, lines, problems) -> None:
                                "paragraph", f"close it with '</{name}>' before the blank line")
             inline = []
             continue
-        for match in TAG_RE.finditer(_without_code(line)):
+        for match in TAG_RE.finditer(blocks.blank_inline(line)):
             name = match.group(2).lower()
             if name in VOID_TAGS or match.group(0).endswith("/>"):
                 continue

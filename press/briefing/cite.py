@@ -25,14 +25,18 @@ from press.model import Name, Reference
 # @{...} for any other key. Every pattern is linear: no nested quantifiers, and a key's
 # backtracking stops at the next @, which no key holds.
 KEY = r"(?:\{[^{}\s]++\}|\w(?:[\w:.#$%&+?~/-]*\w)?)"
-# [see @a, p. 3; -@b]: a bracket holding an @ (checked as citations by parse_group)
-# (on one line: the line checks, which find the keys cited, read a line at a time)
-GROUP_RE = re.compile(r"\[([^\[\]@\n]*+@[^\[\]\n]*+)\](?![(\[:])")
-# @key in running text (author in text), with an optional [locator] after it
-BARE_RE = re.compile(rf"(?<![\w@\\/:.\[-])@({KEY})(?:[ \t]?\[([^\[\]@\n]*+)\](?![(\[:]))?")
+# [see @a, p. 3; -@b]: a bracket holding an @ (checked as citations by parse_group). It may
+# run over lines: the checks read a paragraph's joined lines (press.briefing.blocks), and
+# Markdown's inline stage reads the paragraph itself, so a wrapped citation is the same one.
+GROUP_RE = re.compile(r"\[([^\[\]@]*+@[^\[\]]*+)\](?![(\[])")
+# @key in running text (author in text), with an optional [locator] after it, on the same
+# line or the next; -@fig-x for a cross-reference's number only
+BARE_RE = re.compile(rf"(?<![\w@\\/:.\[-])(-?+)@({KEY})"
+                     r"(?:(?:[ \t]*+\n[ \t]*+|[ \t]?)\[(?!\^)([^\[\]@]*+)\](?![(\[:]))?")
 ITEM_RE = re.compile(rf"(?:^|(?<=\s))(-?)@({KEY})")
 CROSSREF_KINDS = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
-LABEL_RE = re.compile(r"\{#((?:fig|tbl|sec)-[\w-]+)\}")
+# {#fig-x}, and {#fig-x width=80%}: a label with other attributes in one block
+LABEL_RE = re.compile(r"\{[^{}\n#]*+#((?:fig|tbl|sec)-[\w-]++)(?=[\s}])[^{}\n]*+\}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ def parse_group(inner: str) -> list[Item] | None:
     """``"see @a, p. 17; -@b"`` → items; None if some part is not a citation (a bracket in
     prose that merely holds an @, e.g. an e-mail address)."""
     items = []
+    inner = " ".join(inner.split())  # a citation wrapped over lines reads as on one line
     for part in inner.split(";"):
         match = ITEM_RE.search(part)
         if match is None:
@@ -72,17 +77,42 @@ def locator(text: str) -> str:
     return re.sub(r"(?<=\d)\s*(?:-{1,2}|–)\s*(?=\d)", "–", text.strip())
 
 
-def citations(line: str):
-    """Every citation in a line of Markdown: ``(key, is_group)`` for the line checks."""
+def is_definition(text: str, match) -> bool:
+    """``[@a]: url`` at a line's start is a link definition, not a citation."""
+    if text[match.end():match.end() + 1] != ":":
+        return False
+    start = match.start()
+    before = text[max(0, start - 4):start]  # up to three spaces, then the line's start
+    spaces = len(before) - len(before.rstrip(" "))
+    return spaces <= 3 and (start == spaces or text[start - spaces - 1] == "\n")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A citation or cross-reference found in a paragraph, for the checks."""
+
+    key: str
+    grouped: bool  # inside square brackets
+    suppressed: bool  # -@key: the year (or the number) only
+    start: int  # where its citation starts in the text
+
+
+def citations(text: str):
+    """Every citation in a paragraph of Markdown (its lines joined), in order."""
     groups = []
-    for match in GROUP_RE.finditer(line):
-        items = parse_group(match.group(1))
+    for match in GROUP_RE.finditer(text):
+        items = None if is_definition(text, match) else parse_group(match.group(1))
         if items is not None:
             groups.append(match.span())
-            yield from ((item.key, True) for item in items)
-    for match in BARE_RE.finditer(line):
-        if not any(start <= match.start() < end for start, end in groups):
-            yield key_of(match.group(1)), False
+            yield from (Found(item.key, True, item.suppress_author, match.start())
+                        for item in items)
+    ends = iter(groups)
+    current = next(ends, None)
+    for match in BARE_RE.finditer(text):  # both in order: one walk over the groups
+        while current is not None and current[1] <= match.start():
+            current = next(ends, None)
+        if current is None or match.start() < current[0]:
+            yield Found(key_of(match.group(2)), False, bool(match.group(1)), match.start())
 
 
 # -- names -------------------------------------------------------------------------------------

@@ -3,17 +3,18 @@ figure and table numbering, headings) as pre-, inline and tree processors."""
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from markdown.extensions import Extension
-from markdown.inlinepatterns import InlineProcessor, SimpleTagInlineProcessor
+from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
-from press.briefing import cite
+from press.briefing import cite, inline
 from press.errors import ContentError
 from press.model import Heading
 
@@ -51,12 +52,21 @@ class PressExtension(Extension):
     def extendMarkdown(self, md_):  # noqa: N802 (python-markdown's API name)
         md_.preprocessors.register(_CaptionLines(md_), "press-captions", 25)
         md_.ESCAPED_CHARS.append("@")  # \@ is a plain @, never a citation
+        md_.inlinePatterns.register(inline.Escaped(inline.ESCAPE_RE, md_), "press-escape", 185)
+        md_.inlinePatterns.register(inline.HardBreak(inline.BREAK_RE, md_), "press-break", 186)
         md_.inlinePatterns.register(
-            _Citations(cite.GROUP_RE.pattern, md_, self.state), "press-cite", 175)
+            inline.Citations(cite.GROUP_RE.pattern, md_, self.state), "press-cite", 175)
         md_.inlinePatterns.register(
-            _Narrative(cite.BARE_RE.pattern, md_, self.state), "press-cite-narrative", 174)
+            inline.Narrative(cite.BARE_RE.pattern, md_, self.state), "press-cite-narrative", 174)
         md_.inlinePatterns.register(
             SimpleTagInlineProcessor(r"(~~)(?!\s)(.+?)(?<!\s)~~", "del"), "press-strike", 65)
+        # pandoc's H~2~O and x^2^: no spaces inside (a lone ~ or ^ is text)
+        md_.inlinePatterns.register(
+            SimpleTagInlineProcessor(r"(~)([^~\s]++)~(?!~)", "sub"), "press-sub", 64)
+        md_.inlinePatterns.register(
+            SimpleTagInlineProcessor(r"(\^)([^\^\s\[\]]++)\^", "sup"), "press-sup", 63)
+        md_.inlinePatterns.register(
+            inline.InlineNote(inline.NOTE_RE, md_), "press-inline-note", 176)
         md_.treeprocessors.register(_Structure(md_, self.state), "press-structure", 4)
 
 
@@ -70,52 +80,6 @@ class _CaptionLines(Preprocessor):
                 out.append("")
             out.append(line)
         return out
-
-
-class _Citations(InlineProcessor):
-    """``[see @a, p. 3; -@b]`` → ``(see A, 2001, p. 3; 2003)``, each work a link to its entry."""
-
-    def __init__(self, pattern, md_, state):
-        super().__init__(pattern, md_)
-        self.state = state
-
-    def handleMatch(self, m, data):  # noqa: N802
-        items = cite.parse_group(m.group(1))
-        if items is None or any(item.key not in self.state.refs for item in items):
-            return None, None, None  # not a citation, or reported by the line scan
-        span = ET.Element("span", {"class": "citation"})
-        span.text, last = "(", span
-        for key, text, separator in cite.parts(items, self.state.refs):
-            if last is not span:
-                last.tail = separator
-            last = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{key}"})
-            last.text = AtomicString(text)
-        last.tail = ")"
-        return span, m.start(0), m.end(0)
-
-
-class _Narrative(InlineProcessor):
-    """``@key`` → ``Ward and Skuse (2001)`` (the year a link); ``@fig-x`` → ``Figure 2``."""
-
-    def __init__(self, pattern, md_, state):
-        super().__init__(pattern, md_)
-        self.state = state
-
-    def handleMatch(self, m, data):  # noqa: N802
-        key = cite.key_of(m.group(1))
-        if cite.is_crossref(key) and not m.group(2):
-            link = ET.Element("a", {"class": "xref", "href": f"#{key}", "data-xref": key})
-            link.text = AtomicString(f"@{key}")  # filled in once everything is numbered
-            return link, m.start(0), m.end(0)
-        ref = self.state.refs.get(key)
-        if ref is None:
-            return None, None, None  # reported by the line scan
-        name, when = cite.narrative(ref, m.group(2) or "")
-        span = ET.Element("span", {"class": "citation"})
-        span.text = AtomicString(f"{name} ")
-        link = ET.SubElement(span, "a", {"href": f"#{self.state.prefix}ref-{key}"})
-        link.text = AtomicString(when)
-        return span, m.start(0), m.end(0)
 
 
 class _Structure(Treeprocessor):
@@ -138,7 +102,7 @@ class _Structure(Treeprocessor):
         self.state.ids |= {f"{self.state.prefix}ref-{ref_id}" for ref_id in self.state.refs}
         for el in root.iter():
             if el.tag in ("h2", "h3"):
-                text = "".join(el.itertext()).strip()
+                text = self._text(el)
                 self.state.headings.append(Heading(int(el.tag[1]), text, el.get("id", "")))
         return root
 
@@ -224,6 +188,8 @@ class _Structure(Treeprocessor):
                 img.tail = None
                 figure.append(img)
                 self.state.images.append(img.get("src", ""))
+                if ident and not caption_text.startswith("Figure:") and not rest:
+                    caption_text = img.get("alt", "")  # Quarto: the bracket text is the caption
                 if caption_text.startswith("Figure:") or rest or ident:
                     cap = ET.SubElement(figure, "figcaption")
                     label = ET.SubElement(cap, "span", {"class": "label"})
@@ -241,26 +207,31 @@ class _Structure(Treeprocessor):
     def _tables(self, root):
         number = 0
         for parent in list(root.iter()):
-            children = list(parent)
-            for index, table in enumerate(children):
-                if table.tag != "table":
-                    continue
+            for table in [el for el in parent if el.tag == "table"]:
                 number += 1
                 table.set("class", "data")
-                if index + 1 < len(children):
-                    nxt = children[index + 1]
-                    if nxt.tag == "p" and (nxt.text or "").startswith("Table:"):
-                        text, ident = _pop_label(nxt.text, list(nxt), "tbl-")
-                        if ident:  # Table: caption {#tbl-x}
-                            table.set("id", ident)
-                            self.state.labels[ident] = f"Table {number}"
-                        cap = ET.Element("caption")
-                        label = ET.SubElement(cap, "span", {"class": "label"})
-                        label.text = f"Table {number}"
-                        label.tail = " " + text.removeprefix("Table:").strip()
-                        cap.extend(list(nxt))
-                        table.insert(0, cap)
-                        parent.remove(nxt)
+                children = list(parent)
+                index = children.index(table)
+                after = children[index + 1] if index + 1 < len(children) else None
+                before = children[index - 1] if index else None
+                for near in (after, before):
+                    _definition_as_caption(near)
+                # the caption under the table, or above it (pandoc allows both, and ": ...")
+                nxt = next((p for p in (after, before) if _is_table_caption(p)), None)
+                if nxt is not None:
+                    text, ident = _pop_label(nxt.text, list(nxt), "tbl-")
+                    if ident:  # Table: caption {#tbl-x}
+                        table.set("id", ident)
+                        self.state.labels[ident] = f"Table {number}"
+                    cap = ET.Element("caption")
+                    label = ET.SubElement(cap, "span", {"class": "label"})
+                    label.text = f"Table {number}"
+                    label.tail = " " + re.sub(r"^(?:Table)?:\s*", "", text)
+                    cap.extend(list(nxt))
+                    table.insert(0, cap)
+                    if nxt is before:
+                        table.tail = (table.tail or "") or nxt.tail
+                    parent.remove(nxt)
                 for th in table.iter("th"):
                     th.set("scope", "col")
 
@@ -291,6 +262,7 @@ class _Structure(Treeprocessor):
         now that the figures and tables have their final numbers."""
         for el in root.iter():
             if el.tag in ("h2", "h3", "h4") and el.get("id", "").startswith("sec-"):
+                # (placeholders kept: the link's text is written out as the heading's)
                 self.state.labels[el.get("id")] = "".join(el.itertext()).strip()
         for link in root.iter("a"):
             key = link.attrib.pop("data-xref", None)
@@ -303,7 +275,23 @@ class _Structure(Treeprocessor):
                     "put {#fig-...} after an image, {#tbl-...} at the end of a 'Table:' "
                     "caption and {#sec-...} at the end of a heading")
                 continue
-            link.text = AtomicString(self.state.labels[key])
+            text = self.state.labels[key]
+            if link.attrib.pop("data-number-only", None) and key.startswith(("fig-", "tbl-")):
+                text = text.split(" ", 1)[-1]  # "Figure 2" -> "2"
+            link.text = AtomicString(text)
+
+    def _text(self, element) -> str:
+        """An element's text as a reader sees it: Python-Markdown's placeholders (an escaped
+        character, raw HTML kept aside) resolved, for the contents and the bookmarks."""
+        text = "".join(element.itertext())
+        if "\x02" in text:
+            def stashed(match):
+                raw = str(self.md.htmlStash.rawHtmlBlocks[int(match.group(1))])
+                return html.unescape(re.sub(r"<[^<>]*+>", "", raw))
+            text = re.sub("\x02wzxhzdk:(\\d+)\x03", stashed, text)
+            text = re.sub("\x02(\\d+)\x03", lambda m: chr(int(m.group(1))), text)
+            text = re.sub("[\x02\x03]", "", text)
+        return text.strip()
 
     def _ids(self, root):
         """Prefix every id and internal link with the slug, so bundles keep links apart."""
@@ -326,11 +314,27 @@ def _unnest_links(root) -> None:
                 inner.attrib = {k: v for k, v in inner.attrib.items() if k == "class"}
 
 
+def _definition_as_caption(dl) -> None:
+    """pandoc's ``: caption`` beside a table, which the definition list extension read as a
+    definition with no term, back to a paragraph ``: caption``."""
+    if dl is None or dl.tag != "dl" or len(dl) != 1 or dl[0].tag != "dd":
+        return
+    dd = dl[0]
+    dl.tag, dl.attrib, dl.text = "p", {}, ": " + (dd.text or "")
+    dl.remove(dd)
+    dl.extend(list(dd))
+
+
+def _is_table_caption(p) -> bool:
+    return p is not None and p.tag == "p" and (p.text or "").startswith(("Table:", ": "))
+
+
 def _pop_label(text: str, children, kind: str) -> tuple[str, str]:
-    """A trailing ``{#fig-x}`` taken off a caption (its text, or its last child's tail)."""
+    """A trailing ``{#fig-x}`` taken off a caption (its text, or its last child's tail);
+    other attributes in its braces (Quarto's ``tbl-colwidths=...``) are dropped."""
     holder = children[-1] if children else None
     value = (holder.tail if holder is not None else text) or ""
-    match = re.search(rf"\s*\{{#({kind}[\w-]+)\}}\s*$", value)
+    match = re.search(rf"\s*\{{#({kind}[\w-]++)(?:\s[^{{}}]*+)?\}}\s*$", value)
     if not match:
         return text, ""
     if holder is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html.parser
 import re
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -15,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import markdown as md
 import nh3
 
-from press.briefing import checks, cite, extension
+from press.briefing import checks, cite, dialect, extension, leaks
 from press.briefing.checks import LINK_SCHEMES, MAX_DEPTH, MAX_NESTING, TAG_RE, VOID_TAGS
 from press.core import limits
 from press.errors import ContentError, Problems, did_you_mean
@@ -40,9 +41,15 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     """Convert a briefing's body; raise ContentError listing every problem found."""
     problems = Problems()
     lines = briefing.body.split("\n")
+    body = dialect.normalise(briefing.body, lines, checks.code_lines(lines), briefing.path,
+                             briefing.body_line, problems)
+    if body != briefing.body:  # (same lines: every message still names the author's line)
+        briefing = replace(briefing, body=body)
+        lines = body.split("\n")
     known = {r.id: r for r in briefing.references}
     found = checks.scan(briefing, lines, known, project_root, problems)
     cited = found.cited
+    cited |= set(known) if "*" in briefing.nocite else set(briefing.nocite) & set(known)
     checks.check_html_depth(briefing, lines, problems)
     checks.check_tables(briefing, lines, problems)
     for ref in briefing.references:  # a bibliography file may hold more than one briefing cites
@@ -58,6 +65,7 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     try:
         with limits.time_limit("markdown"):
             html, state = _to_html(briefing, briefing.body, refs)
+            _check_leaks(briefing, html)
             if _depth(html) > MAX_DEPTH:
                 raise ContentError.at(
                     briefing.path, _deepest_line(briefing, refs), "content is nested too deeply",
@@ -106,6 +114,21 @@ def _to_html(briefing: Briefing, text: str, refs) -> tuple[str, extension.State]
     return _unplaceholder(html), state
 
 
+def _check_leaks(briefing: Briefing, html: str) -> None:
+    """Markup the converter left as text is an error at the line it was written on."""
+    found = leaks.find(html)
+    if not found:
+        return
+    lines = briefing.body.split("\n")
+    code = checks.code_lines(lines)
+    problems = Problems()
+    for shown, what, hint in found:
+        offset = leaks.line_of(lines, code, shown)
+        problems.error(briefing.path, briefing.body_line + (offset or 0),
+                       f"'{shown}' would be printed as written: {what}", hint)
+    raise ContentError(problems.items)
+
+
 def _unplaceholder(html: str) -> str:
     """Python-Markdown leaves a backslash escape's placeholder (``\\x02 43 \\x03`` for '+')
     where its unescaping does not reach (an e-mail autolink): the character it stands for.
@@ -137,7 +160,7 @@ def _check_anchors(briefing: Briefing, anchors, ids) -> None:
 
 NUMBER_RANGE_RE = re.compile(r"(?<![\w.,])(\d[\d.,]*)\u2013(\d[\d.,]*\d|\d)(?!\w)")
 LONG_RUN_RE = re.compile(r"[^\s<]{80,}")
-TEXT_OR_TAG_RE = re.compile(r"(<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>)")
+TEXT_OR_TAG_RE = re.compile(r"(<(?:[^<>\"']++|\"[^\"]*+\"|'[^']*+')*+>)")
 
 
 def typography(html: str) -> str:

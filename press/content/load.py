@@ -203,9 +203,27 @@ def briefing_layouts(project: Project) -> list[str]:
 
 BRIEFING_FIELDS = ("title", "subtitle", "series", "number", "indicator", "published",
                    "authors", "status", "summary", "audience", "keywords", "isbn", "price",
-                   "layout", "references", "bibliography", "sample_pages")
+                   "layout", "references", "bibliography", "sample_pages", "nocite")
 BRIEFING_REQUIRED = ("title", "series", "number", "indicator", "published", "authors",
                      "status", "summary")
+
+
+NOCITE_RE = re.compile(r"@(\*|\{[^{}\s]++\}|\w[^\s,;]*+)")
+
+
+def _nocite(check: fields.Checker, value: object) -> tuple[str, ...]:
+    """pandoc's ``nocite: "@ward2001, @who2009"`` (or a list, or ``@*``): keys listed in the
+    reference list that the text does not cite."""
+    written = check(fields.text_list, value if isinstance(value, list) else [value], "nocite")
+    if written is None:
+        return ()
+    text = " ".join(written)
+    keys = tuple(m.group(1).strip("{}") for m in NOCITE_RE.finditer(text))
+    if not keys or re.sub(r"[\s,;]", "", NOCITE_RE.sub("", text)):
+        check.fail(("nocite",), "'nocite' must list keys, each with an @",
+                   "e.g. nocite: \"@ward2001, @who2009\", or \"@*\" for every entry")
+        return ()
+    return keys
 
 
 def load_briefing(project: Project, path: Path, series: dict[str, Series],
@@ -282,6 +300,7 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
                    did_you_mean(layout, briefing_layouts(project)))
     sample_pages = check(fields.positive_int, data["sample_pages"], "sample_pages") \
         if data.get("sample_pages") else 0
+    nocite = _nocite(check, data["nocite"]) if data.get("nocite") else ()
     inline = refs.inline(check, data.get("references") or [])
     bib = refs.files(check, data["bibliography"], path.parent, project.root) \
         if data.get("bibliography") else ()
@@ -292,12 +311,18 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         return None
     # required fields: the checker reported a problem for each one missing or wrong
     assert number is not None and indicator is not None and published is not None
+    known = [r.id for r in references]
+    for key in nocite:
+        if key != "*" and key not in known:
+            check.fail(("nocite",), f"'nocite' names '{key}', which no bibliography holds",
+                       did_you_mean(key, known) if known else "add it to a bibliography file")
+            return None
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
         published=published, authors=tuple(authors), status=status, body=split.body,
         body_line=split.body_line, keywords=keywords or (), isbn=isbn or "", price=price,
         layout=layout, references=references, sample_pages=sample_pages or 0,
-        bibliography=(*the_series.bibliography, *bib), **texts)
+        bibliography=(*the_series.bibliography, *bib), nocite=nocite, **texts)
 
 
 def select(folder: Path, suffix: str, names: list[str] | None, what: str,

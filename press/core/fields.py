@@ -170,7 +170,13 @@ def https_url(value, name):
 
 def names(value, name):
     """A list of at least one name (a reference's authors: the citation needs the first)."""
-    found = text_list(value, name)
+    listed = items(value, name)
+    # {literal: Department for Children, Schools and Families}: an organisation, never split
+    # at its comma (written "{...}" for Name.parse, as BibTeX's double braces)
+    found = tuple(
+        "{" + text(item["literal"], f"{name}[{i + 1}].literal") + "}"
+        if isinstance(item, dict) and set(item) == {"literal"} else text(item, f"{name}[{i + 1}]")
+        for i, item in enumerate(listed))
     if not found:
         raise Invalid(f"'{name}' must list at least one name", "e.g. '- Ward, H.'")
     return found
