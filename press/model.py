@@ -76,7 +76,9 @@ class Name:
 @dataclass(frozen=True)
 class Reference:
     """One entry of a briefing's reference list, from the front matter or a bibliography
-    file (CSL-JSON, BibTeX, RIS): every source is normalised to this one shape."""
+    file (CSL-JSON, BibTeX, RIS): every source is read into ``csl``, the CSL-JSON record
+    (every CSL variable and type, as Zotero, pandoc and citeproc-js share it); the fields
+    before it are the few the built-in formatter reads, derived from that record."""
 
     id: str
     type: str  # book, report, article, chapter, web
@@ -99,6 +101,9 @@ class Reference:
     source: Path | None = field(default=None, compare=False)  # bibliography file, or None:
     # the front matter
     line: int = field(default=0, compare=False)  # line of the entry in its source file
+    # the whole CSL-JSON record: {"id", "type", "author": [{"family", "given", ...}], ...};
+    # not compared (the fields above are derived from it) and never mutated after reading
+    csl: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

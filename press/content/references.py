@@ -6,15 +6,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from press.content import bibliography
+from press.content import bibliography, record
 from press.core import fields, yamlsafe
 from press.errors import Problems, did_you_mean
-from press.model import Name, Reference
+from press.model import Reference
 
 TYPES = ("book", "report", "article", "chapter", "web")
 FIELDS = ("id", "type", "authors", "year", "title", "journal", "volume", "issue", "pages",
           "publisher", "place", "url", "book", "editors", "edition", "number", "doi", "accessed")
 TEXTS = ("volume", "issue", "publisher", "place", "url", "edition", "number")
+# the front matter's fields as CSL variables (``journal``/``book``: the container)
+CSL_TYPES = {"book": "book", "report": "report", "article": "article-journal",
+             "chapter": "chapter", "web": "webpage"}
+CSL_FIELDS = {"volume": "volume", "issue": "issue", "publisher": "publisher",
+              "place": "publisher-place", "url": "URL", "edition": "edition", "number": "number",
+              "journal": "container-title", "book": "container-title"}
 
 
 def files(check: fields.Checker, value, base: Path, root: Path) -> tuple[Path, ...]:
@@ -59,15 +65,15 @@ def gather(series_files, briefing_files, inline: tuple[Reference, ...],
         ok = ok and not any(p.severity == "error" for p in found)
         if path not in series_files:
             problems.extend(found)
-        for record in records:
-            first = by_id.get(record.id)
+        for entry in records:
+            first = by_id.get(entry.id)
             if first is not None:
                 ok = False
-                problems.error(path, record.line, f"key '{record.id}' is defined twice: in "
+                problems.error(path, entry.line, f"key '{entry.id}' is defined twice: in "
                                f"{first.source.name}{_at(first.line)} and in {path.name}"
-                               f"{_at(record.line)}", "keep one of the two entries")
+                               f"{_at(entry.line)}", "keep one of the two entries")
             else:
-                by_id[record.id] = record
+                by_id[entry.id] = entry
     for ref in inline:
         by_id[ref.id] = ref
     return tuple(by_id.values()), ok
@@ -124,22 +130,33 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
         title = check(fields.text, entry["title"], "references", i, "title")
         if authors is None or title is None or None in (*extra.values(), *named.values()):
             continue
+        csl = {"id": ref_id, "type": CSL_TYPES[entry["type"]], "title": title,
+               "author": [record.name(a) for a in authors]}
+        if editors:
+            csl["editor"] = [record.name(e) for e in editors]
+        if year is not None:
+            csl["issued"] = {"date-parts": [[year]]}
+        # the journal of an article, the book of a chapter (either name serves either type)
         container = named.get("journal") if entry["type"] == "article" else named.get("book")
-        refs.append(Reference(
-            id=ref_id, type=entry["type"], authors=tuple(Name.parse(a) for a in authors),
-            year=year, title=title,
-            editors=tuple(Name.parse(e) for e in editors or ()),
-            container=container or named.get("journal") or named.get("book") or "",
-            pages=bibliography.pages(entry.get("pages")),
-            doi=bibliography.doi(entry.get("doi")),
-            accessed=_accessed(check, entry.get("accessed"), i), line=line or 0, **extra))
+        for key, value in {**extra, "journal": container or named.get("journal")
+                           or named.get("book")}.items():
+            if value:
+                csl[CSL_FIELDS[key]] = value
+        if entry.get("pages"):
+            csl["page"] = record.pages(entry["pages"])
+        if entry.get("doi"):
+            csl["DOI"] = record.doi(entry["doi"])
+        when = _accessed(check, entry.get("accessed"), i)
+        if when:
+            csl["accessed"] = {"date-parts": [[int(p) for p in when.split("-")]]}
+        refs.append(record.to_reference(csl, None, line or 0))
     return tuple(refs)
 
 
 def _accessed(check, value, i) -> str:
     if value is None:
         return ""
-    accessed = bibliography.iso(value.isoformat() if hasattr(value, "isoformat") else value)
+    accessed = record.iso(value.isoformat() if hasattr(value, "isoformat") else value)
     if len(accessed) != 10:
         check.fail(("references", i, "accessed"), f"'accessed' must be a date like 2010-03-15, "
                    f"not {value!r}", "the day you last saw the web page")

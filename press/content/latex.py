@@ -1,0 +1,69 @@
+"""Load stage helper: the LaTeX of a BibTeX text field → Unicode (never a URL or a DOI: the BibTeX
+reader keeps those verbatim). pylatexenc does accents and commands; the rest is done here,
+because pylatexenc drops macros it does not know (``\\TeX``) and reads TeX quotes as accents."""
+
+from __future__ import annotations
+
+import re
+
+_NEEDS_LATEX = re.compile(r"[\\$]")  # commands and maths; braces, dashes, quotes are done here
+# escaped specials stand in as private-use characters while pylatexenc runs (a plain % would
+# start a comment there, a plain & an alignment)
+_ESCAPED = {"\\~{}": "~", "\\^{}": "^", "\\&": "&", "\\%": "%", "\\$": "$", "\\#": "#",
+            "\\_": "_", "\\{": "{", "\\}": "}"}
+_HELD = {escaped: chr(0xE000 + i) for i, escaped in enumerate(_ESCAPED)}
+# macros pylatexenc does not know (or turns into nothing), by their printed text
+_MACROS = {"TeX": "TeX", "LaTeX": "LaTeX", "LaTeXe": "LaTeX2e", "BibTeX": "BibTeX",
+           "XeTeX": "XeTeX", "LuaTeX": "LuaTeX", "ConTeXt": "ConTeXt", "ldots": "…",
+           "dots": "…", "textendash": "–", "textemdash": "—", "slash": "/",
+           "textquoteright": "’", "textquoteleft": "‘", "-": "", "textbackslash": "\\"}
+# macros whose argument is the text (biblatex's markup, font commands)
+_WRAPPERS = ("mkbibquote", "mkbibemph", "mkbibitalic", "mkbibbold", "enquote", "emph",
+             "textit", "textbf", "textsc", "textup", "textsf", "texttt", "textrm", "textnormal",
+             "mkbibacro", "mbox", "hbox", "url", "nolinkurl", "NoCaseChange", "MakeUppercase",
+             "uppercase", "lowercase", "MakeLowercase")
+_latex2text = None
+
+
+def _quotes(text: str) -> str:
+    """TeX quotes: ````x''`` → “x”, ```x'`` → ‘x’ (not the accents ``\\'`` and ``\\```)."""
+    text = re.sub(r"(?<!\\)``", "“", text)
+    text = re.sub(r"(?<!\\)''", "”", text)
+    text = re.sub(r"(?<![\\\w])`", "‘", text)
+    return re.sub(r"(?<![\\])'", "’", text)
+
+
+def _quoted(value: str) -> str:
+    """``\\mkbibquote{x}`` (and ``\\enquote``) → “x”: the closing mark after the matching brace."""
+    while (found := re.search(r"\\(?:mkbibquote|enquote|mkbibdquote)\s*\{", value)):
+        depth, end = 1, found.end()
+        while end < len(value) and depth:
+            depth += {"{": 1, "}": -1}.get(value[end], 0)
+            end += 1
+        value = f"{value[:found.start()]}“{value[found.end():end - 1]}”{value[end:]}"
+    return value
+
+
+def text(value: str) -> str:
+    """``{\\"o}`` → ö, ``--`` → –, ``~`` → a no-break space, braces dropped, ``\\&`` → &."""
+    value = str(value or "")
+    if not _NEEDS_LATEX.search(value):  # most fields: skip pylatexenc (~1 ms a call)
+        value = _quotes(value).replace("---", "—").replace("--", "–").replace("~", "\u00a0")
+        return re.sub(r"[ \t\n]+", " ", value.replace("{", "").replace("}", "")).strip()
+    for escaped, held in _HELD.items():
+        value = value.replace(escaped, held)
+    value = re.sub(r"\\(" + "|".join(_MACROS) + r")(?![A-Za-z])(?:\{\})?",
+                   lambda m: _MACROS[m.group(1)], value)
+    value = re.sub(r"\\(?:hyphen|hyp)(?![A-Za-z])\s*(?:\{\})?", "-", value)
+    value = _quoted(value)
+    value = re.sub(r"\\(?:" + "|".join(_WRAPPERS) + r")\s*\{", "{", value)
+    value = _quotes(value)
+    global _latex2text
+    if _latex2text is None:  # building the converter is the slow part: once per process
+        from pylatexenc.latex2text import LatexNodes2Text
+
+        _latex2text = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+    out = _latex2text.latex_to_text(value)
+    for escaped, plain in _ESCAPED.items():
+        out = out.replace(_HELD[escaped], plain)
+    return re.sub(r"[ \t\n]+", " ", out).strip()
