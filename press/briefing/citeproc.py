@@ -1,0 +1,148 @@
+"""Cite stage helper: a CSL style run by pandoc's citeproc, the reference CSL processor, once per
+briefing: all its citations and its reference records in (a pandoc JSON document), the formatted
+citations and the reference list out, as HTML. Results are kept per process by a hash of the
+input (style, records, citations), so a rebuild of an unchanged briefing runs no pandoc.
+
+Why pandoc: its citeproc is the implementation the CSL test suite is checked against, it reads
+every style in Zotero's repository (locators, disambiguation, et-al rules, locales), and
+the ``pypandoc-binary`` wheel carries it: no system install. citeproc-py, the pure-Python
+alternative, printed visible errors on the shared corpus's library examples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+MODES = {"normal": "NormalCitation", "suppress-author": "SuppressAuthor",
+         "author-in-text": "AuthorInText"}
+_cache: dict[str, Formatted] = {}
+
+
+class CiteprocError(RuntimeError):
+    """pandoc is missing or failed: a setup problem, not the author's."""
+
+
+@dataclass(frozen=True)
+class Cite:
+    """One work in a citation: ``[see @key, p. 3]`` → key, prefix ``see``, locator ``p. 3``."""
+
+    key: str
+    locator: str = ""
+    prefix: str = ""
+    mode: str = "normal"
+
+
+@dataclass(frozen=True)
+class Formatted:
+    citations: tuple[str, ...]  # one HTML string per cluster, in the order given
+    entries: dict  # key → the reference list entry's HTML
+    order: tuple[str, ...]  # the keys in the style's reference list order
+
+
+def binary() -> str:
+    """The pandoc that ``pypandoc-binary`` installs, else one on the PATH."""
+    try:
+        import pypandoc
+    except ImportError:
+        pypandoc = None
+    if pypandoc is not None:
+        bundled = Path(pypandoc.__file__).parent / "files" / "pandoc"
+        if bundled.exists():
+            return str(bundled)
+    found = shutil.which("pandoc")
+    if found is None:
+        raise CiteprocError("pandoc is not installed (pip install pypandoc-binary)")
+    return found
+
+
+def run(records: list[dict], style: Path, clusters: list[list[Cite]],
+        lang: str = "en-GB") -> Formatted:
+    """Format ``clusters`` (each a list of cites) and the list of ``records`` in ``style``."""
+    records = [{k: v for k, v in r.items() if not k.startswith("_")} for r in records]
+    style_text = style.read_bytes()
+    blocks = [{"t": "Para", "c": [_cite(cluster, i)]} for i, cluster in enumerate(clusters, 1)]
+    doc = {"pandoc-api-version": [1, 23, 1], "meta": {
+        "lang": {"t": "MetaString", "c": lang},
+        "nocite": {"t": "MetaInlines", "c": [_cite([Cite("*")], 0)]}}, "blocks": blocks}
+    payload = json.dumps([records, doc], sort_keys=True, ensure_ascii=False)
+    key = hashlib.sha256(style_text + payload.encode()).hexdigest()
+    if key in _cache:
+        return _cache[key]
+    with tempfile.TemporaryDirectory(prefix="press-csl-") as tmp:
+        refs = Path(tmp) / "refs.json"
+        refs.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        css = Path(tmp) / "style.csl"
+        css.write_bytes(style_text)
+        try:
+            done = subprocess.run(
+                [binary(), "-f", "json", "-t", "json", "--citeproc", f"--bibliography={refs}",
+                 f"--csl={css}"], input=json.dumps(doc), capture_output=True, text=True,
+                timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CiteprocError(f"pandoc did not run: {exc}") from exc
+    if done.returncode != 0:
+        raise CiteprocError(f"pandoc failed: {done.stderr.strip()[:500]}")
+    out = json.loads(done.stdout)
+    citations, entries, order = [], {}, []
+    for block in out["blocks"]:
+        if block["t"] == "Para":
+            citations.append(html(block["c"][0]["c"][1]))
+        elif block["t"] == "Div" and block["c"][0][0] == "refs":
+            for entry in block["c"][1]:
+                ident = entry["c"][0][0].removeprefix("ref-")
+                order.append(ident)
+                entries[ident] = " ".join(html(b["c"]) for b in entry["c"][1]
+                                          if b["t"] in ("Para", "Plain"))
+    result = Formatted(tuple(citations), entries, tuple(order))
+    _cache[key] = result
+    return result
+
+
+def _cite(cluster: list[Cite], number: int) -> dict:
+    items = []
+    for cite in cluster:
+        suffix = [{"t": "Str", "c": ","}, {"t": "Space"}, {"t": "Str", "c": cite.locator}] \
+            if cite.locator else []
+        prefix = [{"t": "Str", "c": cite.prefix}] if cite.prefix else []
+        items.append({"citationId": cite.key, "citationPrefix": prefix,
+                      "citationSuffix": suffix, "citationMode": {"t": MODES[cite.mode]},
+                      "citationNoteNum": number, "citationHash": 0})
+    return {"t": "Cite", "c": [items, []]}
+
+
+_WRAP = {"Emph": "i", "Strong": "b", "Superscript": "sup", "Subscript": "sub", "Underline": "u"}
+_QUOTES = {"SingleQuote": ("‘", "’"), "DoubleQuote": ("“", "”")}
+
+
+def html(inlines) -> str:
+    """pandoc inlines → HTML: text escaped, links kept byte-exact, italics as ``<i>``."""
+    out = []
+    for node in inlines:
+        kind, content = node["t"], node.get("c")
+        if kind == "Str":
+            out.append(escape(content, quote=False))
+        elif kind in ("Space", "SoftBreak", "LineBreak"):
+            out.append(" ")
+        elif kind in _WRAP:
+            out.append(f"<{_WRAP[kind]}>{html(content)}</{_WRAP[kind]}>")
+        elif kind == "SmallCaps":
+            out.append(f'<span class="smallcaps">{html(content)}</span>')
+        elif kind == "Quoted":
+            start, end = _QUOTES[content[0]["t"]]
+            out.append(f"{start}{html(content[1])}{end}")
+        elif kind == "Link":
+            out.append(f'<a href="{escape(content[2][0], quote=True)}">{html(content[1])}</a>')
+        elif kind in ("Span", "Strikeout"):
+            out.append(html(content[1] if kind == "Span" else content))
+        elif kind == "Cite":
+            out.append(html(content[1]))
+        elif kind in ("Code", "Math"):
+            out.append(escape(content[1], quote=False))
+    return "".join(out)

@@ -1,0 +1,99 @@
+"""The CSL path: pandoc's citeproc runs the house style (layouts/csl/house-harvard.csl) and prints
+the sample series' citations and reference lists as the built-in formatter does; another style
+changes them; URLs byte-exact. Skipped where pandoc (pypandoc-binary) is not installed."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from press.briefing import cite, citeproc
+from press.content import bibliography
+from press.content.load import load_all
+from press.errors import Problems
+from press.project import Project
+
+ROOT = Path(__file__).resolve().parents[1]
+HOUSE = ROOT / "layouts" / "csl" / "house-harvard.csl"
+DATA = ROOT / "tests" / "data" / "bibliography"
+CORPUS = ROOT.parent / "shared" / "reference-corpus"
+
+try:
+    citeproc.binary()
+except citeproc.CiteprocError:
+    pytest.skip("pandoc is not installed (pypandoc-binary)", allow_module_level=True)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def _legacy_list(refs) -> list[str]:
+    listed = cite.reference_list_html(cite.disambiguate(list(refs)), lambda i: i)
+    return [html.unescape(e) for e in re.findall(r'<li id="[^"]+">(.*)</li>', listed)]
+
+
+# the one change from the built-in formatter, and why
+def _justified(text: str) -> str:
+    """Titles of articles and chapters in typographic single quotes (‘…’, as the body's
+    smart quotes print them), where the built-in formatter wrote straight ones."""
+    return html.unescape(text).replace("‘", "'").replace("’", "'")
+
+
+def test_house_style_prints_the_built_in_formatters_list_and_citations():
+    refs, problems = bibliography.read(DATA / "refs.bib")
+    assert not problems
+    clusters = [[citeproc.Cite("meltzer2003")], [citeproc.Cite("goodman1997", "12")],
+                [citeproc.Cite("ward2001"), citeproc.Cite("meltzer2003")],
+                [citeproc.Cite("ward2001", mode="suppress-author")],
+                [citeproc.Cite("goodman1997", "pp. 3-5", "see")],
+                [citeproc.Cite("who2009a")], [citeproc.Cite("who2009b")],
+                [citeproc.Cite("vanderberg2001", "p. 14", mode="author-in-text")],
+                [citeproc.Cite("smithnd")]]
+    out = citeproc.run([r.csl for r in refs], HOUSE, clusters)
+    assert [_text(c) for c in out.citations] == [
+        "(Meltzer et al, 2003)", "(Goodman, 1997, p. 12)",
+        "(Ward and Skuse, 2001; Meltzer et al, 2003)", "(2001)",
+        "(see Goodman, 1997, pp. 3–5)", "(World Health Organization, 2009a)",
+        "(World Health Organization, 2009b)", "van der Berg and Müller (2001, p. 14)",
+        "(Smith, n.d.)"]
+    assert [_justified(out.entries[k]) for k in out.order] == _legacy_list(refs)
+
+
+def test_house_style_prints_the_sample_series_lists_as_today(project):
+    problems = Problems()
+    _, briefings = load_all(Project.at(project), problems)
+    assert briefings
+    for briefing in briefings:
+        refs = briefing.references
+        out = citeproc.run([r.csl for r in refs], HOUSE, [])
+        assert [_justified(out.entries[k]) for k in out.order] == _legacy_list(refs), \
+            briefing.slug
+
+
+def test_another_style_changes_citations_and_list(tmp_path):
+    chicago = tmp_path / "chicago.csl"  # pandoc's built-in default style
+    chicago.write_bytes(subprocess.run([citeproc.binary(), "--print-default-data-file",
+                                        "default.csl"], capture_output=True, check=True).stdout)
+    refs, _ = bibliography.read(DATA / "refs.bib")
+    clusters = [[citeproc.Cite("goodman1997", "12")], [citeproc.Cite("meltzer2003")]]
+    house = citeproc.run([r.csl for r in refs], HOUSE, clusters)
+    other = citeproc.run([r.csl for r in refs], chicago, clusters)
+    assert [_text(c) for c in other.citations] == ["(Goodman 1997, 12)", "(Meltzer et al. 2003)"]
+    assert other.entries["meltzer2003"] != house.entries["meltzer2003"]
+    assert "https://doi.org/10.1111/j.1469-7610.1997.tb01545.x" in other.entries["goodman1997"]
+
+
+def test_cite_them_right_on_the_corpus_keeps_urls_byte_exact():
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared reference corpus is not at {CORPUS}")
+    refs, _ = bibliography.read(CORPUS / "staying-put-afc_bib.bib")
+    out = citeproc.run([r.csl for r in refs], CORPUS / "harvard-cite-them-right.csl", [])
+    assert len(out.entries) == len(refs)
+    for ref in refs:
+        if ref.url and not ref.doi:
+            assert f'href="{ref.url}"' in out.entries[ref.id].replace("&amp;", "&"), ref.id
