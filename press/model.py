@@ -37,6 +37,8 @@ class Series:
     sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
     bibliography: tuple[Path, ...] = ()  # series-wide bibliography files, checked to exist
     print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
+    csl: Path | None = None  # the series' citation style, layouts/csl/<name>.csl (None: the
+    # built-in formatter, which prints as layouts/csl/house-harvard.csl does)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ class Reference:
     # the whole CSL-JSON record: {"id", "type", "author": [{"family", "given", ...}], ...};
     # not compared (the fields above are derived from it) and never mutated after reading
     csl: dict = field(default_factory=dict, compare=False, repr=False)
+    style: Path | None = field(default=None, compare=False, repr=False)  # the series' CSL
+    # style, set on every reference of a briefing when its series names one (``csl:``)
+    formatted: object = field(default=None, compare=False, repr=False)  # what that style
+    # printed for this work (briefing.cslcite.Forms), set by cite.disambiguate
 
 
 @dataclass(frozen=True)

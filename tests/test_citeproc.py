@@ -10,6 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_bibliography import (  # the same briefing, bibliography and expectations
+    CITED,
+    LISTED,
+    citations,
+    convert,
+    entries,
+    problems_of,
+    write,
+)
 
 from press.briefing import cite, citeproc
 from press.content import bibliography
@@ -83,7 +92,8 @@ def test_another_style_changes_citations_and_list(tmp_path):
     clusters = [[citeproc.Cite("goodman1997", "12")], [citeproc.Cite("meltzer2003")]]
     house = citeproc.run([r.csl for r in refs], HOUSE, clusters)
     other = citeproc.run([r.csl for r in refs], chicago, clusters)
-    assert [_text(c) for c in other.citations] == ["(Goodman 1997, 12)", "(Meltzer et al. 2003)"]
+    assert [_text(c) for c in other.citations] == ["(Goodman 1997, 12)",
+                                                   "(Meltzer et al. 2003)"]
     assert other.entries["meltzer2003"] != house.entries["meltzer2003"]
     assert "https://doi.org/10.1111/j.1469-7610.1997.tb01545.x" in other.entries["goodman1997"]
 
@@ -97,3 +107,53 @@ def test_cite_them_right_on_the_corpus_keeps_urls_byte_exact():
     for ref in refs:
         if ref.url and not ref.doi:
             assert f'href="{ref.url}"' in out.entries[ref.id].replace("&amp;", "&"), ref.id
+
+
+# -- the series' csl: through the Markdown stage -------------------------------------------------
+
+
+
+@pytest.fixture
+def empty(project):
+    """The sample project without its briefings."""
+    for path in (project / "content" / "briefings").glob("*.md"):
+        path.unlink()
+    return project
+
+
+def _use_style(project: Path, name: str) -> None:
+    series = project / "content" / "series" / "performance-pointers.yaml"
+    series.write_text(series.read_text() + f"csl: {name}\n")
+
+
+def test_series_csl_house_style_prints_as_the_built_in_formatter(empty):
+    _use_style(empty, "house-harvard")
+    write(empty, "bibliography: refs.bib\n", files=("refs.bib",))
+    body = convert(empty)
+    assert citations(body.html) == CITED
+    assert [_justified(e) for e in entries(body.references_html)] == \
+        [html.unescape(e) for e in LISTED]
+
+
+def test_series_csl_another_style_changes_citations_and_list(empty, tmp_path):
+    chicago = empty / "layouts" / "csl" / "chicago-author-date.csl"
+    chicago.write_bytes(subprocess.run([citeproc.binary(), "--print-default-data-file",
+                                        "default.csl"], capture_output=True, check=True).stdout)
+    _use_style(empty, "chicago-author-date.csl")
+    write(empty, "bibliography: refs.bib\n", files=("refs.bib",))
+    body = convert(empty)
+    found = citations(body.html)
+    assert found[:2] == ["(Meltzer et al. 2003)", "(Goodman 1997, 12)"]
+    assert found[4] == "Ward and Skuse (2001)"
+    listed = entries(body.references_html)
+    assert listed[0].startswith("Berg, Anna van der, and Jörg Müller. 2001.")  # its order
+    goodman = next(e for e in listed if e.startswith("Goodman, Robert. 1997."))
+    assert 'href="https://doi.org/10.1111/j.1469-7610.1997.tb01545.x"' in goodman
+
+
+def test_unknown_style_is_an_error_with_a_suggestion(empty):
+    _use_style(empty, "house-harvad")
+    write(empty, "bibliography: refs.bib\n", files=("refs.bib",))
+    assert any("performance-pointers.yaml" in p and "no citation style 'house-harvad' in "
+               "layouts/csl/ (did you mean 'house-harvard.csl'?)" in p
+               for p in problems_of(empty)), problems_of(empty)

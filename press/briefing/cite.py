@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, replace
 from html import escape
 
+from press.briefing import cslcite
 from press.model import Name, Reference
 
 # A key as pandoc reads it: inner punctuation allowed, trailing punctuation is the sentence's;
@@ -113,6 +114,8 @@ def _who(ref: Reference) -> tuple[tuple[Name, ...], str]:
 
 
 def in_text_name(ref: Reference) -> str:
+    if ref.formatted is not None:  # the series' CSL style
+        return ref.formatted.name
     names = [surname(n) for n in _who(ref)[0]] or ["Anon."]
     if len(names) == 1:
         return names[0]
@@ -130,6 +133,8 @@ def _names(names) -> str:
 
 def year(ref: Reference) -> str:
     """``2009``, ``2009a``, ``n.d.``."""
+    if ref.formatted is not None:
+        return ref.formatted.year
     return f"{ref.year if ref.year is not None else 'n.d.'}{ref.suffix}"
 
 
@@ -138,6 +143,10 @@ def year(ref: Reference) -> str:
 def in_text(ref: Reference, item: Item | str = "") -> str:
     """``Ward and Skuse, 2001`` (without brackets), with the item's prefix and locator."""
     item = item if isinstance(item, Item) else Item(ref.id, item)
+    if ref.formatted is not None:  # the series' CSL style: its forms, its locator labels
+        text = year(ref) if item.suppress_author else ref.formatted.item
+        text = f"{item.prefix} {text}" if item.prefix else text
+        return text + ref.formatted.style.locator(item.locator) if item.locator else text
     text = year(ref) if item.suppress_author else f"{in_text_name(ref)}, {year(ref)}"
     if item.prefix:
         text = f"{item.prefix} {text}"
@@ -162,19 +171,27 @@ def parts(items: list[Item], refs) -> list[tuple[str, str, str]]:
 def narrative(ref: Reference, where: str = "") -> tuple[str, str]:
     """``@key``: ``("Ward and Skuse", "(2001)")`` or with a locator ``"(2001, p. 3)"``."""
     where = locator(where.removeprefix(",").strip()) if where else ""
+    if ref.formatted is not None:
+        return in_text_name(ref), cslcite.narrative_when(ref.formatted, where)
     return in_text_name(ref), f"({year(ref)}{', ' + where if where else ''})"
 
 
 # -- the reference list ------------------------------------------------------------------------
 
 def sort_key(ref: Reference):
+    if ref.formatted is not None:  # the style's own order
+        return (ref.formatted.rank,)
     names = _who(ref)[0]
     first = surname(names[0]).lower() if names else ""
     return (first, ref.year if ref.year is not None else 9999, ref.suffix, ref.title.lower())
 
 
 def disambiguate(refs) -> list[Reference]:
-    """2009a, 2009b: entries with the same in-text name and year get letters in title order."""
+    """2009a, 2009b: entries with the same in-text name and year get letters in title order.
+    With a series' CSL style, the style does it, and formats every work once (one pandoc run)."""
+    styles = {r.style for r in refs}
+    if refs and None not in styles and len(styles) == 1:
+        return cslcite.format_all(list(refs), styles.pop())
     groups: dict[tuple, list[Reference]] = {}
     for ref in refs:
         groups.setdefault((in_text_name(ref).lower(), ref.year), []).append(ref)
@@ -208,6 +225,8 @@ def accessed(iso: str) -> str:
 
 def entry_html(ref: Reference) -> str:
     """One reference list entry as HTML (italics for book and journal titles)."""
+    if ref.formatted is not None:
+        return ref.formatted.entry
     names, eds = _who(ref)
     who = f"{escape(_names(names))}{eds} ({year(ref)})"
     where = ""

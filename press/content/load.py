@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from press.content import references as refs
@@ -91,7 +91,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
                  "contact", "purchase_url", "booklet", "sample_pages", "bibliography",
-                 "print_profile")
+                 "print_profile", "csl")
 SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
 
 
@@ -158,10 +158,11 @@ def _series(project, path, data, lines, problems) -> Series | None:
     values["purchase_url"] = check(fields.https_url, data.get("purchase_url"), "purchase_url")
     bib = refs.files(check, data["bibliography"], path.parent, project.root) \
         if data.get("bibliography") else ()
+    style = refs.style(check, data["csl"], project.layouts) if data.get("csl") else None
     if not check.ok:
         return None
     refs.check_series(bib, problems)
-    return Series(bibliography=bib,
+    return Series(bibliography=bib, csl=style,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
         booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "", **values)
@@ -272,12 +273,16 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     references, read_ok = refs.gather(the_series.bibliography, bib, inline, problems)
     if not read_ok:
         return None
+    if the_series.csl is not None:  # the style travels with the records to briefing.cite
+        references = tuple(replace(r, style=the_series.csl) for r in references)
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
         published=published, authors=tuple(authors), status=status, body=body,
         body_line=body_line, keywords=keywords or (), isbn=isbn or "", price=price,
         layout=layout, references=references, sample_pages=sample_pages or 0,
-        bibliography=(*the_series.bibliography, *bib), **texts)
+        # (the style counts as a bibliography file: the build's key and the preview's watch)
+        bibliography=(*the_series.bibliography, *bib,
+                      *((the_series.csl,) if the_series.csl else ())), **texts)
 
 
 def select(folder: Path, suffix: str, names: list[str] | None, what: str,

@@ -51,6 +51,23 @@ def files(check: fields.Checker, value, base: Path, root: Path) -> tuple[Path, .
     return tuple(found)
 
 
+def style(check: fields.Checker, value, layouts: Path) -> Path | None:
+    """The series' ``csl:``, a style file in ``layouts/csl/`` (``apa`` or ``apa.csl``)."""
+    name = check(fields.text, value, "csl")
+    if name is None:
+        return None
+    folder = layouts / "csl"
+    known = sorted(p.name for p in folder.glob("*.csl")) if folder.is_dir() else []
+    file = name if name.endswith(".csl") else f"{name}.csl"
+    path = (folder / file).resolve()
+    if "/" in file or "\\" in file or file not in known or not fields.is_file(path):
+        check.fail(("csl",), f"no citation style '{name}' in layouts/csl/",
+                   did_you_mean(file, known) or "drop a style from the Zotero Style "
+                   "Repository (https://www.zotero.org/styles) into layouts/csl/")
+        return None
+    return path
+
+
 def gather(series_files, briefing_files, inline: tuple[Reference, ...],
            problems: Problems) -> tuple[tuple[Reference, ...], bool]:
     """Every reference the briefing may cite, and whether the files were read without error.
