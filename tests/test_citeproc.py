@@ -27,9 +27,18 @@ from press.errors import Problems
 from press.project import Project
 
 ROOT = Path(__file__).resolve().parents[1]
-HOUSE = ROOT / "layouts" / "csl" / "house-harvard.csl"
+HOUSE_FILE = ROOT / "layouts" / "csl" / "house-harvard.csl"
 DATA = ROOT / "tests" / "data" / "bibliography"
 CORPUS = ROOT.parent / "shared" / "reference-corpus"
+
+@pytest.fixture
+def house(tmp_path) -> Path:
+    """The house style, copied out of the repository (a style in layouts/csl/ caches its
+    results in the project's .cache/, and tests never write into the repository)."""
+    path = tmp_path / "house-harvard.csl"
+    path.write_bytes(HOUSE_FILE.read_bytes())
+    return path
+
 
 try:
     citeproc.binary()
@@ -53,7 +62,7 @@ def _justified(text: str) -> str:
     return html.unescape(text).replace("‘", "'").replace("’", "'")
 
 
-def test_house_style_prints_the_built_in_formatters_list_and_citations():
+def test_house_style_prints_the_built_in_formatters_list_and_citations(house):
     refs, problems = bibliography.read(DATA / "refs.bib")
     assert not problems
     clusters = [[citeproc.Cite("meltzer2003")], [citeproc.Cite("goodman1997", "12")],
@@ -63,7 +72,7 @@ def test_house_style_prints_the_built_in_formatters_list_and_citations():
                 [citeproc.Cite("who2009a")], [citeproc.Cite("who2009b")],
                 [citeproc.Cite("vanderberg2001", "p. 14", mode="author-in-text")],
                 [citeproc.Cite("smithnd")]]
-    out = citeproc.run([r.csl for r in refs], HOUSE, clusters)
+    out = citeproc.run([r.csl for r in refs], house, clusters)
     assert [_text(c) for c in out.citations] == [
         "(Meltzer et al, 2003)", "(Goodman, 1997, p. 12)",
         "(Ward and Skuse, 2001; Meltzer et al, 2003)", "(2001)",
@@ -73,29 +82,41 @@ def test_house_style_prints_the_built_in_formatters_list_and_citations():
     assert [_justified(out.entries[k]) for k in out.order] == _legacy_list(refs)
 
 
-def test_house_style_prints_the_sample_series_lists_as_today(project):
+def test_house_style_prints_the_sample_series_lists_as_today(project, house):
     problems = Problems()
     _, briefings = load_all(Project.at(project), problems)
     assert briefings
     for briefing in briefings:
         refs = briefing.references
-        out = citeproc.run([r.csl for r in refs], HOUSE, [])
+        out = citeproc.run([r.csl for r in refs], house, [])
         assert [_justified(out.entries[k]) for k in out.order] == _legacy_list(refs), \
             briefing.slug
 
 
-def test_another_style_changes_citations_and_list(tmp_path):
+def test_another_style_changes_citations_and_list(tmp_path, house):
     chicago = tmp_path / "chicago.csl"  # pandoc's built-in default style
     chicago.write_bytes(subprocess.run([citeproc.binary(), "--print-default-data-file",
                                         "default.csl"], capture_output=True, check=True).stdout)
     refs, _ = bibliography.read(DATA / "refs.bib")
     clusters = [[citeproc.Cite("goodman1997", "12")], [citeproc.Cite("meltzer2003")]]
-    house = citeproc.run([r.csl for r in refs], HOUSE, clusters)
+    house = citeproc.run([r.csl for r in refs], house, clusters)
     other = citeproc.run([r.csl for r in refs], chicago, clusters)
     assert [_text(c) for c in other.citations] == ["(Goodman 1997, 12)",
                                                    "(Meltzer et al. 2003)"]
     assert other.entries["meltzer2003"] != house.entries["meltzer2003"]
     assert "https://doi.org/10.1111/j.1469-7610.1997.tb01545.x" in other.entries["goodman1997"]
+
+
+def test_formatted_output_is_kept_in_the_projects_cache(project):
+    refs, _ = bibliography.read(DATA / "refs.bib")
+    style = project / "layouts" / "csl" / "house-harvard.csl"
+    first = citeproc.run([r.csl for r in refs], style, [[citeproc.Cite("ward2001")]])
+    [stored] = (project / ".cache" / "csl").glob("*.json")
+    citeproc._cache.clear()  # a new process: read from the project's cache, no pandoc
+    assert citeproc.run([r.csl for r in refs], style, [[citeproc.Cite("ward2001")]]) == first
+    stored.write_text("{damaged")
+    citeproc._cache.clear()
+    assert citeproc.run([r.csl for r in refs], style, [[citeproc.Cite("ward2001")]]) == first
 
 
 def test_cite_them_right_on_the_corpus_keeps_urls_byte_exact():

@@ -1,7 +1,8 @@
 """Cite stage helper: a CSL style run by pandoc's citeproc, the reference CSL processor, once per
 briefing: all its citations and its reference records in (a pandoc JSON document), the formatted
-citations and the reference list out, as HTML. Results are kept per process by a hash of the
-input (style, records, citations), so a rebuild of an unchanged briefing runs no pandoc.
+citations and the reference list out, as HTML. Results are kept by a hash of the input (style,
+records, citations), per process and, for a style in a project's ``layouts/csl/``, in its
+``.cache/csl/``: a briefing whose references did not change runs no pandoc again.
 
 Why pandoc: its citeproc is the implementation the CSL test suite is checked against, it reads
 every style in Zotero's repository (locators, disambiguation, et-al rules, locales), and
@@ -19,6 +20,8 @@ import tempfile
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+
+from press.core import output
 
 MODES = {"normal": "NormalCitation", "suppress-author": "SuppressAuthor",
          "author-in-text": "AuthorInText"}
@@ -75,6 +78,15 @@ def run(records: list[dict], style: Path, clusters: list[list[Cite]],
     key = hashlib.sha256(style_text + payload.encode()).hexdigest()
     if key in _cache:
         return _cache[key]
+    stored = _store(style, key)
+    if stored is not None and stored.is_file():
+        try:
+            data = json.loads(stored.read_text(encoding="utf-8"))
+            _cache[key] = Formatted(tuple(data["citations"]), data["entries"],
+                                    tuple(data["order"]))
+            return _cache[key]
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged entry: format again and write it anew
     with tempfile.TemporaryDirectory(prefix="press-csl-") as tmp:
         refs = Path(tmp) / "refs.json"
         refs.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
@@ -102,7 +114,20 @@ def run(records: list[dict], style: Path, clusters: list[list[Cite]],
                                           if b["t"] in ("Para", "Plain"))
     result = Formatted(tuple(citations), entries, tuple(order))
     _cache[key] = result
+    if stored is not None:
+        try:
+            output.write_text(stored, json.dumps({"citations": citations, "entries": entries,
+                                                  "order": order}, ensure_ascii=False))
+        except OSError:
+            pass  # a read-only project still builds; it formats again next time
     return result
+
+
+def _store(style: Path, key: str) -> Path | None:
+    """``<project>/.cache/csl/<key>.json`` for a style in ``<project>/layouts/csl/``."""
+    if style.parent.name != "csl" or style.parent.parent.name != "layouts":
+        return None
+    return style.parent.parent.parent / ".cache" / "csl" / f"{key}.json"
 
 
 def _cite(cluster: list[Cite], number: int) -> dict:
