@@ -178,3 +178,59 @@ def test_unknown_style_is_an_error_with_a_suggestion(empty):
     assert any("performance-pointers.yaml" in p and "no citation style 'house-harvad' in "
                "layouts/csl/ (did you mean 'house-harvard.csl'?)" in p
                for p in problems_of(empty)), problems_of(empty)
+
+
+@pytest.mark.parametrize("name", ["bath-harvard-examples.json",
+                                  "zotero-csl-json-import-test.json"])
+def test_our_records_print_as_pandoc_reads_the_file(name, tmp_path):
+    """The gate over the corpus's CSL-JSON: every entry formatted in Cite Them Right from our
+    record equals pandoc's output from the file itself (``--bibliography`` the export)."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared reference corpus is not at {CORPUS}")
+    source = CORPUS / name
+    style = CORPUS / "harvard-cite-them-right.csl"
+    refs, problems = bibliography.read(source)
+    assert not [p for p in problems if p.severity == "error"]
+    ours = citeproc.run([r.csl for r in refs], style, [])
+    theirs = subprocess.run(
+        [citeproc.binary(), "-f", "markdown", "-t", "json", "--citeproc",
+         "-M", "lang=en-GB", f"--bibliography={source}", f"--csl={style}"], input="---\nnocite: '@*'\n---\n",
+        capture_output=True, text=True, check=True).stdout
+    import json
+
+    expected = {}
+    for block in json.loads(theirs)["blocks"]:
+        if block["t"] == "Div" and block["c"][0][0] == "refs":
+            for entry in block["c"][1]:
+                expected[entry["c"][0][0].removeprefix("ref-")] = " ".join(
+                    citeproc.html(b["c"]) for b in entry["c"][1])
+    assert len(expected) == len(refs)
+    assert {r.id: ours.entries[r.id] for r in refs if r.id in expected} == \
+        {r.id: expected[r.id] for r in refs if r.id in expected}
+
+
+def test_small_rules_agree_between_the_house_style_and_the_built_in_formatter(house):
+    """One page is ``p.``, a bare locator a page, no second full stop after a title's own ``?``,
+    no date of access after a DOI: the built-in formatter and the house CSL agree."""
+    from press.content import record
+
+    records = [
+        {"id": "one", "type": "article-journal", "title": "Does it work?",
+         "author": [{"family": "Ward", "given": "H."}], "issued": {"date-parts": [[2001]]},
+         "container-title": "Children and Society", "volume": "15", "page": "12"},
+        {"id": "what", "type": "book", "title": "What works?", "publisher": "Sage",
+         "author": [{"family": "Smith", "given": "J."}], "issued": {"date-parts": [[2003]]}},
+        {"id": "doi", "type": "article-journal", "title": "T", "DOI": "10.1000/x--1",
+         "author": [{"family": "Roe", "given": "A."}], "issued": {"date-parts": [[2005]]},
+         "accessed": {"date-parts": [[2010, 3, 15]]}, "container-title": "J"}]
+    refs = [record.to_reference(r, None, 0) for r in records]
+    out = citeproc.run(records, house, [[citeproc.Cite("one", "12")],
+                                        [citeproc.Cite("one", "12-14")]])
+    built_in = {r.id: html.unescape(cite.entry_html(r)) for r in refs}
+    assert {k: _justified(v) for k, v in out.entries.items()} == built_in
+    assert "pp." not in built_in["one"] and ", p. 12." in built_in["one"]
+    assert built_in["what"].endswith("<i>What works?</i> (Sage).")
+    assert "accessed" not in built_in["doi"]
+    assert [_text(c) for c in out.citations] == [
+        f"({cite.in_text(refs[0], '12')})", f"({cite.in_text(refs[0], '12–14')})"] == [
+        "(Ward, 2001, p. 12)", "(Ward, 2001, pp. 12–14)"]

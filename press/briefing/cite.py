@@ -150,7 +150,16 @@ def in_text(ref: Reference, item: Item | str = "") -> str:
     text = year(ref) if item.suppress_author else f"{in_text_name(ref)}, {year(ref)}"
     if item.prefix:
         text = f"{item.prefix} {text}"
-    return f"{text}, {item.locator}" if item.locator else text
+    return f"{text}, {labelled(item.locator)}" if item.locator else text
+
+
+def labelled(where: str) -> str:
+    """A bare locator is a page, as pandoc reads it: ``12`` → ``p. 12``, ``3–5`` → ``pp. 3–5``."""
+    if re.fullmatch(r"\d+", where):
+        return f"p. {where}"
+    if re.fullmatch(r"\d+\s*[–-]\s*\d+", where):
+        return f"pp. {where}"
+    return where
 
 
 def parts(items: list[Item], refs) -> list[tuple[str, str, str]]:
@@ -173,7 +182,7 @@ def narrative(ref: Reference, where: str = "") -> tuple[str, str]:
     where = locator(where.removeprefix(",").strip()) if where else ""
     if ref.formatted is not None:
         return in_text_name(ref), cslcite.narrative_when(ref.formatted, where)
-    return in_text_name(ref), f"({year(ref)}{', ' + where if where else ''})"
+    return in_text_name(ref), f"({year(ref)}{', ' + labelled(where) if where else ''})"
 
 
 # -- the reference list ------------------------------------------------------------------------
@@ -235,7 +244,9 @@ def entry_html(ref: Reference) -> str:
     elif ref.publisher or ref.place:
         where = f" ({escape(ref.publisher or ref.place)})"
     edn = f", {escape(edition(ref.edition))}" if ref.edition else ""
-    pages = f", pp. {escape(ref.pages)}" if ref.pages else ""
+    # one page is p., a range pp.
+    pages = f", {'pp' if re.search(r'[–,-]', ref.pages) else 'p'}. {escape(ref.pages)}" \
+        if ref.pages else ""
     if ref.type == "article":
         text = f"{who} '{escape(ref.title)}'"
         if ref.container:
@@ -244,7 +255,8 @@ def entry_html(ref: Reference) -> str:
             text += f" {escape(ref.volume)}"
         if ref.issue:
             text += f" ({escape(ref.issue)})"
-        text += f"{pages}."
+        text += f"{pages}"
+        text += "" if text.endswith((".", "?", "!")) else "."
     elif ref.type == "chapter":
         text = f"{who} '{escape(ref.title)}'"
         if ref.editors and ref.authors:
@@ -252,17 +264,21 @@ def entry_html(ref: Reference) -> str:
             text += f" in {escape(_names(ref.editors))} ({eds})"
         if ref.container:
             text += f" <i>{escape(ref.container)}</i>"
-        text += f"{edn}{where}{pages}."
+        text += f"{edn}{where}{pages}"
+        text += "" if text.endswith((".", "?", "!")) else "."
     else:  # book, report, web
         number = ""
         if ref.number:
             number = f", Report no. {escape(ref.number)}" if ref.number.isdigit() \
                 else f", {escape(ref.number)}"
-        text = f"{who} <i>{escape(ref.title)}</i>{edn}{number}{where}."
+        text = f"{who} <i>{escape(ref.title)}</i>{edn}{number}{where}"
+        # a title that ends a sentence itself ("What works?") takes no second full stop
+        text += "." if edn or number or where or not ref.title.endswith(("?", "!", ".")) \
+            else ""
     link = f"https://doi.org/{ref.doi}" if ref.doi else ref.url
     if link:
         text += f" Available at: <a href=\"{escape(link, quote=True)}\">{escape(link)}</a>"
-        if ref.accessed:
+        if ref.accessed and not ref.doi:  # a DOI is permanent: no date of access
             text += f" (accessed {accessed(ref.accessed)})"
     return text
 
