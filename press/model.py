@@ -37,8 +37,8 @@ class Series:
     sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
     bibliography: tuple[Path, ...] = ()  # series-wide bibliography files, checked to exist
     print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
-    csl: Path | None = None  # the series' citation style, layouts/csl/<name>.csl (None: the
-    # built-in formatter, which prints as layouts/csl/house-harvard.csl does)
+    csl: Path | None = None  # the series' citation style, layouts/csl/<name>.csl: its csl:
+    # or else the house style, house-harvard.csl (None: neither, the built-in formatter)
 
 
 @dataclass(frozen=True)

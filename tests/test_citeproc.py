@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def house(tmp_path) -> Path:
 
 try:
     citeproc.binary()
-except citeproc.CiteprocError:
+except citeproc.CiteprocMissing:
     pytest.skip("pandoc is not installed (pypandoc-binary)", allow_module_level=True)
 
 
@@ -51,7 +52,9 @@ def _text(html: str) -> str:
 
 
 def _legacy_list(refs) -> list[str]:
-    listed = cite.reference_list_html(cite.disambiguate(list(refs)), lambda i: i)
+    """The list the built-in formatter prints (the references stripped of their style)."""
+    refs = [replace(r, style=None, formatted=None) for r in refs]
+    listed = cite.reference_list_html(cite.disambiguate(refs), lambda i: i)
     return [html.unescape(e) for e in re.findall(r'<li id="[^"]+">(.*)</li>', listed)]
 
 
@@ -152,8 +155,7 @@ def test_series_csl_house_style_prints_as_the_built_in_formatter(empty):
     write(empty, "bibliography: refs.bib\n", files=("refs.bib",))
     body = convert(empty)
     assert citations(body.html) == CITED
-    assert [_justified(e) for e in entries(body.references_html)] == \
-        [html.unescape(e) for e in LISTED]
+    assert entries(body.references_html) == LISTED
 
 
 def test_series_csl_another_style_changes_citations_and_list(empty, tmp_path):

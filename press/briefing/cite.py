@@ -15,12 +15,15 @@ House style (from the Performance Pointers briefings):
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, replace
 from html import escape
 
-from press.briefing import cslcite
+from press.briefing import citeproc, cslcite
 from press.model import Name, Reference
+
+log = logging.getLogger(__name__)
 
 # A key as pandoc reads it: inner punctuation allowed, trailing punctuation is the sentence's;
 # @{...} for any other key. Every pattern is linear: no nested quantifiers, and a key's
@@ -200,7 +203,10 @@ def disambiguate(refs) -> list[Reference]:
     With a series' CSL style, the style does it, and formats every work once (one pandoc run)."""
     styles = {r.style for r in refs}
     if refs and None not in styles and len(styles) == 1:
-        return cslcite.format_all(list(refs), styles.pop())
+        try:
+            return cslcite.format_all(list(refs), styles.pop())
+        except citeproc.CiteprocMissing:  # no pandoc here: the built-in house style
+            log.warning("pandoc is not installed: references in the built-in house style")
     groups: dict[tuple, list[Reference]] = {}
     for ref in refs:
         groups.setdefault((in_text_name(ref).lower(), ref.year), []).append(ref)

@@ -22,14 +22,15 @@ from html import escape
 from pathlib import Path
 
 from press.core import output
+from press.errors import ContentError
 
 MODES = {"normal": "NormalCitation", "suppress-author": "SuppressAuthor",
          "author-in-text": "AuthorInText"}
 _cache: dict[str, Formatted] = {}
 
 
-class CiteprocError(RuntimeError):
-    """pandoc is missing or failed: a setup problem, not the author's."""
+class CiteprocMissing(RuntimeError):
+    """No pandoc: a setup problem, not the author's (the built-in formatter stands in)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def binary() -> str:
             return str(bundled)
     found = shutil.which("pandoc")
     if found is None:
-        raise CiteprocError("pandoc is not installed (pip install pypandoc-binary)")
+        raise CiteprocMissing("pandoc is not installed (pip install pypandoc-binary)")
     return found
 
 
@@ -97,10 +98,15 @@ def run(records: list[dict], style: Path, clusters: list[list[Cite]],
                 [binary(), "-f", "json", "-t", "json", "--citeproc", f"--bibliography={refs}",
                  f"--csl={css}"], input=json.dumps(doc), capture_output=True, text=True,
                 timeout=60, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise CiteprocError(f"pandoc did not run: {exc}") from exc
-    if done.returncode != 0:
-        raise CiteprocError(f"pandoc failed: {done.stderr.strip()[:500]}")
+        except OSError as exc:  # present but not runnable here
+            raise CiteprocMissing(f"pandoc did not run: {exc}") from exc
+        except subprocess.TimeoutExpired:
+            raise ContentError.at(style, None, "formatting the references in this style did "
+                                  "not finish within 60 s", "try another style") from None
+    if done.returncode != 0:  # pandoc's message names the style's fault
+        raise ContentError.at(style, None, "pandoc could not use this citation style: "
+                              + " ".join(done.stderr.split())[:300],
+                              "download the style again from https://www.zotero.org/styles")
     out = json.loads(done.stdout)
     citations, entries, order = [], {}, []
     for block in out["blocks"]:
@@ -142,12 +148,13 @@ def _cite(cluster: list[Cite], number: int) -> dict:
     return {"t": "Cite", "c": [items, []]}
 
 
-_WRAP = {"Emph": "i", "Strong": "b", "Superscript": "sup", "Subscript": "sub", "Underline": "u"}
+_WRAP = {"Strong": "b", "Superscript": "sup", "Subscript": "sub", "Underline": "u"}
 _QUOTES = {"SingleQuote": ("‘", "’"), "DoubleQuote": ("“", "”")}
 
 
-def html(inlines) -> str:
-    """pandoc inlines → HTML: text escaped, links kept byte-exact, italics as ``<i>``."""
+def html(inlines, italic: bool = False) -> str:
+    """pandoc inlines → HTML: text escaped, links kept byte-exact, italics as ``<i>``; italics
+    inside italics print upright (CSL's flip-flop: a species name in a book's title)."""
     out = []
     for node in inlines:
         kind, content = node["t"], node.get("c")
@@ -155,19 +162,23 @@ def html(inlines) -> str:
             out.append(escape(content, quote=False))
         elif kind in ("Space", "SoftBreak", "LineBreak"):
             out.append(" ")
+        elif kind == "Emph":
+            out.append(f'<span style="font-style: normal">{html(content)}</span>' if italic
+                       else f"<i>{html(content, True)}</i>")
         elif kind in _WRAP:
-            out.append(f"<{_WRAP[kind]}>{html(content)}</{_WRAP[kind]}>")
+            out.append(f"<{_WRAP[kind]}>{html(content, italic)}</{_WRAP[kind]}>")
         elif kind == "SmallCaps":
-            out.append(f'<span class="smallcaps">{html(content)}</span>')
+            out.append(f'<span class="smallcaps">{html(content, italic)}</span>')
         elif kind == "Quoted":
             start, end = _QUOTES[content[0]["t"]]
-            out.append(f"{start}{html(content[1])}{end}")
+            out.append(f"{start}{html(content[1], italic)}{end}")
         elif kind == "Link":
-            out.append(f'<a href="{escape(content[2][0], quote=True)}">{html(content[1])}</a>')
+            out.append(f'<a href="{escape(content[2][0], quote=True)}">'
+                       f"{html(content[1], italic)}</a>")
         elif kind in ("Span", "Strikeout"):
-            out.append(html(content[1] if kind == "Span" else content))
+            out.append(html(content[1] if kind == "Span" else content, italic))
         elif kind == "Cite":
-            out.append(html(content[1]))
+            out.append(html(content[1], italic))
         elif kind in ("Code", "Math"):
             out.append(escape(content[1], quote=False))
     return "".join(out)

@@ -158,7 +158,8 @@ def _series(project, path, data, lines, problems) -> Series | None:
     values["purchase_url"] = check(fields.https_url, data.get("purchase_url"), "purchase_url")
     bib = refs.files(check, data["bibliography"], path.parent, project.root) \
         if data.get("bibliography") else ()
-    style = refs.style(check, data["csl"], project.layouts) if data.get("csl") else None
+    style = refs.style(check, data["csl"], project.layouts) if data.get("csl") else \
+        refs.house_style(project.layouts)
     if not check.ok:
         return None
     refs.check_series(bib, problems)

@@ -51,6 +51,16 @@ def files(check: fields.Checker, value, base: Path, root: Path) -> tuple[Path, .
     return tuple(found)
 
 
+HOUSE_STYLE = "house-harvard.csl"
+
+
+def house_style(layouts: Path) -> Path | None:
+    """The style of a series that names none: ``layouts/csl/house-harvard.csl`` when the
+    project has it (else the built-in formatter, which prints the same)."""
+    path = layouts / "csl" / HOUSE_STYLE
+    return path.resolve() if fields.is_file(path) else None
+
+
 def style(check: fields.Checker, value, layouts: Path) -> Path | None:
     """The series' ``csl:``, a style file in ``layouts/csl/`` (``apa`` or ``apa.csl``)."""
     name = check(fields.text, value, "csl")
