@@ -1,6 +1,9 @@
-"""Cite stage: pandoc's citation syntax, and Harvard in-text citations and the reference list
-in the series' house style. One formatter for every source (front matter, CSL-JSON, BibTeX,
-RIS): each is a :class:`press.model.Reference` by now.
+"""Cite stage: pandoc's citation syntax, and the in-text citations and the reference list in the
+series' CSL style (``layouts/csl/house-harvard.csl`` unless the series names another), run by
+pandoc's citeproc once per briefing (``cslcite``, from :func:`disambiguate`). Every source
+(front matter, CSL-JSON, BibTeX, RIS) is a :class:`press.model.Reference` with its CSL record
+by now. The functions below put each citation together from what the style printed; without a
+style (no pandoc installed) they print the house style themselves, as described here.
 
 House style (from the Performance Pointers briefings):
 
