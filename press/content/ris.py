@@ -102,8 +102,7 @@ def read(path, text, problems) -> list[dict]:
             for value in values.get(tag, ()):
                 rec.setdefault(var, []).append(record.name(value))
         for value in values.get("A2", ()):  # an editor of a chapter, a series editor of a book
-            var = "editor" if ctype in _CONTAINED or ctype == "report" else \
-                "collection-editor" if ctype == "book" else "container-author"
+            var = "collection-editor" if ctype == "book" else "editor"
             rec.setdefault(var, []).append(record.name(value))
         for tag, var in PLAIN.items():
             if values.get(tag) and var not in rec and var not in NAMES.values():
@@ -130,7 +129,9 @@ def read(path, text, problems) -> list[dict]:
             rec["accessed"] = accessed
         if values.get("SN"):
             rec["ISSN" if ctype.startswith("article") else "ISBN"] = values["SN"][0]
-        urls = values.get("UR") or values.get("L2") or values.get("LK") or []
+        # (some exporters put several links on one UR line, separated by ";")
+        urls = [u.strip() for value in values.get("UR") or values.get("L2")
+                or values.get("LK") or [] for u in re.split(r";\s*(?=https?://)", value)]
         if urls:
             rec["URL"] = urls[0]
         if "DOI" in rec:
