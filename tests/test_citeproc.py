@@ -236,3 +236,39 @@ def test_small_rules_agree_between_the_house_style_and_the_built_in_formatter(ho
     assert [_text(c) for c in out.citations] == [
         f"({cite.in_text(refs[0], '12')})", f"({cite.in_text(refs[0], '12–14')})"] == [
         "(Ward, 2001, p. 12)", "(Ward, 2001, pp. 12–14)"]
+
+
+def test_urls_and_dois_are_byte_exact_in_the_pdfs_link_annotations(tmp_path):
+    """A Zotero export's URL with ``--`` and ``~`` and a DOI reach the web PDF's links as
+    written (the LaTeX decoding once made ``--`` an en dash: dead links in print)."""
+    from conftest import copy_project
+    from pypdf import PdfReader
+
+    from press.build import pipeline
+    from press.build.pipeline import Options
+
+    root = copy_project(tmp_path / "project")
+    folder = root / "content" / "briefings"
+    url = "https://www.gov.uk/government/statistics/looked-after--2~x?a=1&b=2"
+    (folder / "links.bib").write_text(
+        "@misc{dfe2015, author = {{Department for Education}}, title = {Children looked "
+        f"after -- 2015}}, url = {{{url}}}, urldate = {{2019-05-15}}, year = 2015}}\n"
+        "@article{doi2001, AUTHOR = {Ward, H.}, TITLE = {T}, JOURNAL = {J}, YEAR = 2001, "
+        "DOI = {10.1000/a--b~c}}\n", encoding="utf-8")
+    slug = "ni-062-placement-stability"
+    path = folder / f"{slug}.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\n---\n", "\nbibliography: links.bib\n---\n", 1)
+                    + "\nSee [@dfe2015] and [@doi2001, 12].\n", encoding="utf-8")
+    problems = Problems()
+    [result] = pipeline.build(Project.at(root), [slug], Options(editions=("web",)), problems,
+                              jobs=1)
+    assert result.ok and not problems.errors, result.problems
+    links = set()
+    for page in PdfReader(result.outputs["web"]).pages:
+        for annot in page.get("/Annots") or []:
+            action = annot.get_object().get("/A") or {}
+            if action.get("/S") == "/URI":
+                links.add(str(action["/URI"]))
+    assert url in links
+    assert "https://doi.org/10.1000/a--b~c" in links

@@ -76,7 +76,10 @@ def run(records: list[dict], style: Path, clusters: list[list[Cite]],
         "lang": {"t": "MetaString", "c": lang},
         "nocite": {"t": "MetaInlines", "c": [_cite([Cite("*")], 0)]}}, "blocks": blocks}
     payload = json.dumps([records, doc], sort_keys=True, ensure_ascii=False)
-    key = hashlib.sha256(style_text + payload.encode()).hexdigest()
+    program = binary()
+    found = Path(program).stat()  # another pandoc may format differently: another key
+    key = hashlib.sha256(f"{program}:{found.st_size}:{found.st_mtime_ns}".encode() + style_text
+                         + payload.encode()).hexdigest()
     if key in _cache:
         return _cache[key]
     stored = _store(style, key)
@@ -95,7 +98,7 @@ def run(records: list[dict], style: Path, clusters: list[list[Cite]],
         css.write_bytes(style_text)
         try:
             done = subprocess.run(
-                [binary(), "-f", "json", "-t", "json", "--citeproc", f"--bibliography={refs}",
+                [program, "-f", "json", "-t", "json", "--citeproc", f"--bibliography={refs}",
                  f"--csl={css}"], input=json.dumps(doc), capture_output=True, text=True,
                 timeout=60, check=False)
         except OSError as exc:  # present but not runnable here
