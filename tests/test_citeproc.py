@@ -272,3 +272,20 @@ def test_urls_and_dois_are_byte_exact_in_the_pdfs_link_annotations(tmp_path):
                 links.add(str(action["/URI"]))
     assert url in links
     assert "https://doi.org/10.1000/a--b~c" in links
+
+
+@pytest.mark.parametrize("style, expected", [
+    ('<style xmlns="http://purl.org/net/xbiblio/csl" class="in-text" version="1.0"><info>'
+     '<link href="http://www.zotero.org/styles/apa" rel="independent-parent"/></info></style>',
+     "'x.csl' is a dependent style: it only names its parent, apa (download "
+     "http://www.zotero.org/styles/apa into layouts/csl/ and name it)"),
+    ('<style xmlns="http://purl.org/net/xbiblio/csl" class="note" version="1.0"/>',
+     "'x.csl' is a note style (citations in footnotes)"),
+    ("<html>", "citation style 'x.csl' is not readable XML"),
+])
+def test_unusable_style_is_an_error_at_the_series_file(empty, style, expected):
+    (empty / "layouts" / "csl" / "x.csl").write_text(style)
+    _use_style(empty, "x")
+    write(empty, "bibliography: refs.bib\n", files=("refs.bib",))
+    found = problems_of(empty)
+    assert any("performance-pointers.yaml:" in p and expected in p for p in found), found

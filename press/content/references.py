@@ -4,6 +4,7 @@ override a file's entry with the same id."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from press.content import bibliography, record
@@ -75,7 +76,33 @@ def style(check: fields.Checker, value, layouts: Path) -> Path | None:
                    did_you_mean(file, known) or "drop a style from the Zotero Style "
                    "Repository (https://www.zotero.org/styles) into layouts/csl/")
         return None
+    problem = _unusable(path)
+    if problem:
+        check.fail(("csl",), *problem)
+        return None
     return path
+
+
+def _unusable(path: Path) -> tuple[str, str] | None:
+    """Why a style file cannot format a briefing's citations, or None: not CSL, a dependent
+    style (a name for another style), or a note style (citations in footnotes)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        return f"citation style '{path.name}' is not readable XML: {exc}", \
+            "download the style again from https://www.zotero.org/styles"
+    if not root.tag.endswith("}style"):
+        return f"'{path.name}' is not a CSL style", "CSL styles start with <style xmlns=..."
+    parent = next((link.get("href", "") for link in root.iter()
+                   if link.tag.endswith("}link") and link.get("rel") == "independent-parent"),
+                  None)
+    if parent is not None:
+        return f"'{path.name}' is a dependent style: it only names its parent, " \
+            f"{parent.rsplit('/', 1)[-1]}", f"download {parent} into layouts/csl/ and name it"
+    if root.get("class") == "note":
+        return f"'{path.name}' is a note style (citations in footnotes)", \
+            "briefings cite in the text: choose an author-date or numeric style"
+    return None
 
 
 def gather(series_files, briefing_files, inline: tuple[Reference, ...],
