@@ -289,3 +289,76 @@ def test_unusable_style_is_an_error_at_the_series_file(empty, style, expected):
     write(empty, "bibliography: refs.bib\n", files=("refs.bib",))
     found = problems_of(empty)
     assert any("performance-pointers.yaml:" in p and expected in p for p in found), found
+
+
+def test_front_matter_takes_csl_types_and_more_fields(empty):
+    write(empty, """references:
+  - id: freud1900
+    type: book
+    authors: ["Freud, S."]
+    translators: ["Brill, A. A."]
+    title: The Interpretation of Dreams
+    subtitle: Third Edition
+    year: 1913
+    publisher: Macmillan
+    place: New York
+  - id: smith2010
+    type: thesis
+    genre: PhD thesis
+    authors: ["Smith, J."]
+    title: Staying put
+    publisher: University of Sheffield
+    date: 2010-03-15
+  - id: dcsf2009
+    type: report
+    authors: ["Department for Children, Schools and Families"]
+    title: Care Matters
+    series: Research reports
+    year: 2009
+""", body="One [@freud1900]. Two [@smith2010]. Three [@dcsf2009].\n")
+    body = convert(empty)
+    assert citations(body.html) == ["(Freud, 1913)", "(Smith, 2010)",
+                                    "(Department for Children, Schools and Families, 2009)"]
+    listed = " ".join(entries(body.references_html))
+    assert "<i>The Interpretation of Dreams: Third Edition</i>" in listed
+    assert "Department for Children, Schools and Families (2009)" in listed
+
+
+def test_front_matter_type_did_you_mean(empty):
+    write(empty, "references:\n  - id: a\n    type: theses\n    authors: [A, B.]\n"
+                 "    title: T\n", body="See [@a].\n")
+    found = problems_of(empty)
+    assert any("reference type must be one of" in p and "did you mean 'thesis'?" in p
+               for p in found), found
+
+
+def test_house_style_prints_translators_genres_series_and_newspaper_dates(house):
+    records = [
+        {"id": "freud", "type": "book", "title": "The Interpretation of Dreams",
+         "author": [{"family": "Freud", "given": "Sigmund"}],
+         "translator": [{"family": "Brill", "given": "A. A."}],
+         "issued": {"date-parts": [[1913]]}, "publisher": "Macmillan"},
+        {"id": "smith", "type": "thesis", "genre": "PhD thesis", "title": "Staying put",
+         "author": [{"family": "Smith", "given": "J."}], "issued": {"date-parts": [[2010]]},
+         "publisher": "University of Sheffield"},
+        {"id": "guardian", "type": "article-newspaper", "title": "Care leavers",
+         "author": [{"family": "Butler", "given": "P."}], "container-title": "The Guardian",
+         "issued": {"date-parts": [[2014, 5, 1]]}, "page": "3"},
+        {"id": "dcsf", "type": "report", "title": "Care Matters",
+         "author": [{"literal": "Department for Children, Schools and Families"}],
+         "collection-title": "Research reports", "number": "12",
+         "issued": {"date-parts": [[2009]]}},
+        {"id": "arxiv", "type": "article", "title": "Preprint", "URL":
+         "https://arxiv.org/abs/1234.5678", "author": [{"family": "Baez", "given": "J."}],
+         "issued": {"date-parts": [[1998]]}}]
+    out = citeproc.run(records, house, [])
+    assert _text(out.entries["freud"]) == ("Freud, S. (1913) The Interpretation of Dreams, "
+                                           "translated by A. A. Brill (Macmillan).")
+    assert _text(out.entries["smith"]) == ("Smith, J. (2010) Staying put, PhD thesis "
+                                           "(University of Sheffield).")
+    assert _text(out.entries["guardian"]) == ("Butler, P. (2014) ‘Care leavers’ The Guardian, "
+                                              "1 May 2014, p. 3.")
+    assert _text(out.entries["dcsf"]) == ("Department for Children, Schools and Families "
+                                          "(2009) Care Matters, Research reports, Report no. "
+                                          "12.")
+    assert "https://arxiv.org/abs/1234.5678" in out.entries["arxiv"]

@@ -14,7 +14,8 @@ from press.model import Reference
 
 TYPES = ("book", "report", "article", "chapter", "web")
 FIELDS = ("id", "type", "authors", "year", "title", "journal", "volume", "issue", "pages",
-          "publisher", "place", "url", "book", "editors", "edition", "number", "doi", "accessed")
+          "publisher", "place", "url", "book", "editors", "edition", "number", "doi", "accessed",
+          "translators", "subtitle", "genre", "series", "date")
 TEXTS = ("volume", "issue", "publisher", "place", "url", "edition", "number")
 # the front matter's fields as CSL variables (``journal``/``book``: the container)
 CSL_TYPES = {"book": "book", "report": "report", "article": "article-journal",
@@ -160,10 +161,11 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
                        f"first on line {seen[ref_id]}")
             continue
         seen[ref_id] = line
-        if entry["type"] not in TYPES:
+        if entry["type"] not in TYPES and entry["type"] not in record.TYPES:
             check.fail(("references", i, "type"), "reference type must be one of "
-                       f"{', '.join(TYPES)}, not {entry['type']!r}",
-                       did_you_mean(str(entry["type"]), TYPES))
+                       f"{', '.join(TYPES)} (or a CSL type: thesis, legislation, "
+                       f"article-newspaper, ...), not {entry['type']!r}",
+                       did_you_mean(str(entry["type"]), (*TYPES, *record.TYPES)))
             continue
         year = entry.get("year")
         if isinstance(year, str) and year.strip().lower() in ("n.d.", "nd", "n.d"):
@@ -184,12 +186,14 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
         title = check(fields.text, entry["title"], "references", i, "title")
         if authors is None or title is None or None in (*extra.values(), *named.values()):
             continue
-        csl = {"id": ref_id, "type": CSL_TYPES[entry["type"]], "title": title,
-               "author": [record.name(a) for a in authors]}
+        csl = {"id": ref_id, "type": CSL_TYPES.get(entry["type"], entry["type"]),
+               "title": title, "author": [record.name(a) for a in authors]}
         if editors:
             csl["editor"] = [record.name(e) for e in editors]
         if year is not None:
             csl["issued"] = {"date-parts": [[year]]}
+        if not _more(check, entry, i, csl):
+            continue
         # the journal of an article, the book of a chapter (either name serves either type)
         container = named.get("journal") if entry["type"] == "article" else named.get("book")
         for key, value in {**extra, "journal": container or named.get("journal")
@@ -205,6 +209,35 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
             csl["accessed"] = {"date-parts": [[int(p) for p in when.split("-")]]}
         refs.append(record.to_reference(csl, None, line or 0))
     return tuple(refs)
+
+
+def _more(check, entry, i, csl) -> bool:
+    """The fields beyond the built-in formatter's: translators, a subtitle, the genre (``PhD
+    thesis``), the series, the full date of issue (``date: 2014-05-01``)."""
+    if entry.get("translators"):
+        names = check(fields.names, entry["translators"], "references", i, "translators")
+        if names is None:
+            return False
+        csl["translator"] = [record.name(n) for n in names]
+    for key, var in (("genre", "genre"), ("series", "collection-title"),
+                     ("subtitle", "subtitle")):
+        if entry.get(key) is not None:
+            value = check(fields.text, entry[key], "references", i, key)
+            if value is None:
+                return False
+            csl[var] = value
+    if "subtitle" in csl:
+        csl["title-short"] = csl["title"]
+        csl["title"] = f"{csl['title']}: {csl.pop('subtitle')}"
+    if entry.get("date") is not None:
+        when = record.iso(entry["date"].isoformat() if hasattr(entry["date"], "isoformat")
+                          else entry["date"])
+        if not when:
+            check.fail(("references", i, "date"), f"'date' must be a date like 2014-05-01, "
+                       f"not {entry['date']!r}", "the day (or month) the work was issued")
+            return False
+        csl["issued"] = {"date-parts": [[int(p) for p in when.split("-")]]}
+    return True
 
 
 def _accessed(check, value, i) -> str:
