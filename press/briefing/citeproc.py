@@ -13,6 +13,7 @@ alternative, printed visible errors on the shared corpus's library examples.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ from press.errors import ContentError
 MODES = {"normal": "NormalCitation", "suppress-author": "SuppressAuthor",
          "author-in-text": "AuthorInText"}
 _cache: dict[str, Formatted] = {}
+_binary: str | None = None
 
 
 class CiteprocMissing(RuntimeError):
@@ -51,18 +53,21 @@ class Formatted:
 
 
 def binary() -> str:
-    """The pandoc that ``pypandoc-binary`` installs, else one on the PATH."""
-    try:
-        import pypandoc
-    except ImportError:
-        pypandoc = None
-    if pypandoc is not None:
-        bundled = Path(pypandoc.__file__).parent / "files" / "pandoc"
+    """The pandoc that ``pypandoc-binary`` installs, else one on the PATH. The package is
+    found, not imported: importing pypandoc costs 0.08 s of CPU (urllib and more)."""
+    global _binary
+    if _binary is not None:
+        return _binary
+    spec = importlib.util.find_spec("pypandoc")
+    if spec is not None and spec.origin:
+        bundled = Path(spec.origin).parent / "files" / "pandoc"
         if bundled.exists():
-            return str(bundled)
+            _binary = str(bundled)
+            return _binary
     found = shutil.which("pandoc")
     if found is None:
         raise CiteprocMissing("pandoc is not installed (pip install pypandoc-binary)")
+    _binary = found
     return found
 
 
