@@ -242,10 +242,12 @@ def _csl(key, kind, fields, path, line, problems) -> dict:
         rec["title"] = title
         if "title-short" not in rec and (fields.get("subtitle") or ": " in title):
             rec["title-short"] = latex.text(fields["title"]).partition(": ")[0]
-    container = _title(fields, "book") or _title(fields, "journal") or \
-        latex.text(fields.get("journal", ""))
+    contained = ctype in ("chapter", "paper-conference", "entry-encyclopedia",
+                          "entry-dictionary", "entry")
+    container = (_title(fields, "book") if contained else "") or _title(fields, "journal") \
+        or latex.text(fields.get("journal", ""))
     if fields.get("maintitle"):  # one volume of a multi-volume work
-        if ctype in ("chapter", "paper-conference", "entry-encyclopedia") and container:
+        if contained and container:
             rec["volume-title"], container = container, _title(fields, "main")
         else:
             if title:

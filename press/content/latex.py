@@ -17,11 +17,18 @@ _MACROS = {"TeX": "TeX", "LaTeX": "LaTeX", "LaTeXe": "LaTeX2e", "BibTeX": "BibTe
            "XeTeX": "XeTeX", "LuaTeX": "LuaTeX", "ConTeXt": "ConTeXt", "ldots": "…",
            "dots": "…", "textendash": "–", "textemdash": "—", "slash": "/",
            "textquoteright": "’", "textquoteleft": "‘", "-": "", "textbackslash": "\\"}
-# macros whose argument is the text (biblatex's markup, font commands)
-_WRAPPERS = ("mkbibquote", "mkbibemph", "mkbibitalic", "mkbibbold", "enquote", "emph",
-             "textit", "textbf", "textsc", "textup", "textsf", "texttt", "textrm", "textnormal",
-             "mkbibacro", "mbox", "hbox", "url", "nolinkurl", "NoCaseChange", "MakeUppercase",
-             "uppercase", "lowercase", "MakeLowercase")
+# macros whose argument is the text (font commands with no CSL markup, boxes)
+_WRAPPERS = ("textup", "textsf", "texttt", "textrm", "textnormal", "mkbibacro", "mbox", "hbox",
+             "url", "nolinkurl", "NoCaseChange", "MakeUppercase", "uppercase", "lowercase",
+             "MakeLowercase")
+# macros that become CSL-JSON's rich text (italics, bold, small capitals, super/subscript):
+# the style keeps them (an italic word in a title prints upright inside an italic title)
+_RICH = {"emph": "i", "textit": "i", "mkbibemph": "i", "mkbibitalic": "i", "textsl": "i",
+         "textbf": "b", "mkbibbold": "b", "textsc": "sc", "textsuperscript": "sup",
+         "mkbibsuperscript": "sup", "textsubscript": "sub", "mkbibsubscript": "sub"}
+_TAGS = {"i": ("<i>", "</i>"), "b": ("<b>", "</b>"), "sup": ("<sup>", "</sup>"),
+         "sub": ("<sub>", "</sub>"), "sc": ('<span style="font-variant:small-caps;">', "</span>")}
+_MARK = {tag: (chr(0xE100 + 2 * i), chr(0xE101 + 2 * i)) for i, tag in enumerate(_TAGS)}
 _latex2text = None
 
 
@@ -33,15 +40,24 @@ def _quotes(text: str) -> str:
     return re.sub(r"(?<![\\])'", "’", text)
 
 
-def _quoted(value: str) -> str:
-    """``\\mkbibquote{x}`` (and ``\\enquote``) → “x”: the closing mark after the matching brace."""
-    while (found := re.search(r"\\(?:mkbibquote|enquote|mkbibdquote)\s*\{", value)):
+def _around(value: str, macros, marks) -> str:
+    """``\\macro{x}`` → ``<open>x<close>``, the closing mark after the matching brace;
+    ``marks(name)`` gives the two marks."""
+    pattern = re.compile(r"\\(" + "|".join(macros) + r")\s*\{")
+    while (found := pattern.search(value)):
         depth, end = 1, found.end()
         while end < len(value) and depth:
             depth += {"{": 1, "}": -1}.get(value[end], 0)
             end += 1
-        value = f"{value[:found.start()]}“{value[found.end():end - 1]}”{value[end:]}"
+        start, close = marks(found.group(1))
+        value = f"{value[:found.start()]}{start}{value[found.end():end - 1]}{close}{value[end:]}"
     return value
+
+
+def _quoted(value: str) -> str:
+    """``\\mkbibquote{x}`` (and ``\\enquote``) → “x”; ``\\emph{x}`` → a mark for ``<i>x</i>``."""
+    value = _around(value, ("mkbibquote", "enquote", "mkbibdquote"), lambda _: ("“", "”"))
+    return _around(value, _RICH, lambda name: _MARK[_RICH[name]])
 
 
 def text(value: str) -> str:
@@ -66,4 +82,6 @@ def text(value: str) -> str:
     out = _latex2text.latex_to_text(value)
     for escaped, plain in _ESCAPED.items():
         out = out.replace(_HELD[escaped], plain)
+    for tag, (start, end) in _MARK.items():
+        out = out.replace(start, _TAGS[tag][0]).replace(end, _TAGS[tag][1])
     return re.sub(r"[ \t\n]+", " ", out).strip()
