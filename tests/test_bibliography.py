@@ -269,7 +269,7 @@ def test_unknown_cross_reference_is_an_error_with_a_suggestion(empty):
 # -- bad bibliography files --------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, expected", [
-    ("bad-brace.bib", "bad-brace.bib:7: malformed entry: Unexpected block start: `@book`. Was "
+    ("bad-brace.bib", "bad-brace.bib:7: warning: malformed entry: Unexpected block start: `@book`. Was "
      "still looking for field-value closing `,` or `}` (the parser gave up on line 13; check "
      "that every { has a matching } and that fields end with a comma)"),
     ("bad-comma.json", "bad-comma.json:3: invalid JSON: Expecting ',' delimiter (column 3) "
@@ -281,7 +281,7 @@ def test_unknown_cross_reference_is_an_error_with_a_suggestion(empty):
     ("not-a-list.json", "not-a-list.json:1: CSL-JSON must be a list of references"),
     ("dup.bib", "dup.bib:3: duplicate key 'dup' (give each entry its own key)"),
     ("empty.bib", "empty.bib: no references found in this BibTeX file"),
-    ("no-title.json", "no-title.json:2: 'a2001' has no title (give every reference a title)"),
+    ("no-title.json", "no-title.json:2: warning: 'a2001' has no title (give every reference a title)"),
 ])
 def test_bad_file_is_an_error_at_its_line(empty, name, expected):
     write(empty, f"bibliography: {name}\n", body="Text.\n", files=(name,))

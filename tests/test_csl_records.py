@@ -321,3 +321,15 @@ def test_cite_them_right_from_our_records_equals_pandocs(name, tmp_path):
         if same[0] != same[1]:  # CTR_RULES "case" and "particles"
             wrong.append(f"{key}:\n  pandoc: {expected}\n  ours:   {ours.entries[key]}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_bad_entries_of_a_shared_library_are_warnings_that_stop_no_briefing(tmp_path):
+    path = tmp_path / "library.bib"
+    path.write_text("@book{good, title = {Good}, year = 2001}\n"
+                    "@set{s1, entryset = {good}}\n@set{s2, entryset = {good}}\n"
+                    "@book{untitled, year = 2002}\n"
+                    "@book{broken, title = {Broken, year = 2003}\n\n"
+                    "@book{after, title = {After}, year = 2004}\n")
+    records, problems = bibliography.read(path)
+    assert "good" in [r.id for r in records]
+    assert problems and all(p.severity == "warning" for p in problems), problems

@@ -58,7 +58,7 @@ def read(path: Path) -> tuple[tuple[Reference, ...], list[Problem]]:
     for ref in records:
         if not ref.title:
             problems.append(Problem(path, ref.line, f"'{ref.id}' has no title",
-                                    "give every reference a title"))
+                                    "give every reference a title", "warning"))
         if ref.id in seen:
             problems.append(Problem(path, ref.line, f"duplicate key '{ref.id}'",
                                     f"first on line {seen[ref.id]}; give each entry its own "

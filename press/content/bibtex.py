@@ -112,7 +112,10 @@ def read(path, text, problems) -> list[dict]:
             end = getattr(block.error, "end_index", None)
             if end is not None:  # an offset into the whole file: where the parser gave up
                 hint = f"the parser gave up on line {text[:end].count(chr(10)) + 1}; {hint}"
-            problems.append(Problem(path, line, f"malformed entry: {reason.strip()}", hint))
+            # (a warning: one bad entry of a shared library must not stop every briefing;
+            # citing it is an error, "unknown citation")
+            problems.append(Problem(path, line, f"malformed entry: {reason.strip()}", hint,
+                                    "warning"))
     strings = {k.lower(): s.value for k, s in library.strings_dict.items()}
     raw = {}
     for entry in library.entries:

@@ -34,7 +34,8 @@ def read(path, text, problems) -> list[dict]:
     for i, item in enumerate(data):
         if not isinstance(item, dict):
             problems.append(Problem(path, None, f"item {i + 1} is not an object",
-                                    "each reference is {\"id\": ..., \"type\": ..., ...}"))
+                                    "each reference is {\"id\": ..., \"type\": ..., ...}",
+                                    "warning"))
             continue
         key = _s(item.get("citation-key") or item.get("id"))
         # json gives no positions for values: the entry's line is that of its key
@@ -43,7 +44,8 @@ def read(path, text, problems) -> list[dict]:
         line = text[: found.start()].count("\n") + 1 if found else 0
         if not key:
             problems.append(Problem(path, None, f"item {i + 1} has no 'id'",
-                                    "Better BibTeX adds 'citation-key'; otherwise add an id"))
+                                    "Better BibTeX adds 'citation-key'; otherwise add an id",
+                                    "warning"))
             continue
         records.append(normalise(item, key, path, line, problems))
     return records
@@ -89,7 +91,8 @@ def _s(value) -> str:
 def _names(value, path, line, problems) -> list[dict]:
     if not isinstance(value, list):
         problems.append(Problem(path, line, "names must be a list of {\"family\": ..., "
-                                f"\"given\": ...}}, not {type(value).__name__}"))
+                                f"\"given\": ...}}, not {type(value).__name__}",
+                                severity="warning"))
         return []
     out = []
     for item in value:
@@ -99,5 +102,6 @@ def _names(value, path, line, problems) -> list[dict]:
             out.append({k: _s(v) for k, v in item.items() if _s(v)})
         else:
             problems.append(Problem(path, line, f"a name has no family name: {item}",
-                                    "give 'family', or 'literal' for an organisation"))
+                                    "give 'family', or 'literal' for an organisation",
+                                    "warning"))
     return out
