@@ -38,6 +38,8 @@ class Series:
     sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
     bibliography: tuple[Path, ...] = ()  # series-wide bibliography files, checked to exist
     print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
+    csl: Path | None = None  # the series' citation style, layouts/csl/<name>.csl: its csl:
+    # or else the house style, house-harvard.csl (None: neither, the built-in formatter)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ def _organisation(family: str, given: str) -> bool:
 @dataclass(frozen=True)
 class Reference:
     """One entry of a briefing's reference list, from the front matter or a bibliography
-    file (CSL-JSON, BibTeX, RIS): every source is normalised to this one shape."""
+    file (CSL-JSON, BibTeX, RIS): every source is read into ``csl``, the CSL-JSON record
+    (every CSL variable and type, as Zotero, pandoc and citeproc-js share it); the fields
+    before it are the few the built-in formatter reads, derived from that record."""
 
     id: str
     type: str  # book, report, article, chapter, web
@@ -123,6 +127,13 @@ class Reference:
     source: Path | None = field(default=None, compare=False)  # bibliography file, or None:
     # the front matter
     line: int = field(default=0, compare=False)  # line of the entry in its source file
+    # the whole CSL-JSON record: {"id", "type", "author": [{"family", "given", ...}], ...};
+    # not compared (the fields above are derived from it) and never mutated after reading
+    csl: dict = field(default_factory=dict, compare=False, repr=False)
+    style: Path | None = field(default=None, compare=False, repr=False)  # the series' CSL
+    # style, set on every reference of a briefing when its series names one (``csl:``)
+    formatted: object = field(default=None, compare=False, repr=False)  # what that style
+    # printed for this work (briefing.cslcite.Forms), set by cite.disambiguate
 
 
 @dataclass(frozen=True)

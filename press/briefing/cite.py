@@ -1,6 +1,9 @@
-"""Cite stage: pandoc's citation syntax, and Harvard in-text citations and the reference list
-in the series' house style. One formatter for every source (front matter, CSL-JSON, BibTeX,
-RIS): each is a :class:`press.model.Reference` by now.
+"""Cite stage: pandoc's citation syntax, and the in-text citations and the reference list in the
+series' CSL style (``layouts/csl/house-harvard.csl`` unless the series names another), run by
+pandoc's citeproc once per briefing (``cslcite``, from :func:`disambiguate`). Every source
+(front matter, CSL-JSON, BibTeX, RIS) is a :class:`press.model.Reference` with its CSL record
+by now. The functions below put each citation together from what the style printed; without a
+style (no pandoc installed) they print the house style themselves, as described here.
 
 House style (from the Performance Pointers briefings):
 
@@ -15,11 +18,15 @@ House style (from the Performance Pointers briefings):
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, replace
 from html import escape
 
+from press.briefing import citeproc, cslcite
 from press.model import Name, Reference
+
+log = logging.getLogger(__name__)
 
 # A key as pandoc reads it: inner punctuation allowed, trailing punctuation is the sentence's;
 # @{...} for any other key. Every pattern is linear: no nested quantifiers, and a key's
@@ -143,6 +150,8 @@ def _who(ref: Reference) -> tuple[tuple[Name, ...], str]:
 
 
 def in_text_name(ref: Reference) -> str:
+    if ref.formatted is not None:  # the series' CSL style
+        return ref.formatted.name
     names = [surname(n) for n in _who(ref)[0]] or ["Anon."]
     if len(names) == 1:
         return names[0]
@@ -160,6 +169,8 @@ def _names(names) -> str:
 
 def year(ref: Reference) -> str:
     """``2009``, ``2009a``, ``n.d.``."""
+    if ref.formatted is not None:
+        return ref.formatted.year
     return f"{ref.year if ref.year is not None else 'n.d.'}{ref.suffix}"
 
 
@@ -168,10 +179,23 @@ def year(ref: Reference) -> str:
 def in_text(ref: Reference, item: Item | str = "") -> str:
     """``Ward and Skuse, 2001`` (without brackets), with the item's prefix and locator."""
     item = item if isinstance(item, Item) else Item(ref.id, item)
+    if ref.formatted is not None:  # the series' CSL style: its forms, its locator labels
+        text = year(ref) if item.suppress_author else ref.formatted.item
+        text = f"{item.prefix} {text}" if item.prefix else text
+        return text + ref.formatted.style.locator(item.locator) if item.locator else text
     text = year(ref) if item.suppress_author else f"{in_text_name(ref)}, {year(ref)}"
     if item.prefix:
         text = f"{item.prefix} {text}"
-    return f"{text}, {item.locator}" if item.locator else text
+    return f"{text}, {labelled(item.locator)}" if item.locator else text
+
+
+def labelled(where: str) -> str:
+    """A bare locator is a page, as pandoc reads it: ``12`` → ``p. 12``, ``3–5`` → ``pp. 3–5``."""
+    if re.fullmatch(r"\d+", where):
+        return f"p. {where}"
+    if re.fullmatch(r"\d+\s*[–-]\s*\d+", where):
+        return f"pp. {where}"
+    return where
 
 
 def parts(items: list[Item], refs) -> list[tuple[str, str, str]]:
@@ -192,19 +216,30 @@ def parts(items: list[Item], refs) -> list[tuple[str, str, str]]:
 def narrative(ref: Reference, where: str = "") -> tuple[str, str]:
     """``@key``: ``("Ward and Skuse", "(2001)")`` or with a locator ``"(2001, p. 3)"``."""
     where = locator(where.removeprefix(",").strip()) if where else ""
-    return in_text_name(ref), f"({year(ref)}{', ' + where if where else ''})"
+    if ref.formatted is not None:
+        return in_text_name(ref), cslcite.narrative_when(ref.formatted, where)
+    return in_text_name(ref), f"({year(ref)}{', ' + labelled(where) if where else ''})"
 
 
 # -- the reference list ------------------------------------------------------------------------
 
 def sort_key(ref: Reference):
+    if ref.formatted is not None:  # the style's own order
+        return (ref.formatted.rank,)
     names = _who(ref)[0]
     first = surname(names[0]).lower() if names else ""
     return (first, ref.year if ref.year is not None else 9999, ref.suffix, ref.title.lower())
 
 
 def disambiguate(refs) -> list[Reference]:
-    """2009a, 2009b: entries with the same in-text name and year get letters in title order."""
+    """2009a, 2009b: entries with the same in-text name and year get letters in title order.
+    With a series' CSL style, the style does it, and formats every work once (one pandoc run)."""
+    styles = {r.style for r in refs}
+    if refs and None not in styles and len(styles) == 1:
+        try:
+            return cslcite.format_all(list(refs), styles.pop())
+        except citeproc.CiteprocMissing:  # no pandoc here: the built-in house style
+            log.warning("pandoc is not installed: references in the built-in house style")
     groups: dict[tuple, list[Reference]] = {}
     for ref in refs:
         groups.setdefault((in_text_name(ref).lower(), ref.year), []).append(ref)
@@ -238,6 +273,8 @@ def accessed(iso: str) -> str:
 
 def entry_html(ref: Reference) -> str:
     """One reference list entry as HTML (italics for book and journal titles)."""
+    if ref.formatted is not None:
+        return ref.formatted.entry
     names, eds = _who(ref)
     who = f"{escape(_names(names))}{eds} ({year(ref)})"
     where = ""
@@ -246,7 +283,9 @@ def entry_html(ref: Reference) -> str:
     elif ref.publisher or ref.place:
         where = f" ({escape(ref.publisher or ref.place)})"
     edn = f", {escape(edition(ref.edition))}" if ref.edition else ""
-    pages = f", pp. {escape(ref.pages)}" if ref.pages else ""
+    # one page is p., a range pp.
+    pages = f", {'pp' if re.search(r'[–,-]', ref.pages) else 'p'}. {escape(ref.pages)}" \
+        if ref.pages else ""
     if ref.type == "article":
         text = f"{who} '{escape(ref.title)}'"
         if ref.container:
@@ -255,7 +294,8 @@ def entry_html(ref: Reference) -> str:
             text += f" {escape(ref.volume)}"
         if ref.issue:
             text += f" ({escape(ref.issue)})"
-        text += f"{pages}."
+        text += f"{pages}"
+        text += "" if text.endswith((".", "?", "!")) else "."
     elif ref.type == "chapter":
         text = f"{who} '{escape(ref.title)}'"
         if ref.editors and ref.authors:
@@ -263,17 +303,21 @@ def entry_html(ref: Reference) -> str:
             text += f" in {escape(_names(ref.editors))} ({eds})"
         if ref.container:
             text += f" <i>{escape(ref.container)}</i>"
-        text += f"{edn}{where}{pages}."
+        text += f"{edn}{where}{pages}"
+        text += "" if text.endswith((".", "?", "!")) else "."
     else:  # book, report, web
         number = ""
         if ref.number:
             number = f", Report no. {escape(ref.number)}" if ref.number.isdigit() \
                 else f", {escape(ref.number)}"
-        text = f"{who} <i>{escape(ref.title)}</i>{edn}{number}{where}."
+        text = f"{who} <i>{escape(ref.title)}</i>{edn}{number}{where}"
+        # a title that ends a sentence itself ("What works?") takes no second full stop
+        text += "." if edn or number or where or not ref.title.endswith(("?", "!", ".")) \
+            else ""
     link = f"https://doi.org/{ref.doi}" if ref.doi else ref.url
     if link:
         text += f" Available at: <a href=\"{escape(link, quote=True)}\">{escape(link)}</a>"
-        if ref.accessed:
+        if ref.accessed and not ref.doi:  # a DOI is permanent: no date of access
             text += f" (accessed {accessed(ref.accessed)})"
     return text
 

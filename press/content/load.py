@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeAlias
 
@@ -108,7 +108,7 @@ def split_front_matter(text: str, path: Path) -> Split:
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
                  "contact", "purchase_url", "booklet", "sample_pages", "bibliography",
-                 "print_profile")
+                 "print_profile", "csl")
 SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
 
 
@@ -176,10 +176,12 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
     values["purchase_url"] = check(fields.https_url, data.get("purchase_url"), "purchase_url")
     bib = refs.files(check, data["bibliography"], path.parent, project.root) \
         if data.get("bibliography") else ()
+    style = refs.style(check, data["csl"], project.layouts) if data.get("csl") else \
+        refs.house_style(project.layouts)
     if not check.ok:
         return None
     refs.check_series(bib, problems)
-    return Series(bibliography=bib,
+    return Series(bibliography=bib, csl=style,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
         booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "", **values)
@@ -317,12 +319,16 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
             check.fail(("nocite",), f"'nocite' names '{key}', which no bibliography holds",
                        did_you_mean(key, known) if known else "add it to a bibliography file")
             return None
+    if the_series.csl is not None:  # the style travels with the records to briefing.cite
+        references = tuple(replace(r, style=the_series.csl) for r in references)
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
         published=published, authors=tuple(authors), status=status, body=split.body,
         body_line=split.body_line, keywords=keywords or (), isbn=isbn or "", price=price,
         layout=layout, references=references, sample_pages=sample_pages or 0,
-        bibliography=(*the_series.bibliography, *bib), nocite=nocite, **texts)
+        # (the style counts as a bibliography file: the build's key and the preview's watch)
+        bibliography=(*the_series.bibliography, *bib,
+                      *((the_series.csl,) if the_series.csl else ())), nocite=nocite, **texts)
 
 
 def select(folder: Path, suffix: str, names: list[str] | None, what: str,

@@ -4,17 +4,25 @@ override a file's entry with the same id."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from press.content import bibliography
+from press.content import bibliography, record
 from press.core import fields, yamlsafe
 from press.errors import Problems, did_you_mean
-from press.model import Name, Reference
+from press.model import Reference
 
 TYPES = ("book", "report", "article", "chapter", "web")
 FIELDS = ("id", "type", "authors", "year", "title", "journal", "volume", "issue", "pages",
-          "publisher", "place", "url", "book", "editors", "edition", "number", "doi", "accessed")
+          "publisher", "place", "url", "book", "editors", "edition", "number", "doi", "accessed",
+          "translators", "subtitle", "genre", "series", "date")
 TEXTS = ("volume", "issue", "publisher", "place", "url", "edition", "number")
+# the front matter's fields as CSL variables (``journal``/``book``: the container)
+CSL_TYPES = {"book": "book", "report": "report", "article": "article-journal",
+             "chapter": "chapter", "web": "webpage"}
+CSL_FIELDS = {"volume": "volume", "issue": "issue", "publisher": "publisher",
+              "place": "publisher-place", "url": "URL", "edition": "edition", "number": "number",
+              "journal": "container-title", "book": "container-title"}
 
 
 def files(check: fields.Checker, value, base: Path, root: Path) -> tuple[Path, ...]:
@@ -45,6 +53,59 @@ def files(check: fields.Checker, value, base: Path, root: Path) -> tuple[Path, .
     return tuple(found)
 
 
+HOUSE_STYLE = "house-harvard.csl"
+
+
+def house_style(layouts: Path) -> Path | None:
+    """The style of a series that names none: ``layouts/csl/house-harvard.csl`` when the
+    project has it (else the built-in formatter, which prints the same)."""
+    path = layouts / "csl" / HOUSE_STYLE
+    return path.resolve() if fields.is_file(path) else None
+
+
+def style(check: fields.Checker, value, layouts: Path) -> Path | None:
+    """The series' ``csl:``, a style file in ``layouts/csl/`` (``apa`` or ``apa.csl``)."""
+    name = check(fields.text, value, "csl")
+    if name is None:
+        return None
+    folder = layouts / "csl"
+    known = sorted(p.name for p in folder.glob("*.csl")) if folder.is_dir() else []
+    file = name if name.endswith(".csl") else f"{name}.csl"
+    path = (folder / file).resolve()
+    if "/" in file or "\\" in file or file not in known or not fields.is_file(path):
+        check.fail(("csl",), f"no citation style '{name}' in layouts/csl/",
+                   did_you_mean(file, known) or "drop a style from the Zotero Style "
+                   "Repository (https://www.zotero.org/styles) into layouts/csl/")
+        return None
+    problem = _unusable(path)
+    if problem:
+        check.fail(("csl",), *problem)
+        return None
+    return path
+
+
+def _unusable(path: Path) -> tuple[str, str] | None:
+    """Why a style file cannot format a briefing's citations, or None: not CSL, a dependent
+    style (a name for another style), or a note style (citations in footnotes)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        return f"citation style '{path.name}' is not readable XML: {exc}", \
+            "download the style again from https://www.zotero.org/styles"
+    if not root.tag.endswith("}style"):
+        return f"'{path.name}' is not a CSL style", "CSL styles start with <style xmlns=..."
+    parent = next((link.get("href", "") for link in root.iter()
+                   if link.tag.endswith("}link") and link.get("rel") == "independent-parent"),
+                  None)
+    if parent is not None:
+        return f"'{path.name}' is a dependent style: it only names its parent, " \
+            f"{parent.rsplit('/', 1)[-1]}", f"download {parent} into layouts/csl/ and name it"
+    if root.get("class") == "note":
+        return f"'{path.name}' is a note style (citations in footnotes)", \
+            "briefings cite in the text: choose an author-date or numeric style"
+    return None
+
+
 def gather(series_files, briefing_files, inline: tuple[Reference, ...],
            problems: Problems) -> tuple[tuple[Reference, ...], bool]:
     """Every reference the briefing may cite, and whether the files were read without error.
@@ -59,15 +120,15 @@ def gather(series_files, briefing_files, inline: tuple[Reference, ...],
         ok = ok and not any(p.severity == "error" for p in found)
         if path not in series_files:
             problems.extend(found)
-        for record in records:
-            first = by_id.get(record.id)
+        for entry in records:
+            first = by_id.get(entry.id)
             if first is not None:
                 ok = False
-                problems.error(path, record.line, f"key '{record.id}' is defined twice: in "
+                problems.error(path, entry.line, f"key '{entry.id}' is defined twice: in "
                                f"{first.source.name}{_at(first.line)} and in {path.name}"
-                               f"{_at(record.line)}", "keep one of the two entries")
+                               f"{_at(entry.line)}", "keep one of the two entries")
             else:
-                by_id[record.id] = record
+                by_id[entry.id] = entry
     for ref in inline:
         by_id[ref.id] = ref
     return tuple(by_id.values()), ok
@@ -100,10 +161,11 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
                        f"first on line {seen[ref_id]}")
             continue
         seen[ref_id] = line
-        if entry["type"] not in TYPES:
+        if entry["type"] not in TYPES and entry["type"] not in record.TYPES:
             check.fail(("references", i, "type"), "reference type must be one of "
-                       f"{', '.join(TYPES)}, not {entry['type']!r}",
-                       did_you_mean(str(entry["type"]), TYPES))
+                       f"{', '.join(TYPES)} (or a CSL type: thesis, legislation, "
+                       f"article-newspaper, ...), not {entry['type']!r}",
+                       did_you_mean(str(entry["type"]), (*TYPES, *record.TYPES)))
             continue
         year = entry.get("year")
         if isinstance(year, str) and year.strip().lower() in ("n.d.", "nd", "n.d"):
@@ -124,22 +186,64 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
         title = check(fields.text, entry["title"], "references", i, "title")
         if authors is None or title is None or None in (*extra.values(), *named.values()):
             continue
+        csl = {"id": ref_id, "type": CSL_TYPES.get(entry["type"], entry["type"]),
+               "title": title, "author": [record.name(a) for a in authors]}
+        if editors:
+            csl["editor"] = [record.name(e) for e in editors]
+        if year is not None:
+            csl["issued"] = {"date-parts": [[year]]}
+        if not _more(check, entry, i, csl):
+            continue
+        # the journal of an article, the book of a chapter (either name serves either type)
         container = named.get("journal") if entry["type"] == "article" else named.get("book")
-        refs.append(Reference(
-            id=ref_id, type=entry["type"], authors=tuple(Name.parse(a) for a in authors),
-            year=year, title=title,
-            editors=tuple(Name.parse(e) for e in editors or ()),
-            container=container or named.get("journal") or named.get("book") or "",
-            pages=bibliography.pages(entry.get("pages")),
-            doi=bibliography.doi(entry.get("doi")),
-            accessed=_accessed(check, entry.get("accessed"), i), line=line or 0, **extra))
+        for key, value in {**extra, "journal": container or named.get("journal")
+                           or named.get("book")}.items():
+            if value:
+                csl[CSL_FIELDS[key]] = value
+        if entry.get("pages"):
+            csl["page"] = record.pages(entry["pages"])
+        if entry.get("doi"):
+            csl["DOI"] = record.doi(entry["doi"])
+        when = _accessed(check, entry.get("accessed"), i)
+        if when:
+            csl["accessed"] = {"date-parts": [[int(p) for p in when.split("-")]]}
+        refs.append(record.to_reference(csl, None, line or 0))
     return tuple(refs)
+
+
+def _more(check, entry, i, csl) -> bool:
+    """The fields beyond the built-in formatter's: translators, a subtitle, the genre (``PhD
+    thesis``), the series, the full date of issue (``date: 2014-05-01``)."""
+    if entry.get("translators"):
+        names = check(fields.names, entry["translators"], "references", i, "translators")
+        if names is None:
+            return False
+        csl["translator"] = [record.name(n) for n in names]
+    for key, var in (("genre", "genre"), ("series", "collection-title"),
+                     ("subtitle", "subtitle")):
+        if entry.get(key) is not None:
+            value = check(fields.text, entry[key], "references", i, key)
+            if value is None:
+                return False
+            csl[var] = value
+    if "subtitle" in csl:
+        csl["title-short"] = csl["title"]
+        csl["title"] = f"{csl['title']}: {csl.pop('subtitle')}"
+    if entry.get("date") is not None:
+        when = record.iso(entry["date"].isoformat() if hasattr(entry["date"], "isoformat")
+                          else entry["date"])
+        if not when:
+            check.fail(("references", i, "date"), f"'date' must be a date like 2014-05-01, "
+                       f"not {entry['date']!r}", "the day (or month) the work was issued")
+            return False
+        csl["issued"] = {"date-parts": [[int(p) for p in when.split("-")]]}
+    return True
 
 
 def _accessed(check, value, i) -> str:
     if value is None:
         return ""
-    accessed = bibliography.iso(value.isoformat() if hasattr(value, "isoformat") else value)
+    accessed = record.iso(value.isoformat() if hasattr(value, "isoformat") else value)
     if len(accessed) != 10:
         check.fail(("references", i, "accessed"), f"'accessed' must be a date like 2010-03-15, "
                    f"not {value!r}", "the day you last saw the web page")

@@ -38,7 +38,8 @@ FORMAT = 3  # bump when a record's layout or a key recipe changes
 # Libraries whose version can change what a PDF looks like or contains.
 DISTRIBUTIONS = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "fonttools",
                  "pyphen", "Pillow", "pypdf", "Markdown", "nh3", "Jinja2", "MarkupSafe",
-                 "PyYAML", "segno", "python-barcode", "pypdfium2", "bibtexparser", "rispy",
+                 "PyYAML", "segno", "python-barcode", "pypdfium2", "bibtexparser",
+                 "pypandoc-binary",  # pandoc's citeproc formats the citations and lists
                  "briefing-press")
 PACKAGE = "press"
 
