@@ -95,8 +95,8 @@ def problems_of(project: Path, slug: str = "ni-099-test") -> list[str]:
 
 
 def citations(html: str) -> list[str]:
-    # (a number range inside a citation is kept on one line by a nested span)
-    html = re.sub(r'<span class="nobr">(.*?)</span>', r"\1", html)
+    # (a number range is kept whole by word joiners round its dash)
+    html = html.replace("\u2060", "")
     return [re.sub(r"<[^>]+>", "", s)
             for s in re.findall(r'<span class="citation">(.*?)</span>', html)]
 

@@ -75,3 +75,25 @@ def test_no_table_remnants(built):
 
 def test_code_in_monospace(built):
     assert "DejaVu-Sans-Mono" in tool("pdffonts", built)
+
+
+def test_number_ranges_break_only_at_spaces(tmp_path):
+    """Laid out in a narrow column, no line ends at a range's dash, the dash's neighbours
+    still break at their spaces, and the copied text has no word joiner in it."""
+    import weasyprint
+
+    from press.briefing.markdown import typography
+
+    words = " ".join(f"youth aged {n}–{n + 5} in the years 19{n}–19{n + 9} (Coles 2002, pp. 35–58)"
+                     for n in range(10, 40))
+    page = ('<html><body style="font: 10pt/1.3 serif; width: 38mm; margin: 0">'
+            f"<p>{typography(words)}</p></body></html>")
+    pdf = tmp_path / "ranges.pdf"
+    weasyprint.HTML(string=page).write_pdf(pdf)
+    text = tool("pdftotext", "-layout", pdf, "-")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert len(lines) > 40
+    assert not [line for line in lines if line.endswith("–")]
+    assert "\u2060" not in text and "14–19" in text
+    # (a nowrap span made whole runs unbreakable: lines far shorter than the column)
+    assert sum(len(line) for line in lines) / len(lines) > 15

@@ -165,7 +165,8 @@ TEXT_OR_TAG_RE = re.compile(r"(<(?:[^<>\"']++|\"[^\"]*+\"|'[^']*+')*+>)")
 
 def typography(html: str) -> str:
     """Text-node touches made after sanitising, outside code: a number range ("10–17") is
-    kept on one line, and a very long word after an inline element can wrap."""
+    never broken at its dash, and a very long word after an inline element can wrap.
+    Briefings and letters both use it."""
     out, in_code = [], 0
     for part in TEXT_OR_TAG_RE.split(html):
         if part.startswith("<"):
@@ -184,8 +185,15 @@ def typography(html: str) -> str:
     return "".join(out)
 
 
-def _nobreak_range(match) -> str:
-    return f'<span class="nobr">{match.group(0)}</span>'
+WORD_JOINER = "\u2060"
+
+
+def _nobreak_range(match: re.Match[str]) -> str:
+    """Word joiners on both sides of the dash: the only break they forbid is the one at the
+    dash. (A nowrap span round the range made the range and its neighbours one box: "youth"
+    pushed alone onto the next line, a line ended at "(Coles" two-thirds of the way across.)
+    The joiner draws nothing and is no part of the copied text."""
+    return f"{match.group(1)}{WORD_JOINER}\u2013{WORD_JOINER}{match.group(2)}"
 
 
 def _depth(html: str) -> int:

@@ -11,7 +11,7 @@ import markdown as md
 import nh3
 from markupsafe import Markup
 
-from press.briefing import layout
+from press.briefing import layout, markdown
 from press.content.load import read_text
 from press.errors import Problems, did_you_mean
 from press.model import Page
@@ -58,7 +58,8 @@ def read_letter(path: Path) -> Letter:
                       url_schemes={"http", "https", "mailto"}, link_rel=None,
                       clean_content_tags={"script", "style", "template", "textarea"},
                       strip_comments=True)
-    return Letter(path=path, html=clean)
+    # the briefings' typography: a number range ("14–19") is never broken at its dash
+    return Letter(path=path, html=markdown.typography(clean))
 
 
 def personalise(letter: Letter, values: dict[str, str]) -> str:
