@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
+from press.render.preflight_colour import (
+    FAIL_PPI,
+    MIN_PPI,
+    colour_problems,
+    colour_space_kind,
+    name_rasters,
+    needed_pixels,
+)
 from press.render.units import A4_PT, BLEED_PT
 
-MIN_DPI = 300
 TOLERANCE = 0.6  # points
 MAX_TAC = 300  # per cent: total area coverage a coated-paper press (FOGRA39) takes
 DARK_TEXT_K = 0.5  # text with this much black is "dark": it belongs on the K plate only
@@ -133,11 +142,17 @@ def check(data: bytes, images: list[dict], booklet: bool) -> dict:
     if inks["max_tac"] > MAX_TAC:
         warnings.append(f"a fill has {inks['max_tac']:g} % total ink (over {MAX_TAC} %): it "
                         "may not dry or may set off; lighten the colour in layouts/palette.yaml")
-    for image in images:
-        dpi = image.get("effective_dpi")
-        if dpi is not None and dpi < MIN_DPI:
-            warnings.append(f"image {image['src']} on page {image['page']} is {dpi} dpi at its "
-                            f"placed size (under {MIN_DPI}); supply a larger image")
+    rasters = name_rasters(inks["rasters"], images)
+    blocking += colour_problems(reader, inks, rasters)
+    for raster in rasters:
+        ppi, where = raster["ppi"], f"image {raster['src']} on page {raster['page']}"
+        if ppi < FAIL_PPI:
+            blocking.append(f"{where} is {ppi} ppi at its printed size (under {FAIL_PPI}): it "
+                            f"will print soft or blocky; supply one of at least "
+                            f"{needed_pixels(raster)} pixels")
+        elif ppi < MIN_PPI:
+            warnings.append(f"{where} is {ppi} ppi at its printed size (under {MIN_PPI}); "
+                            f"supply a larger image ({needed_pixels(raster)} pixels)")
     return {
         "pages": pages,
         "trim_size_mm": [210, 297],
@@ -146,6 +161,8 @@ def check(data: bytes, images: list[dict], booklet: bool) -> dict:
         "fonts": fonts,
         "images": images,
         "image_colour_spaces": sorted(_image_spaces(reader)),
+        "rasters": rasters,
+        "rgb": inks["rgb"],
         "output_intent": intent,
         "annotations": inks["annotations"],
         "text_inks": inks["text_inks"],
@@ -176,21 +193,47 @@ def inks_used(reader: PdfReader) -> dict:
     most used first; ``multi_plate_text``: those in a dark colour (K at least
     ``DARK_TEXT_K``) on more than one plate; ``max_tac``: the most ink (C+M+Y+K, per cent) of
     any CMYK fill colour set, an upper bound for what a fill inside the trim lays down;
-    ``annotations``: annotations on the pages.
+    ``annotations``: annotations on the pages; ``rasters``: each raster image drawn, with its
+    page, pixels, colour space and resolution at its printed size (ppi); ``rgb``: RGB colour
+    set by operators or colour spaces (``rg``/``RG``, a ``/DeviceRGB``, ``/CalRGB`` or
+    three-component ICC space selected with ``cs``/``CS``).
     """
-    text, fills = Counter(), set()
+    scan = _Scan()
     annotations = 0
-    for page in reader.pages:
+    for number, page in enumerate(reader.pages, 1):
         annotations += len(page.get("/Annots") or [])
         contents = page.get_contents()
+        scan.page = number
         if contents is not None:
-            _walk(reader, contents.get_data(), page.get("/Resources"), text, fills, set(), 0)
+            _walk(reader, contents.get_data(), page.get("/Resources"), scan, IDENTITY, 0)
+    text = scan.text
     inks = {key: count for key, count in text.most_common()}
     multi = sum(count for key, count in text.items()
                 if key[3] >= DARK_TEXT_K and sum(1 for v in key if v) > 1)
     return {"annotations": annotations, "multi_plate_text": multi,
             "text_inks": {" ".join(f"{v:g}" for v in key): count for key, count in inks.items()},
-            "max_tac": round(max((sum(f) * 100 for f in fills), default=0), 1)}
+            "max_tac": round(max((sum(f) * 100 for f in scan.fills), default=0), 1),
+            "rasters": scan.rasters, "rgb": scan.rgb}
+
+
+IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+@dataclass
+class _Scan:
+    """What a walk through the content streams collects."""
+
+    text: Counter = field(default_factory=Counter)
+    fills: set = field(default_factory=set)
+    seen: set = field(default_factory=set)
+    rasters: list = field(default_factory=list)
+    rgb: int = 0
+    page: int = 0
+
+
+def _multiply(m, n):
+    a, b, c, d, e, f = m
+    a2, b2, c2, d2, e2, f2 = n
+    return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2,
+            e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
 
 
 # Content-stream tokens: arrays (TJ's, kept whole), strings, names, and numbers or operators.
@@ -201,7 +244,7 @@ TOKEN = re.compile(rb"\[(?:\((?:\\.|[^\\)])*\)|[^\]])*\]|<<|>>|<[^>]*>|\((?:\\.|
 TEXT_TOKENS = {op.encode() for op in TEXT_OPERATORS}
 
 
-def _walk(reader, data: bytes, resources, text, fills, seen, depth):
+def _walk(reader, data: bytes, resources, scan: _Scan, ctm, depth):
     fill, stack, operands = None, [], []
     resources = resources.get_object() if resources is not None else {}
     position = 0
@@ -212,36 +255,64 @@ def _walk(reader, data: bytes, resources, text, fills, seen, depth):
             operands.append(token)
             continue
         if token == b"q":
-            stack.append(fill)
+            stack.append((fill, ctm))
         elif token == b"Q":
-            fill = stack.pop() if stack else None
+            fill, ctm = stack.pop() if stack else (None, ctm)
+        elif token == b"cm" and len(operands) >= 6:
+            ctm = _multiply(tuple(float(v) for v in operands[-6:]), ctm)
         elif token == b"k" and len(operands) >= 4:
             fill = tuple(round(float(v), 4) for v in operands[-4:])
-            fills.add(fill)
+            scan.fills.add(fill)
         elif token == b"g" and operands:
             fill = (0.0, 0.0, 0.0, round(1 - float(operands[-1]), 4))
-        elif token in (b"rg", b"sc", b"scn", b"cs"):
+        elif token in (b"rg", b"RG"):
+            fill = None
+            scan.rgb += 1
+        elif token in (b"cs", b"CS") and operands:
             fill = None  # not DeviceCMYK: counted as unknown
+            scan.rgb += _space_of(resources, operands[-1].decode("latin-1")) == "rgb"
+        elif token in (b"sc", b"scn"):
+            fill = None
         elif token in TEXT_TOKENS and fill is not None:
-            text[fill] += 1
+            scan.text[fill] += 1
         elif token == b"Do" and operands and depth < 4:
-            _form(reader, operands[-1].decode("latin-1"), resources, text, fills, seen, depth)
+            _xobject(reader, operands[-1].decode("latin-1"), resources, scan, ctm, depth)
         elif token == b"ID":  # an inline image's data is not tokens: go on after its EI
             end = re.compile(rb"\sEI(?=\s|$)").search(data, position)
             position = end.end() if end else len(data)
         operands = []
 
 
-def _form(reader, name, resources, text, fills, seen, depth):
+def _space_of(resources, name: str) -> str:
+    spaces = resources.get("/ColorSpace")
+    spaces = spaces.get_object() if spaces is not None else {}
+    return colour_space_kind(spaces.get(name, name))
+
+
+def _xobject(reader, name, resources, scan: _Scan, ctm, depth):
     xobjects = resources.get("/XObject")
     ref = xobjects.get_object().get(name) if xobjects else None
-    if ref is None or (isinstance(ref, IndirectObject) and ref.idnum in seen):
+    if ref is None:
+        return
+    obj = ref.get_object()
+    if obj.get("/Subtype") == "/Image":
+        # the unit square mapped by the CTM: the image's printed size in points
+        size = (math.hypot(ctm[0], ctm[1]), math.hypot(ctm[2], ctm[3]))
+        pixels = (int(obj.get("/Width", 0)), int(obj.get("/Height", 0)))
+        ppi = min(p / (s / 72) for p, s in zip(pixels, size)) if min(size) > 0 else 0
+        scan.rasters.append({"page": scan.page, "pixels": list(pixels),
+                             "printed_mm": [round(v / 72 * 25.4, 1) for v in size],
+                             "ppi": round(ppi), "colour": colour_space_kind(
+                                 obj.get("/ColorSpace", "/DeviceGray"))})
         return
     if isinstance(ref, IndirectObject):
-        seen.add(ref.idnum)
-    form = ref.get_object()
-    if form.get("/Subtype") == "/Form":
-        _walk(reader, form.get_data(), form.get("/Resources", resources), text, fills, seen,
+        if ref.idnum in scan.seen:
+            return
+        scan.seen.add(ref.idnum)
+    if obj.get("/Subtype") == "/Form":
+        matrix = obj.get("/Matrix")
+        inner = _multiply(tuple(float(v) for v in matrix), ctm) if matrix else ctm
+        _walk(reader, obj.get_data(), obj.get("/Resources", resources), scan, inner,
               depth + 1)
 
 
