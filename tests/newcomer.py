@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageDraw
 
 SLUG = "ni-112-under-18-conceptions"
@@ -47,3 +48,18 @@ def add(root: Path) -> Path:
     path.write_text(text.replace(marker, insert + marker, 1).rstrip("\n") + "\n" + note,
                     encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session", name="newcomer_project")
+def newcomer_fixture(tmp_path_factory) -> Path:
+    """The fixture project with :func:`add`'s content in NI 112, built whole, with the April
+    mailing's pack (a test module imports ``newcomer_fixture`` to use ``newcomer_project``)."""
+    from conftest import copy_project
+
+    from press.commands import main
+
+    root = copy_project(tmp_path_factory.mktemp("newcomer") / "project")
+    add(root)
+    assert main(["--project", str(root), "-q"]) == 0
+    assert main(["mailing", "2009-04", "--project", str(root), "-q"]) == 0
+    return root

@@ -13,27 +13,16 @@ from pathlib import Path
 import newcomer
 import pikepdf
 import pytest
-from conftest import copy_project, run
+from conftest import run
+from newcomer import newcomer_fixture  # noqa: F401 - the newcomer_project fixture
 from PIL import Image, ImageChops, ImageStat
 from pypdf import PdfReader
 
-from press.commands import main
 from press.render import preflight
 
 BUNDLE = "performance-pointers-2008-09"
 GS = shutil.which("gs")
 needs_gs = pytest.mark.skipif(GS is None, reason="Ghostscript (setup.sh installs it)")
-
-
-@pytest.fixture(scope="module")
-def newcomer_project(tmp_path_factory) -> Path:
-    """The fixture project with a PNG chart, a JPEG photo, a page-range citation and a
-    footnote with a list in NI 112, built whole, with the April mailing's pack."""
-    root = copy_project(tmp_path_factory.mktemp("plates") / "project")
-    newcomer.add(root)
-    assert main(["--project", str(root), "-q"]) == 0
-    assert main(["mailing", "2009-04", "--project", str(root), "-q"]) == 0
-    return root
 
 
 def print_files(root: Path) -> dict[str, Path]:
@@ -187,15 +176,13 @@ def test_only_black_text_overprints(newcomer_project):
     with pikepdf.open(print_files(newcomer_project)["briefing"]) as pdf:
         checked = 0
         for page in pdf.pages:
-            fill, overprint, in_text = None, False, False
+            fill, overprint = None, False
             for operands, operator in pikepdf.parse_content_stream(page):
                 op = str(operator)
                 if op == "k":
                     fill = tuple(float(v) for v in operands)
                 elif op == "gs":
                     overprint = str(operands[0]) == "/GSBlackOverprint"
-                elif op in ("BT", "ET"):
-                    in_text = op == "BT"
                 elif op in ("Tj", "TJ"):
                     assert overprint == (fill == (0, 0, 0, 1)), (fill, overprint)
                     checked += 1

@@ -47,10 +47,13 @@ class Report:
     hyphens: list[str] = field(default_factory=list)  # the words whose break became soft
 
 
-def complete(pdf: pydyf.PDF, source_text: str = "") -> Report:
+def complete(pdf: pydyf.PDF, source_text: str = "",
+             actual_text: dict[tuple[int, int], str] | None = None) -> Report:
     """Complete the tagging of a PDF WeasyPrint is about to write (a finisher's ``pdf``).
     ``source_text``: the document's text as written (its HTML's text), which tells an
-    automatic hyphen ("re-" / "duction") from a real one ("under-")."""
+    automatic hyphen ("re-" / "duction") from a real one ("under-"). ``actual_text``:
+    (page index, MCID) → the text that sequence stands for in extraction and copy (a
+    footnote call's " [1]", from :func:`press.render.regroup.regroup`)."""
     report = Report()
     graph = Graph(pdf)
     if "StructTreeRoot" not in pdf.catalog:
@@ -62,6 +65,7 @@ def complete(pdf: pydyf.PDF, source_text: str = "") -> Report:
     pages = _read_pages(graph)
     report.artifacts, edits = _artifacts(graph, pages, slots, reached)
     report.hyphens = _soft_hyphens(pages, _normalised(source_text), edits)
+    _actual_texts(pages, actual_text or {}, edits)
     _apply(pages, edits)
     texts = [{m: s.text for m, s in page.sequences.items()} if page else {} for page in pages]
     report.links, report.unlinked = tagging.links(graph, struct, texts)
@@ -230,6 +234,19 @@ def _soft_hyphens(pages, source: str, edits: dict[int, list]) -> list[str]:
             (line_end, line_end, b"EMC\n")])
         words.append(head + tail)
     return words
+
+
+def _actual_texts(pages, actual_text: dict[tuple[int, int], str], edits) -> None:
+    """``<</MCID n>>`` → ``<</MCID n /ActualText <FEFF...>>>`` for each sequence given."""
+    for (number, mcid), text in sorted(actual_text.items()):
+        page = pages[number] if number < len(pages) else None
+        sequence = page.sequences.get(mcid) if page is not None else None
+        if sequence is None:
+            continue
+        head = page.data.index(b">>\nBDC\n", sequence.start)
+        edits.setdefault(number, []).append(
+            (head, head, b" /ActualText <FEFF" + text.encode("utf-16-be").hex().upper().encode()
+             + b">"))
 
 
 def _apply(pages, edits: dict[int, list]) -> None:
