@@ -11,6 +11,7 @@ across pages, in the write's finisher, on WeasyPrint's own objects (pydyf).
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -54,9 +55,10 @@ class Report:
     actual_text: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-def regroup(pdf: pydyf.PDF, boxes: dict[int, object]) -> Report:
+def regroup(pdf: pydyf.PDF, boxes: dict[int, object], ident: str = "") -> Report:
     """Merge the parts of each HTML element across pages, take repeated table headers out,
-    and tag footnotes (see the module's docstring). ``boxes``: from :func:`recording`."""
+    and tag footnotes (see the module's docstring). ``boxes``: from :func:`recording`;
+    ``ident``: the document's, in its notes' IDs (unique in a bundle of briefings too)."""
     report = Report()
     if "StructTreeRoot" not in pdf.catalog or not boxes:
         return report
@@ -94,7 +96,7 @@ def regroup(pdf: pydyf.PDF, boxes: dict[int, object]) -> Report:
     for kid in list(tagging.kids(graph, struct)):
         if graph.number(kid) is not None:
             visit(graph.number(kid))
-    _notes(graph, struct, boxes, report)
+    _notes(graph, struct, boxes, report, ident)
     return report
 
 
@@ -173,7 +175,7 @@ def _detach(graph: Graph, number: int, element) -> None:
         parent["K"] = pydyf.Array()
 
 
-def _notes(graph: Graph, struct, boxes, report: Report) -> None:
+def _notes(graph: Graph, struct, boxes, report: Report, ident: str) -> None:
     """Footnotes (``float: footnote``) → /Note with an /ID; their calls → /Reference with a
     /Ref to the note (and an ActualText " [n]" on the call's number); markers → /Lbl."""
     notes, calls, listed = {}, [], set()
@@ -202,7 +204,8 @@ def _notes(graph: Graph, struct, boxes, report: Report) -> None:
         elif id(box.element) in noted and "::" not in tag and id(box.element) not in notes:
             report.notes += 1
             element["S"] = "/Note"
-            element["ID"] = pydyf.String(f"note-{report.notes}")
+            prefix = re.sub(r"[^A-Za-z0-9]+", "-", ident).strip("-")
+            element["ID"] = pydyf.String(f"{prefix}{'-' if prefix else ''}note-{report.notes}")
             notes[id(box.element)] = element
     for _number, element, box in calls:
         element["S"] = "/Reference"

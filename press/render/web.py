@@ -30,7 +30,7 @@ def write_web(typeset: Typeset, target, ident: str, excerpt: bool = False,
     try:
         with _downsampled(document, WEB_DPI), regroup.recording() as boxes:
             finisher = partial(_web_finisher, source_text(document) if accessible else None,
-                               boxes)
+                               boxes, ident)
             data = write(typeset, None, excerpt, pdf_variant="pdf/ua-1",
                          pdf_identifier=identifier(ident, "web"), finisher=finisher)
     finally:
@@ -91,9 +91,9 @@ def _raster_images(document) -> list[RasterImage]:
     return list(found.values())
 
 
-def _web_finisher(text: str | None, boxes: dict, document, pdf):
+def _web_finisher(text: str | None, boxes: dict, ident: str, document, pdf):
     # PDF/UA tagging already sets DisplayDocTitle; open with the bookmarks panel showing.
     pdf.catalog["PageMode"] = "/UseOutlines"
     if text is not None:  # what WeasyPrint's tagging leaves out, before the PDF is written
-        grouped = regroup.regroup(pdf, boxes)
+        grouped = regroup.regroup(pdf, boxes, ident)
         accessible.complete(pdf, text, grouped.actual_text)
