@@ -136,3 +136,13 @@ def test_the_checkers_stay_clean_on_newcomer_content(newcomer_project, tmp_path)
     done = subprocess.run([BIN / "pdfua", "check", "-f", "json", path],
                           capture_output=True, text=True, check=False)
     assert json.loads(done.stdout)["findings"] == []
+
+
+def test_no_word_in_a_table_is_broken_without_a_hyphen(newcomer_project):
+    """NI 62's Table 1 printed "Denominato" / "r": the body's overflow-wrap let the column
+    shrink below its longest word (poppler's layout text, one line a table row)."""
+    text = run("pdftotext", "-layout", newcomer_project / "output" / "web"
+               / "ni-062-placement-stability.pdf", "-")
+    rows = [line.split() for line in text.splitlines() if line.strip()]
+    assert ["Denominator", "All", "children"] in [row[:3] for row in rows]
+    assert not any(row and row[0] == "Denominato" for row in rows)
