@@ -240,9 +240,9 @@ def _actual_texts(pages, actual_text: dict[tuple[int, int], str], edits) -> None
     """``<</MCID n>>`` → ``<</MCID n /ActualText <FEFF...>>>`` for each sequence given."""
     for (number, mcid), text in sorted(actual_text.items()):
         page = pages[number] if number < len(pages) else None
-        sequence = page.sequences.get(mcid) if page is not None else None
-        if sequence is None:
+        if page is None or mcid not in page.sequences:
             continue
+        sequence = page.sequences[mcid]
         head = page.data.index(b">>\nBDC\n", sequence.start)
         edits.setdefault(number, []).append(
             (head, head, b" /ActualText <FEFF" + text.encode("utf-16-be").hex().upper().encode()

@@ -50,9 +50,9 @@ def images_to_cmyk(pdf: pydyf.PDF, profile: bytes) -> int:
         data = b"".join(_bytes(item) for item in obj.stream)
         jpeg = obj.extra.get("Filter") == "/DCTDecode"
         if jpeg:
-            image = Image.open(io.BytesIO(data))
-            source = image.info.get("icc_profile") or b""
-            image = image.convert("RGB")
+            opened = Image.open(io.BytesIO(data))
+            source = opened.info.get("icc_profile") or b""
+            image = opened.convert("RGB")
         else:
             image = _png_rows(data, int(obj.extra["Width"]), int(obj.extra["Height"]))
             source = b""
@@ -118,7 +118,9 @@ def black_overprint(pdf: pydyf.PDF) -> int:
         if not isinstance(obj, pydyf.Stream) or obj.extra.get("Subtype") in ("/Image", "/XML"):
             continue
         items = obj.stream
-        fill, on, in_text, stack = None, False, False, []
+        fill: tuple[float, ...] | None = None
+        on, in_text = False, False
+        stack: list[tuple[tuple[float, ...] | None, bool]] = []
         for index, item in enumerate(items):
             if isinstance(item, str):
                 item = item.encode()

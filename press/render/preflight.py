@@ -245,7 +245,9 @@ TEXT_TOKENS = {op.encode() for op in TEXT_OPERATORS}
 
 
 def _walk(reader, data: bytes, resources, scan: _Scan, ctm, depth):
-    fill, stack, operands = None, [], []
+    fill: tuple[float, ...] | None = None
+    stack: list[tuple[tuple[float, ...] | None, tuple]] = []
+    operands: list[bytes] = []
     resources = resources.get_object() if resources is not None else {}
     position = 0
     while match := TOKEN.search(data, position):

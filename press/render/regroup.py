@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pydyf
 
@@ -30,7 +31,7 @@ def recording():
     from weasyprint.pdf import tags
 
     original = tags._build_box_tree
-    boxes: dict[int, object] = {}
+    boxes: dict[int, Any] = {}
 
     def build(box, *args):
         for element in original(box, *args):
@@ -55,7 +56,7 @@ class Report:
     actual_text: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-def regroup(pdf: pydyf.PDF, boxes: dict[int, object], ident: str = "") -> Report:
+def regroup(pdf: pydyf.PDF, boxes: dict[int, Any], ident: str = "") -> Report:
     """Merge the parts of each HTML element across pages, take repeated table headers out,
     and tag footnotes (see the module's docstring). ``boxes``: from :func:`recording`;
     ``ident``: the document's, in its notes' IDs (unique in a bundle of briefings too)."""
@@ -72,7 +73,7 @@ def regroup(pdf: pydyf.PDF, boxes: dict[int, object], ident: str = "") -> Report
         box = boxes.get(id(element))
         key = _key(box, element)
         page = graph.page_index.get(graph.number(element.get("Pg")))
-        if key is not None and key in first and first[key] != number:
+        if box is not None and key is not None and key in first and first[key] != number:
             keeper = pdf.objects[first[key]]
             # only a part on a later page: two anonymous blocks of one element on the same
             # page are two things, in their own places
@@ -94,8 +95,9 @@ def regroup(pdf: pydyf.PDF, boxes: dict[int, object], ident: str = "") -> Report
                 visit(kid_number)
 
     for kid in list(tagging.kids(graph, struct)):
-        if graph.number(kid) is not None:
-            visit(graph.number(kid))
+        top = graph.number(kid)
+        if top is not None:
+            visit(top)
     _notes(graph, struct, boxes, report, ident)
     return report
 
@@ -152,9 +154,10 @@ def _merge(graph: Graph, pointers: _Pointers, keeper_number: int, number: int) -
         if isinstance(kid, int):  # an MCID on the part's own page: say which page
             kid = pydyf.Dictionary({"Type": "/MCR", "MCID": kid, "Pg": element["Pg"]})
         target = graph.get(kid)
-        if isinstance(target, dict) and "S" in target:
+        moved_number = graph.number(kid)
+        if isinstance(target, dict) and "S" in target and moved_number is not None:
             target["P"] = keeper.reference
-            moved.append(graph.number(kid))
+            moved.append(moved_number)
         keeper_kids.append(kid)
     element["K"] = pydyf.Array()
     _detach(graph, number, element)
