@@ -189,3 +189,28 @@ def test_only_black_text_overprints(newcomer_project):
                 elif op in ("f", "f*", "S", "B"):
                     assert not overprint
         assert checked > 500
+
+
+def test_small_text_on_several_plates_is_listed_with_its_size_and_ink(tmp_path):
+    """A page made with pikepdf: 7 pt black (one plate), 7 pt teal (four: listed), 14 pt
+    teal (large: not listed); the CTM's scale counts (WeasyPrint draws in CSS px)."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595.276, 841.89))
+    page.Contents = pdf.make_stream(
+        b"q 0.75 0 0 -0.75 0 842 cm "
+        b"0 0 0 1 k BT /F1 9.333 Tf 1 0 0 -1 10 10 Tm (a) Tj ET "
+        b"1 0.22 0.36 0.42 k BT /F1 9.333 Tf 1 0 0 -1 10 30 Tm (b) Tj ET "
+        b"1 0.22 0.36 0.42 k BT /F1 18.667 Tf 1 0 0 -1 10 60 Tm (c) Tj ET Q")
+    path = tmp_path / "small.pdf"
+    pdf.save(path)
+    report = preflight.check(path.read_bytes(), [], booklet=False)
+    assert report["small_multi_plate_text"] == [
+        {"size_pt": 7.0, "ink": "1 0.22 0.36 0.42", "runs": 1}]
+
+
+def test_the_preflight_lists_the_small_coloured_text_of_a_briefing(newcomer_project):
+    report = json.loads((newcomer_project / "output" / "print"
+                         / "ni-062-placement-stability.preflight.json").read_text())
+    small = {(entry["size_pt"], entry["ink"]) for entry in report["small_multi_plate_text"]}
+    assert (6.5, "0.1 0.85 1 0.15") in small  # the orange-dark footnote calls
+    assert (7.5, "1 0.22 0.36 0.42") in small  # the teal running head

@@ -167,6 +167,7 @@ def check(data: bytes, images: list[dict], booklet: bool) -> dict:
         "annotations": inks["annotations"],
         "text_inks": inks["text_inks"],
         "multi_plate_text": inks["multi_plate_text"],
+        "small_multi_plate_text": inks["small_multi_plate_text"],
         "max_tac": inks["max_tac"],
         "pdf_version": reader.pdf_header.replace("%PDF-", ""),
         "blocking": blocking,
@@ -213,10 +214,14 @@ def inks_used(reader: PdfReader) -> dict:
     return {"annotations": annotations, "multi_plate_text": multi,
             "text_inks": {" ".join(f"{v:g}" for v in key): count for key, count in inks.items()},
             "max_tac": round(max((sum(f) * 100 for f in scan.fills), default=0), 1),
-            "rasters": scan.rasters, "rgb": scan.rgb}
+            "rasters": scan.rasters, "rgb": scan.rgb,
+            "small_multi_plate_text": [
+                {"size_pt": size, "ink": " ".join(f"{v:g}" for v in ink), "runs": count}
+                for (size, ink), count in sorted(scan.small.items())]}
 
 
 IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+SMALL_TEXT_PT = 12  # text under this size on several plates is listed (registration risk)
 @dataclass
 class _Scan:
     """What a walk through the content streams collects."""
@@ -225,6 +230,7 @@ class _Scan:
     fills: set = field(default_factory=set)
     seen: set = field(default_factory=set)
     rasters: list = field(default_factory=list)
+    small: Counter = field(default_factory=Counter)  # (size pt, ink) of small multi-plate text
     rgb: int = 0
     page: int = 0
 
@@ -248,6 +254,7 @@ def _walk(reader, data: bytes, resources, scan: _Scan, ctm, depth):
     fill: tuple[float, ...] | None = None
     stack: list[tuple[tuple[float, ...] | None, tuple]] = []
     operands: list[bytes] = []
+    size, matrix = 0.0, IDENTITY
     resources = resources.get_object() if resources is not None else {}
     position = 0
     while match := TOKEN.search(data, position):
@@ -275,8 +282,16 @@ def _walk(reader, data: bytes, resources, scan: _Scan, ctm, depth):
             scan.rgb += _space_of(resources, operands[-1].decode("latin-1")) == "rgb"
         elif token in (b"sc", b"scn"):
             fill = None
+        elif token == b"Tf" and operands:
+            size = abs(float(operands[-1]))
+        elif token == b"Tm" and len(operands) >= 6:
+            matrix = tuple(float(v) for v in operands[-6:])
         elif token in TEXT_TOKENS and fill is not None:
             scan.text[fill] += 1
+            if sum(1 for v in fill if v) > 1:
+                printed = size * math.hypot(*_multiply(matrix, ctm)[:2])
+                if printed < SMALL_TEXT_PT:
+                    scan.small[(round(printed, 1), fill)] += 1
         elif token == b"Do" and operands and depth < 4:
             _xobject(reader, operands[-1].decode("latin-1"), resources, scan, ctm, depth)
         elif token == b"ID":  # an inline image's data is not tokens: go on after its EI
