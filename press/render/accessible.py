@@ -48,10 +48,13 @@ class Report:
     hyphens: list[str] = field(default_factory=list)  # the words whose break became soft
 
 
-def complete(pdf: pydyf.PDF, source_text: str = "") -> Report:
+def complete(pdf: pydyf.PDF, source_text: str = "",
+             actual_text: dict[tuple[int, int], str] | None = None) -> Report:
     """Complete the tagging of a PDF WeasyPrint is about to write (a finisher's ``pdf``).
     ``source_text``: the document's text as written (its HTML's text), which tells an
-    automatic hyphen ("re-" / "duction") from a real one ("under-")."""
+    automatic hyphen ("re-" / "duction") from a real one ("under-"). ``actual_text``:
+    (page index, MCID) → the text that sequence stands for in extraction and copy (a
+    footnote call's " [1]", from :func:`press.render.regroup.regroup`)."""
     report = Report()
     graph = Graph(pdf)
     if "StructTreeRoot" not in pdf.catalog:
@@ -63,6 +66,7 @@ def complete(pdf: pydyf.PDF, source_text: str = "") -> Report:
     pages = _read_pages(graph)
     report.artifacts, edits = _artifacts(graph, pages, slots, reached)
     report.hyphens = _soft_hyphens(pages, _normalised(source_text), edits)
+    _actual_texts(pages, actual_text or {}, edits)
     _apply(pages, edits)
     texts = [{m: s.text for m, s in page.sequences.items()} if page else {} for page in pages]
     report.links, report.unlinked = tagging.links(graph, struct, texts)
@@ -251,6 +255,20 @@ def _read_page(pages: list[_Page | None], number: int) -> _Page:
     page = pages[number]
     assert page is not None, f"page {number} has edits but no content read"
     return page
+
+
+def _actual_texts(pages: list[_Page | None], actual_text: dict[tuple[int, int], str],
+                  edits: dict[int, list[_Edit]]) -> None:
+    """``<</MCID n>>`` → ``<</MCID n /ActualText <FEFF...>>>`` for each sequence given."""
+    for (number, mcid), text in sorted(actual_text.items()):
+        page = pages[number] if number < len(pages) else None
+        if page is None or mcid not in page.sequences:
+            continue
+        sequence = page.sequences[mcid]
+        head = page.data.index(b">>\nBDC\n", sequence.start)
+        edits.setdefault(number, []).append(_Edit(
+            head, head,
+            b" /ActualText <FEFF" + text.encode("utf-16-be").hex().upper().encode() + b">"))
 
 
 def _apply(pages: list[_Page | None], edits: dict[int, list[_Edit]]) -> None:

@@ -19,6 +19,7 @@ from tinycss2.color5 import parse_color
 from press.core import yamlsafe
 from press.core.output import identifier
 from press.errors import ContentError
+from press.render import plates
 from press.render.typeset import Typeset, restore_bleed, set_bleed, write
 from press.render.units import BLEED_MM, CSS_PX_PER_MM, MM
 
@@ -308,14 +309,20 @@ Finisher: TypeAlias = Callable[[Any, Any], None]  # WeasyPrint's: (document, pyd
 def pdfx_finisher(palette: Palette, ident: str, profile: OutputProfile | None = None
                   ) -> Finisher:
     """A ``write_pdf`` finisher for a PDF/X-4 without bleed (the mailing's letters and job
-    sheet): every colour in CMYK, text in its one-plate ink, no annotations (links do
-    nothing on paper, and a printer's preflight lists each one), the printer's profile as
-    the output intent and the document id derived from ``ident``."""
+    sheet): every colour in CMYK, text in its one-plate ink, 100 % K text overprinting,
+    raster images separated through the output profile, no annotations (links do nothing on
+    paper, and a printer's preflight lists each one), the printer's profile as the output
+    intent and the document id derived from ``ident``."""
 
     def finisher(document: Any, pdf: pydyf.PDF) -> None:
         to_cmyk(pdf, palette)
+        plates.black_overprint(pdf)
         strip_annotations(pdf)
         use_profile(pdf, profile)
+        intent = (profile.path.read_bytes() if profile is not None
+                  else plates.intent_profile(pdf))
+        if intent:
+            plates.images_to_cmyk(pdf, intent)
         fixed_document_id(pdf, ident)
 
     return finisher

@@ -131,6 +131,7 @@ def element_text(graph: Graph, element: Element, texts_by_page: dict[int, dict[i
 
 def links(graph: Graph, struct: Element, texts: Iterable[dict[int, str]]) -> tuple[int, int]:
     """/Contents from each link's text (and target page); the Print flag; empty Links unlinked."""
+    nested_links(graph, struct)
     texts_by_page = dict(enumerate(texts))
     destinations = destination_pages(graph)
     annotation_pages = {graph.number(annot): n for n, page in enumerate(graph.pages)
@@ -161,6 +162,85 @@ def links(graph: Graph, struct: Element, texts: Iterable[dict[int, str]]) -> tup
             annotation["Contents"] = pydyf.String(label)
             fixed += 1
     return fixed, unlinked
+
+
+def nested_links(graph: Graph, struct) -> int:
+    """An inline element inside a link (``<a>… <span class="nobr">35–58</span></a>``) gets a
+    link annotation of its own from WeasyPrint, tagged in that element's /Span and not in a
+    /Link (outloud LNK-001). One inside its link's own annotation (same page, same target)
+    is a duplicate and is taken off the page; any other is moved up into the /Link.
+    Returns how many were taken off."""
+    removed = 0
+    for _number, element in list(elements(graph, struct)):
+        if element.get("S") != "/Link":
+            continue
+        own = [graph.get(graph.get(kid)["Obj"]) for kid in kids(graph, element)
+               if _is_objr(graph, kid)]
+        for holder in _inner(graph, element):
+            for kid in [k for k in kids(graph, holder) if _is_objr(graph, k)]:
+                annotation = graph.get(graph.get(kid)["Obj"])
+                _drop_kid(graph, holder, kid)
+                if any(_within(annotation, outer) for outer in own):
+                    _remove_annotation(graph, graph.get(kid)["Obj"], annotation)
+                    removed += 1
+                else:
+                    element["K"] = pydyf.Array([*kids(graph, element), kid])
+    return removed
+
+
+def _is_objr(graph: Graph, kid) -> bool:
+    target = graph.get(kid)
+    return isinstance(target, dict) and target.get("Type") == "/OBJR"
+
+
+def _inner(graph: Graph, element):
+    """The structure elements inside ``element``, down to (not into) any nested /Link."""
+    for kid in kids(graph, element):
+        target = graph.get(kid)
+        if isinstance(target, dict) and "S" in target and target.get("S") != "/Link":
+            yield target
+            yield from _inner(graph, target)
+
+
+def _within(inner, outer) -> bool:
+    if _target(inner) != _target(outer):
+        return False
+    (a, b, c, d), (e, f, g, h) = ([float(v) for v in x["Rect"]] for x in (inner, outer))
+    tolerance = 0.5
+    return (min(a, c) >= min(e, g) - tolerance and max(a, c) <= max(e, g) + tolerance
+            and min(b, d) >= min(f, h) - tolerance and max(b, d) <= max(f, h) + tolerance)
+
+
+def _target(annotation) -> str:
+    """Where a link annotation goes: its destination name or its action's URI."""
+    action = annotation.get("A")
+    uri = action.get("URI") if isinstance(action, dict) else None
+    return text_of(annotation.get("Dest", "")) + "|" + (text_of(uri) if uri else "")
+
+
+def _drop_kid(graph: Graph, element, kid) -> None:
+    element["K"] = pydyf.Array(k for k in kids(graph, element) if k is not kid)
+
+
+def _remove_annotation(graph: Graph, ref, annotation) -> None:
+    """Take an annotation off its page and out of the ParentTree."""
+    number = graph.number(ref)
+    for page in graph.pages:
+        annots = graph.get(page.get("Annots"))
+        if isinstance(annots, list) and any(graph.number(a) == number for a in annots):
+            annots[:] = [a for a in annots if graph.number(a) != number]
+    if "StructParent" in annotation:
+        key = int(annotation["StructParent"])
+        struct = graph.get(graph.pdf.catalog["StructTreeRoot"])
+        stack = [graph.get(struct["ParentTree"])]
+        while stack:
+            node = stack.pop()
+            nums = graph.get(node.get("Nums")) if "Nums" in node else None
+            if nums is not None:
+                for index in range(0, len(nums) - 1, 2):
+                    if int(nums[index]) == key:
+                        nums[index + 1] = NULL
+            stack.extend(graph.get(kid) for kid in node.get("Kids", []) or [])
 
 
 def destination_pages(graph: Graph) -> dict[str, int]:

@@ -13,7 +13,7 @@ import weasyprint
 from weasyprint.images import RasterImage
 
 from press.core.output import identifier
-from press.render import accessible
+from press.render import accessible, regroup
 from press.render.typeset import Typeset, restore_bleed, set_bleed, write
 
 WEB_DPI = 150  # raster images above this resolution at their placed size are downsampled
@@ -37,9 +37,10 @@ def write_web(typeset: Typeset, target: Path | BinaryIO | None, ident: str,
     saved_profiles = dict(document.color_profiles)
     document.color_profiles.clear()  # no CMYK profile in the web file
     saved = set_bleed(document, 0)
-    finisher = partial(_web_finisher, source_text(document) if accessible else None)
     try:
-        with _downsampled(document, WEB_DPI):
+        with _downsampled(document, WEB_DPI), regroup.recording() as boxes:
+            finisher = partial(_web_finisher, source_text(document) if accessible else None,
+                               boxes, ident)
             data = write(typeset, None, excerpt, pdf_variant="pdf/ua-1",
                          pdf_identifier=identifier(ident, "web"), finisher=finisher)
     finally:
@@ -100,8 +101,10 @@ def _raster_images(document: weasyprint.Document) -> list[RasterImage]:
     return list(found.values())
 
 
-def _web_finisher(text: str | None, document: weasyprint.Document, pdf: Any) -> None:
+def _web_finisher(text: str | None, boxes: dict[Any, Any], ident: str,
+                  document: weasyprint.Document, pdf: Any) -> None:
     # PDF/UA tagging already sets DisplayDocTitle; open with the bookmarks panel showing.
     pdf.catalog["PageMode"] = "/UseOutlines"
     if text is not None:  # what WeasyPrint's tagging leaves out, before the PDF is written
-        accessible.complete(pdf, text)
+        grouped = regroup.regroup(pdf, boxes, ident)
+        accessible.complete(pdf, text, grouped.actual_text)
