@@ -162,7 +162,8 @@ def test_sample_has_the_first_pages_and_the_purchase_note(shop_root):
     assert "In this briefing" in _text(sample, 1) and "Introduction" in _text(sample, 2)
     note = _text(sample, 3)
     assert "Read the full briefing" in note and "£12.50" in note
-    assert "https://www.rip.org.uk/publications" in note and "first 3 of the 17 pages" in note
+    assert "https://www.rip.org.uk/publications" in note
+    assert f"first 3 of the {len(full.pages)} pages" in note
     assert sample.metadata.title == \
         "NI 62: Placement stability for looked after children (sample)"
     assert "sample" in [k.strip() for k in sample.metadata["/Keywords"].split(",")]
