@@ -157,11 +157,12 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
                     allowed=("name", "phone", "email", "role"), required=("name",))
     logo = ""
     if data.get("publisher_logo"):
-        logo = check(lambda v, n: _asset(project, v, n), data["publisher_logo"], "publisher_logo")
+        logo = check(lambda v, n: _asset(project, v, n), data["publisher_logo"],
+                     "publisher_logo") or ""
     profile = ""
     if data.get("print_profile"):
         profile = check(lambda v, n: _asset(project, v, n), data["print_profile"],
-                        "print_profile")
+                        "print_profile") or ""
         if profile and not profile.lower().endswith((".icc", ".icm")):
             check.fail(("print_profile",), "'print_profile' must be an .icc or .icm file",
                        "the CMYK profile your printer supplies, e.g. color/printer.icc")
@@ -171,14 +172,18 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
     sample_pages = data.get("sample_pages", 0)
     if sample_pages:
         sample_pages = check(fields.positive_int, sample_pages, "sample_pages")
-    values = {key: check(fields.text, data.get(key), key)
+    # a value the checker refused is None, and check.ok is then False: the "" never reaches
+    # a Series
+    values = {key: check(fields.text, data.get(key), key) or ""
               for key in ("name", "publisher", "strapline", "about")}
-    values["purchase_url"] = check(fields.https_url, data.get("purchase_url"), "purchase_url")
+    values["purchase_url"] = check(fields.https_url, data.get("purchase_url"),
+                                   "purchase_url") or ""
     bib = refs.files(check, data["bibliography"], path.parent, project.root) \
         if data.get("bibliography") else ()
     if not check.ok:
         return None
     refs.check_series(bib, problems)
+    assert contact is not None  # required: the checker reported it if missing or wrong
     return Series(bibliography=bib,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
@@ -292,6 +297,7 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
         return None
     # required fields: the checker reported a problem for each one missing or wrong
     assert number is not None and indicator is not None and published is not None
+    assert isinstance(status, str)
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
         published=published, authors=tuple(authors), status=status, body=split.body,
