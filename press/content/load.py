@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from press.content import references as refs
 from press.core import fields, yamlsafe
@@ -340,8 +340,15 @@ class _Loaded:
 _LOADED: dict[tuple[str, tuple[str, ...]], _Loaded] = {}
 
 
+class Content(NamedTuple):
+    """What :func:`load_all` gives: the series by id, and the briefings that loaded."""
+
+    series: dict[str, Series]
+    briefings: list[Briefing]
+
+
 def load_all(project: Project, problems: Problems,
-             slugs: list[str] | None = None) -> tuple[dict[str, Series], list[Briefing]]:
+             slugs: list[str] | None = None) -> Content:
     """Series and briefings (all, or those named), with cross-file rules checked.
 
     A command's stages each ask for them (the briefings, the bundles, the shop): they are
@@ -356,7 +363,7 @@ def load_all(project: Project, problems: Problems,
                          tuple(found.items))
         _LOADED[key] = loaded
     problems.extend(loaded.problems)
-    return dict(loaded.series), list(loaded.briefings)
+    return Content(dict(loaded.series), list(loaded.briefings))
 
 
 def _stamps(project: Project, series: dict[str, Series], briefings: Iterable[Briefing]
