@@ -12,7 +12,7 @@ import ast
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -53,7 +53,7 @@ def items(value: object, name: str) -> list[Any]:
     return value
 
 
-def fields(value: object, name: str, allowed: Sequence[str], required: Sequence[str]
+def fields(value: object, name: str, allowed: Collection[str], required: Iterable[str]
            ) -> dict[Any, Any]:
     data = mapping(value, name)
     for key in data:
@@ -223,7 +223,7 @@ class Checker:
         self.problems.items.append(
             yamlsafe.problem(self.path, self.lines, tuple(key_path), readable(message), hint))
 
-    def top(self, data: object, allowed: Sequence[str], required: Sequence[str], what: str
+    def top(self, data: object, allowed: Collection[str], required: Iterable[str], what: str
             ) -> dict[Any, Any]:
         self.data = data
         if not isinstance(data, dict):
