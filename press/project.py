@@ -16,20 +16,42 @@ class Project:
     root: Path
 
     @classmethod
-    def at(cls, root) -> Project:
+    def at(cls, root: str | Path) -> Project:
         return cls(Path(root).resolve())
 
-    content = property(lambda self: self.root / "content")
-    layouts = property(lambda self: self.root / "layouts")
-    assets = property(lambda self: self.root / "assets")
-    output = property(lambda self: self.root / "output")
-    cache = property(lambda self: self.root / ".cache")  # only the paths below use it
-    series_dir = property(lambda self: self.content / "series")
-    briefings_dir = property(lambda self: self.content / "briefings")
-    bundles_dir = property(lambda self: self.content / "bundles")
-    mailings_dir = property(lambda self: self.content / "mailings")
-    evaluations_dir = property(lambda self: self.content / "evaluations")  # returned answers
-    reviews_dir = property(lambda self: self.content / "reviews")  # rounds and returned drafts
+    @property
+    def content(self) -> Path:
+        return self.root / "content"
+    @property
+    def layouts(self) -> Path:
+        return self.root / "layouts"
+    @property
+    def assets(self) -> Path:
+        return self.root / "assets"
+    @property
+    def output(self) -> Path:
+        return self.root / "output"
+    @property
+    def cache(self) -> Path:
+        return self.root / ".cache"  # only the paths below use it
+    @property
+    def series_dir(self) -> Path:
+        return self.content / "series"
+    @property
+    def briefings_dir(self) -> Path:
+        return self.content / "briefings"
+    @property
+    def bundles_dir(self) -> Path:
+        return self.content / "bundles"
+    @property
+    def mailings_dir(self) -> Path:
+        return self.content / "mailings"
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.content / "evaluations"  # returned answers
+    @property
+    def reviews_dir(self) -> Path:
+        return self.content / "reviews"  # rounds and returned drafts
 
     def briefing_paths(self) -> list[Path]:
         return sorted(self.briefings_dir.glob("*.md"))
@@ -88,9 +110,13 @@ class Project:
         a briefing build (which rewrites ``output/web/``) never leaves it out of step."""
         return self.output / "upload"
 
-    shop_review = property(lambda self: self.output / "upload-review.html")  # not uploaded
+    @property
+    def shop_review(self) -> Path:
+        return self.output / "upload-review.html"  # not uploaded
 
-    published_snapshot = property(lambda self: self.output / "web-published.json")  # last upload
+    @property
+    def published_snapshot(self) -> Path:
+        return self.output / "web-published.json"  # last upload
 
     # -- the build's own state: every path under .cache/ is named here -------------------------
 
@@ -105,4 +131,6 @@ class Project:
         """Where one store of derived bytes is (``press.core.freshness.DerivedStore``)."""
         return self.cache / "derived" / store
 
-    preview_cache = property(lambda self: self.cache / "preview")  # the preview's page images
+    @property
+    def preview_cache(self) -> Path:
+        return self.cache / "preview"  # the preview's page images

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -38,7 +39,8 @@ class LayoutsLoader(jinja2.FileSystemLoader):
         super().__init__(str(layouts))
         self.root = Path(layouts).resolve()
 
-    def get_source(self, environment, template):
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
         if not Path(filename).resolve().is_relative_to(self.root):
             # a ContentError, not TemplateNotFound: it passes through Jinja's {% include %} to
@@ -106,7 +108,7 @@ def layout_files(project: Project, *templates: str, fetched: bool = False) -> li
         if None in refs:
             files.update(p for p in layouts.rglob("*") if p.is_file())
             break
-        todo.extend(refs)
+        todo.extend(r for r in refs if r is not None)  # (none is: see above)
     files.update(layouts / t for t in found)
     if fetched:
         files.update(p for p in [*layouts.rglob("*"), *project.assets.rglob("*")]

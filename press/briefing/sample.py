@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from press.briefing import layout
-from press.model import Briefing, Page
+from press.model import Briefing, Page, Series
 from press.project import Project
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Sold:
 
     kind: str  # "briefing" or "bundle"
     title: str
-    series: object  # press.model.Series
+    series: Series
     published: str
     authors: tuple[str, ...] = ()
     indicator_code: str = ""
@@ -50,7 +51,7 @@ class Sold:
     price: float | None = None
     summary: str = ""
     sample_pages: int = DEFAULT_SAMPLE_PAGES
-    source: object = None  # a bundle's file, that problems with the note page name
+    source: Path | None = None  # a bundle's file, that problems with the note page name
 
     @property
     def published_label(self) -> str:

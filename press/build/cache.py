@@ -24,11 +24,16 @@ import dataclasses
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from press.briefing.layout import layout_files
 from press.core import freshness
 from press.errors import Problem
+from press.model import Briefing
 from press.project import BRIEFING_EDITIONS, Project
+
+if TYPE_CHECKING:  # pipeline imports this module
+    from press.build.pipeline import Options, Result
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,7 @@ BRIEFING_CODE = ("press.briefing", "press.build.pipeline")
 NOT_IN_KEY = ("editions", "drafts_of_final", "build_date")
 
 
-def base_key(project: Project, options, hasher: freshness.Hasher) -> str:
+def base_key(project: Project, options: Options, hasher: freshness.Hasher) -> str:
     """The part of every key shared by all briefings of one build."""
     extra = {k: v for k, v in dataclasses.asdict(options).items() if k not in NOT_IN_KEY}
     return freshness.digest(freshness.FORMAT, freshness.versions(),
@@ -50,7 +55,7 @@ def base_key(project: Project, options, hasher: freshness.Hasher) -> str:
 class Keys:
     """Keys of the editions of one build: the shared part plus each briefing's own inputs."""
 
-    def __init__(self, project: Project, options, hasher: freshness.Hasher):
+    def __init__(self, project: Project, options: Options, hasher: freshness.Hasher) -> None:
         self.project, self.hasher = project, hasher
         self.base = base_key(project, options, hasher)
         self._layouts: dict[tuple[str, ...], str] = {}
@@ -61,7 +66,7 @@ class Keys:
                 self.project.root, layout_files(self.project, *names)))
         return self._layouts[names]
 
-    def edition(self, briefing, edition: str, revision: str = "") -> str:
+    def edition(self, briefing: Briefing, edition: str, revision: str = "") -> str:
         """The key of one edition of one briefing (``revision`` only matters for drafts)."""
         # the web edition comes with its sample and its note page
         templates = (briefing.layout, "_sample_note") if edition == "web" else (briefing.layout,)
@@ -81,7 +86,7 @@ def records(project: Project, slug: str) -> dict[str, freshness.Record]:
 
 
 def fresh(project: Project, slug: str, keys: dict[str, str],
-          hasher: freshness.Hasher) -> dict[str, dict]:
+          hasher: freshness.Hasher) -> dict[str, freshness.Facts]:
     """``{edition: recorded facts}`` of the editions in ``keys`` that are up to date."""
     found = {}
     for edition, record in records(project, slug).items():
@@ -97,7 +102,8 @@ def forget(project: Project, slug: str) -> None:
         record.forget()
 
 
-def record(project: Project, result, keys: dict[str, str], hasher: freshness.Hasher) -> None:
+def record(project: Project, result: Result, keys: dict[str, str],
+           hasher: freshness.Hasher) -> None:
     """Write the records of the editions in ``keys`` after a successful build."""
     facts = {"source": result.source.relative_to(project.root).as_posix(),
              "warnings": [_problem_data(project, p) for p in result.warnings]}
@@ -119,7 +125,7 @@ def served(project: Project, slug: str) -> list[str]:
     return sorted(found)
 
 
-def _problem_data(project: Project, problem: Problem) -> dict:
+def _problem_data(project: Project, problem: Problem) -> dict[str, object]:
     data = dataclasses.asdict(problem)
     path = Path(problem.path)
     if path.is_absolute() and path.is_relative_to(project.root):
@@ -128,7 +134,7 @@ def _problem_data(project: Project, problem: Problem) -> dict:
     return data
 
 
-def cached_warnings(project: Project, facts: list[dict]) -> list[Problem]:
+def cached_warnings(project: Project, facts: list[freshness.Facts]) -> list[Problem]:
     """The warnings recorded with the editions (each once)."""
     found = []
     for data in (p for one in facts for p in one.get("warnings", [])):

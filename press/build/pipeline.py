@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from press import briefing as chain
 from press.content.load import load_all, load_briefing, load_series
@@ -18,6 +19,12 @@ from press.core import freshness, output, provenance
 from press.errors import ContentError, Problem, Problems
 from press.model import Briefing
 from press.project import BRIEFING_EDITIONS, Project
+
+if TYPE_CHECKING:
+    from press.build.cache import Keys
+    from press.core.freshness import Facts
+    from press.render.preflight import Report
+    from press.render.typeset import Typeset
 
 EDITIONS = BRIEFING_EDITIONS
 # What the fork server imports before workers are forked from it: the stages (WeasyPrint).
@@ -45,13 +52,38 @@ class Result:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    preflight: dict | None = None
+    preflight: Report | None = None  # press.render.preflight's report on the print edition
     served: list[str] = field(default_factory=list)
     cached: bool = False  # True: nothing was rebuilt, the outputs were already up to date
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+class Progress(Protocol):
+    """What a build tells as it goes (``press.commands.progress.Progress`` is one)."""
+
+    def start(self, total: int, up_to_date: int = 0) -> None: ...
+    def begin(self, name: str) -> None: ...
+    def finished(self, name: str, ok: bool, message: str = "") -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class PrintPart(NamedTuple):
+    """The print edition made but not written: what it adds to the briefing's result, and
+    the bytes of each of its files."""
+
+    result: Result
+    files: dict[Path, bytes]
+
+
+class Plan(NamedTuple):
+    """What a build does with one briefing (``_plan``)."""
+
+    stale: list[str]  # the editions to build
+    keys: dict[str, str]  # the key of each wanted edition
+    facts: dict[str, Facts]  # the recorded facts of the wanted editions that are up to date
 
 
 def build_briefing(project: Project, briefing: Briefing, options: Options,
@@ -106,7 +138,9 @@ def build_in_worker(root: str, slug: str, options: Options, fork_print: bool = F
     return build_briefing(project, briefing, options, fork_print=fork_print)
 
 
-def _final_editions(project, briefing, rendered, editions, result, paths, fork) -> None:
+def _final_editions(project: Project, briefing: Briefing, rendered: chain.Rendered,
+                    editions: tuple[str, ...], result: Result, paths: dict[str, Path],
+                    fork: bool) -> None:
     """The web edition with its sample and thumbnails, and the print edition, from the one
     layout. ``fork``: the sample and the print edition are made in two forked children (each
     with its own copy of the layout) while this process writes the web edition and its
@@ -119,18 +153,22 @@ def _final_editions(project, briefing, rendered, editions, result, paths, fork) 
     laid_out, ident = rendered.laid_out, rendered.ident
     print_part = partial(_print_part, project, briefing, laid_out, ident, paths)
     make_sample = partial(sample.write, project, briefing, rendered)
-    children = [parallel.Forked(make_sample), parallel.Forked(print_part)] if fork else []
+    sample_child = parallel.Forked(make_sample) if fork else None
+    print_child = parallel.Forked(print_part) if fork else None
+    children = [c for c in (sample_child, print_child) if c is not None]
     try:
         if "web" in editions:
             # The shop's free sample, cut from this same layout, is made first: a page copied
             # out of a document WeasyPrint has already written comes out with broken contents,
             # while the full editions written after the excerpt are byte for byte what they
             # are alone (tests/test_shop.py checks both).
-            sample_data = None if fork else make_sample()[0]
+            sample_data = None if sample_child is not None else make_sample()[0]
             data = web.write_web(laid_out, None, ident)
             covers = thumbnail.covers(data)  # the shop's thumbnails, made here
-            if fork:  # as when serial, a failed sample leaves no web edition written
-                sample_data = children[0].result()[0]
+            # as when serial, a failed sample leaves no web edition written
+            if sample_child is not None:
+                sample_data = sample_child.result()[0]
+            assert sample_data is not None  # made above, here or in the child
             output.write_bytes(paths["web"], data)
             output.write_bytes(paths["sample"], sample_data)
             for role, png in covers.items():
@@ -141,13 +179,14 @@ def _final_editions(project, briefing, rendered, editions, result, paths, fork) 
         for child in children:  # as when serial: no print edition after a failed web
             child.cancel()
         raise
-    if fork:
-        _merge_print(result, children[1].result())
+    if print_child is not None:
+        _merge_print(result, print_child.result())
     elif "print" in editions:
         _merge_print(result, print_part())
 
 
-def _print_part(project, briefing, laid_out, ident, paths) -> tuple[Result, dict]:
+def _print_part(project: Project, briefing: Briefing, laid_out: Typeset, ident: str,
+                paths: dict[str, Path]) -> PrintPart:
     """The print edition, made but not written: what it adds to the briefing's result, its
     problems included, and its files' bytes. It may run in a forked process: only this one
     writes files, after the web edition, so a failed web edition leaves no print edition
@@ -159,10 +198,10 @@ def _print_part(project, briefing, laid_out, ident, paths) -> tuple[Result, dict
     except ContentError as exc:
         part.problems.extend(exc.problems)
         files = {}
-    return part, files
+    return PrintPart(part, files)
 
 
-def _merge_print(result: Result, made: tuple[Result, dict]) -> None:
+def _merge_print(result: Result, made: PrintPart) -> None:
     part, files = made
     result.warnings.extend(part.warnings)
     if part.preflight is not None:
@@ -175,7 +214,8 @@ def _merge_print(result: Result, made: tuple[Result, dict]) -> None:
     result.pages.update(part.pages)
 
 
-def _print_edition(project, briefing, laid_out, ident, result, paths) -> dict:
+def _print_edition(project: Project, briefing: Briefing, laid_out: Typeset, ident: str,
+                   result: Result, paths: dict[str, Path]) -> dict[Path, bytes]:
     from press.render import preflight, recipes
 
     padding = (-laid_out.page_count) % 4 if briefing.series.booklet else 0
@@ -205,14 +245,14 @@ def wanted_editions(briefing: Briefing, options: Options) -> tuple[str, ...]:
 
 
 def build(project: Project, slugs: list[str] | None, options: Options, problems: Problems, *,
-          jobs: int = 1, force: bool = False, progress=None,
+          jobs: int = 1, force: bool = False, progress: Progress | None = None,
           beside: Callable[[list[str]], None] | None = None) -> list[Result]:
     """Load, validate and build what is out of date; load problems go into ``problems``.
 
     Briefings are built in ``jobs`` worker processes (0: one per core). An edition is rebuilt
     only if something it was made from changed (see ``press.build.cache``) or ``force`` is set;
     outputs of deleted sources, and of editions a briefing no longer produces, are removed.
-    ``progress`` (a ``press.progress.Progress``) is told as briefings finish. ``beside`` is
+    ``progress`` (a ``press.commands.progress.Progress``) is told as briefings finish. ``beside`` is
     called in this process with the slugs being built, while they are built (a later stage
     reading what it will need: ``parallel.run``).
     """
@@ -230,21 +270,21 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     hasher = freshness.Hasher()
     keys = cache.Keys(project, options, hasher)
     results: dict[str, Result] = {}
-    plans: dict[str, tuple] = {}
+    plans: dict[str, tuple[Briefing, Plan]] = {}
     for briefing in briefings:
-        stale, wanted, facts = _plan(project, briefing, options, keys, hasher, force)
-        if stale:
-            plans[briefing.slug] = (briefing, facts, stale, wanted)
+        plan = _plan(project, briefing, options, keys, hasher, force)
+        if plan.stale:
+            plans[briefing.slug] = (briefing, plan)
         else:
-            results[briefing.slug] = _cached_result(project, briefing, facts, options)
+            results[briefing.slug] = _cached_result(project, briefing, plan.facts, options)
     if progress is not None:
         progress.start(len(briefings), up_to_date=len(results))
 
     def done(slug: str, result: Result) -> None:
-        briefing, facts, stale, keys = plans[slug]
+        plan = plans[slug][1]
         if result.ok:
-            _merge_cached(project, result, facts)
-            cache.record(project, result, {e: keys[e] for e in stale}, hasher)
+            _merge_cached(project, result, plan.facts)
+            cache.record(project, result, {e: plan.keys[e] for e in plan.stale}, hasher)
         else:
             cache.forget(project, slug)
         results[slug] = result
@@ -253,8 +293,8 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
             progress.finished(slug, result.ok, first)
 
     # Longest first, so that no worker is left rendering a big briefing alone at the end.
-    order = sorted(plans, key=lambda s: -plans[s][0].path.stat().st_size * len(plans[s][2]))
-    tasks = [(slug, replace(options, editions=tuple(plans[slug][2]))) for slug in order]
+    order = sorted(plans, key=lambda s: -plans[s][0].path.stat().st_size * len(plans[s][1].stale))
+    tasks = [(slug, replace(options, editions=tuple(plans[slug][1].stale))) for slug in order]
     parallel.run(build_in_worker, [(slug, (str(project.root), slug, opts)) for slug, opts in tasks],
                  jobs, preload=PRELOAD,
                  on_start=progress.begin if progress is not None else None, on_done=done,
@@ -262,9 +302,10 @@ def build(project: Project, slugs: list[str] | None, options: Options, problems:
     return [results[b.slug] for b in briefings]
 
 
-def _plan(project, briefing, options, key_maker, hasher, force):
-    """``(stale editions, keys of the wanted editions, facts of the fresh ones)``; drops
-    outputs that went stale."""
+def _plan(project: Project, briefing: Briefing, options: Options, key_maker: Keys,
+          hasher: freshness.Hasher, force: bool) -> Plan:
+    """Which editions to build, and the keys and facts for them; drops outputs that went
+    stale."""
     from press.build import cache
 
     wanted = wanted_editions(briefing, options)
@@ -273,7 +314,7 @@ def _plan(project, briefing, options, key_maker, hasher, force):
                               project.briefing_outputs(briefing.slug)["drafts"].exists()):
         rev = provenance.revision(briefing.path)
     keys = {e: key_maker.edition(briefing, e, rev) for e in options.editions}
-    facts = {} if force else cache.fresh(project, briefing.slug, keys, hasher)
+    facts: dict[str, Facts] = {} if force else cache.fresh(project, briefing.slug, keys, hasher)
     for edition in options.editions:
         # An edition not made this time (a briefing back to draft status, a draft of a final
         # briefing without --drafts) stays only while it still matches its source.
@@ -281,7 +322,7 @@ def _plan(project, briefing, options, key_maker, hasher, force):
             cache.remove_outputs(project, briefing.slug,
                                  project.edition_files(briefing.slug, edition))
     stale = [e for e in wanted if e not in facts]
-    return stale, {e: keys[e] for e in wanted}, {e: facts[e] for e in wanted if e in facts}
+    return Plan(stale, {e: keys[e] for e in wanted}, {e: facts[e] for e in wanted if e in facts})
 
 
 def up_to_date(project: Project, briefing: Briefing, edition: str) -> bool:
@@ -302,7 +343,8 @@ def draft_notes(briefing: Briefing, options: Options) -> list[str]:
     return []
 
 
-def _cached_result(project, briefing, facts, options) -> Result:
+def _cached_result(project: Project, briefing: Briefing, facts: dict[str, Facts],
+                   options: Options) -> Result:
     from press.build import cache
 
     result = Result(briefing.slug, briefing.path, cached=True)
@@ -313,7 +355,7 @@ def _cached_result(project, briefing, facts, options) -> Result:
     return result
 
 
-def _merge_cached(project, result, facts) -> None:
+def _merge_cached(project: Project, result: Result, facts: dict[str, Facts]) -> None:
     """Add the editions that were up to date (``facts``: their records') to ``result``."""
     for edition, recorded in facts.items():
         if edition in result.outputs:
@@ -325,7 +367,7 @@ def _merge_cached(project, result, facts) -> None:
             result.preflight = json.loads(path.read_text(encoding="utf-8"))
 
 
-def _remove_deleted(project: Project, progress) -> None:
+def _remove_deleted(project: Project, progress: Progress | None) -> None:
     """Outputs and cache entries of briefings whose source file was deleted."""
     from press.build import cache
 

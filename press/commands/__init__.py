@@ -11,11 +11,14 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from press.core import runtime
 from press.errors import PressError, UsageError
 from press.project import BRIEFING_EDITIONS, Project
+
+if TYPE_CHECKING:
+    from press.commands.report import Verb
 
 COMMANDS = ["all", "briefing", "check", "bundle", "mailing", "evaluation", "review", "web",
             "preview"]
@@ -141,11 +144,11 @@ def os_message(exc: OSError) -> str:
     """One line for an operating-system error: what failed, on which file, and what to do."""
     where = f": {exc.filename}" if exc.filename else ""
     reason = exc.strerror or str(exc)
-    hint = _OS_HINTS.get(exc.errno, "")
+    hint = _OS_HINTS.get(exc.errno, "") if exc.errno is not None else ""
     return f"{reason}{where}" + (f" ({hint})" if hint else "")
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     project = Project.at(args.project)
     if not project.content.is_dir():
         raise UsageError(f"{project.root} has no content/ folder (use --project)")
@@ -157,22 +160,28 @@ def _run(args) -> int:
     return _verb(args.command).command(project, args, say)
 
 
-def _verb(command: str):
+def _verb(command: str) -> Verb:
     """The module of a verb, imported only when it runs (a no-op build imports no WeasyPrint)."""
     if command in ("all", "briefing"):
-        from press.commands import build as module
-    elif command == "check":
-        from press.commands import check as module
-    elif command == "bundle":
-        from press.commands import bundle as module
-    elif command == "mailing":
-        from press.commands import mailing as module
-    elif command == "evaluation":
-        from press.commands import evaluation as module
-    elif command == "review":
-        from press.commands import review as module
-    elif command == "web":
-        from press.commands import web as module
-    else:
-        from press.commands import preview as module
-    return module
+        from press.commands import build
+        return build
+    if command == "check":
+        from press.commands import check
+        return check
+    if command == "bundle":
+        from press.commands import bundle
+        return bundle
+    if command == "mailing":
+        from press.commands import mailing
+        return mailing
+    if command == "evaluation":
+        from press.commands import evaluation
+        return evaluation
+    if command == "review":
+        from press.commands import review
+        return review
+    if command == "web":
+        from press.commands import web
+        return web
+    from press.commands import preview
+    return preview

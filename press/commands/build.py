@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import json
 import time
+from argparse import Namespace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from press.build.pipeline import EDITIONS, Options, Result, build
 from press.commands import report
 from press.commands.progress import Progress
+from press.commands.report import Say
 from press.core import output
 from press.errors import Problems
 from press.project import Project
 
+if TYPE_CHECKING:
+    from press.products.bundles import ReadAhead
 
-def command(project: Project, args, say) -> int:
+
+def command(project: Project, args: Namespace, say: Say) -> int:
     stages = Stages()
     problems = Problems()
     editions = EDITIONS if args.edition == "all" else (args.edition,)
@@ -48,7 +54,7 @@ def command(project: Project, args, say) -> int:
 class Stages:
     """Wall time of each stage of one command, for ``--timings FILE`` (bench/run.py)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.started = self.last = time.perf_counter()
         self.seconds: dict[str, float] = {}
 
@@ -57,13 +63,13 @@ class Stages:
         self.seconds[stage] = round(now - self.last, 4)
         self.last = now
 
-    def write(self, path) -> None:
+    def write(self, path: str | Path) -> None:
         total = round(time.perf_counter() - self.started, 4)
         Path(path).write_text(json.dumps({**self.seconds, "total": total}) + "\n",
                               encoding="utf-8")
 
 
-def _read_ahead(project: Project):
+def _read_ahead(project: Project) -> ReadAhead | None:
     """What reads the bundles' unchanged briefings while the others are built, or None if
     there are no bundles."""
     if not project.bundle_paths():
@@ -73,8 +79,8 @@ def _read_ahead(project: Project):
     return ReadAhead(project)
 
 
-def _after_briefings(project: Project, args, results: list[Result], say,
-                     stages: Stages, ahead=None) -> bool:
+def _after_briefings(project: Project, args: Namespace, results: list[Result], say: Say,
+                     stages: Stages, ahead: ReadAhead | None = None) -> bool:
     """The products made from a full build's briefings, bundles first (from the briefings
     just built, none rendered again; ``ahead``: what was read while they were built), the web
     shop folder last (it packages them all); returns True if any of them failed."""
@@ -89,7 +95,7 @@ def _after_briefings(project: Project, args, results: list[Result], say,
     return bool(shop_problems.errors) or failed
 
 
-def _report_result(project: Project, result: Result, say) -> None:
+def _report_result(project: Project, result: Result, say: Say) -> None:
     for note in result.notes:
         say(f"note: {note}")
     if result.cached:
@@ -109,7 +115,7 @@ def _report(project: Project, problems: Problems, results: list[Result]) -> None
     report.print_problems(project, items)
 
 
-def preflight_summary(report: dict) -> str:
+def preflight_summary(report: dict[str, Any]) -> str:
     """A print edition's preflight report (``press.render.preflight.check``) in one line."""
     fonts = report["fonts"]
     embedded = sum(f["embedded"] for f in fonts)

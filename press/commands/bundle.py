@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from press.commands.report import print_problems
+from argparse import Namespace
+
+from press.build.pipeline import Result
+from press.commands.report import Say, print_problems
 from press.errors import Problems
 from press.products import bundles
 from press.products.bundles import withdrawn
 from press.project import Project
 
 
-def command(project: Project, args, say) -> int:
+def command(project: Project, args: Namespace, say: Say) -> int:
     """``build.py bundle [ID...] [--force]``."""
     problems = Problems()
     done = bundles.assemble_all(project, list(args.slugs) or None, problems,
@@ -26,8 +29,8 @@ def command(project: Project, args, say) -> int:
     return 1 if problems.errors else 0
 
 
-def after_build(project: Project, results: list, say, force: bool = False,
-                early: dict | None = None) -> bool:
+def after_build(project: Project, results: list[Result], say: Say, force: bool = False,
+                early: bundles.Early | None = None) -> bool:
     """After a full build: assemble every bundle from the briefings just built (``early``:
     parts read while they were built, ``bundles.ReadAhead``); returns True if any failed."""
     done, problems = bundles.after_build(project, results, force, early)
@@ -37,13 +40,13 @@ def after_build(project: Project, results: list, say, force: bool = False,
     return bool(problems.errors)
 
 
-def withdraw(project: Project, say) -> None:
+def withdraw(project: Project, say: Say) -> None:
     """Delete the outputs of bundles whose file is gone, and say so."""
     for path in withdrawn.remove(project):
         say(f"removed {path.relative_to(project.root).as_posix()}: its bundle file is gone")
 
 
-def report(project: Project, done: list[bundles.Assembled], say) -> None:
+def report(project: Project, done: list[bundles.Assembled], say: Say) -> None:
     for item in done:
         for slug in item.rebuilt:
             say(f"note: rebuilt {slug} for bundle {item.bundle.id}")

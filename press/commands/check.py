@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from argparse import Namespace
 from dataclasses import replace
 from pathlib import Path
 
 from press.commands import report
+from press.commands.report import Say
 from press.content.load import load_all
-from press.errors import ContentError, PressError, Problem, Problems
+from press.errors import ContentError, Problem, Problems
 from press.project import Project
 
 
-def command(project: Project, args, say) -> int:
+def command(project: Project, args: Namespace, say: Say) -> int:
     """Validate every briefing (front matter and Markdown), bundle and mailing; render nothing."""
     from press.briefing import markdown
     from press.products import bundles, mailing
@@ -22,7 +24,7 @@ def command(project: Project, args, say) -> int:
     for briefing in briefings:
         try:
             problems.extend(markdown.convert(briefing, project.root).warnings)
-        except PressError as exc:
+        except ContentError as exc:
             problems.extend(exc.problems)
     by_slug = {b.slug: b for b in briefings}
     bundle_files = project.bundle_paths()
@@ -30,12 +32,12 @@ def command(project: Project, args, say) -> int:
     for path in bundle_files:
         try:
             bundles.load_bundle(project, path, series, by_slug)
-        except PressError as exc:
+        except ContentError as exc:
             problems.extend(exc.problems)
     for path in mailings:
         try:
             mailing.load_mailing(project, path.stem)
-        except PressError as exc:
+        except ContentError as exc:
             problems.extend(_history(project, path, exc.problems))
     report.print_problems(project, problems.items)
     if not problems.errors:

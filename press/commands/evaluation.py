@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from argparse import Namespace
+
 from press.commands import report
+from press.commands.report import Say
 from press.errors import ContentError, UsageError
+from press.project import Project
 
 
-def command(project, args, say) -> int:
+def command(project: Project, args: Namespace, say: Say) -> int:
     """``build.py evaluation ID``: 0 all returns used, 1 some left out (the report is still
     written) or the mailing cannot be read, 2 usage."""
     from press.products.evaluation import build_evaluation

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from press.commands.report import print_problems
+from argparse import Namespace
+
+from press.commands.report import Say, print_problems
 from press.errors import ContentError, Problems, UsageError
 from press.project import Project
 
 
-def command(project: Project, args, say) -> int:
+def command(project: Project, args: Namespace, say: Say) -> int:
     """``build.py mailing ID``: 0 built, 1 content errors (nothing written), 2 usage."""
     from press.products.mailing import build_mailing
 

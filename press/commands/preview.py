@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from argparse import Namespace
+
 from press import preview
-from press.commands.report import print_problems
+from press.commands.report import Say, print_problems
 from press.errors import ContentError, Problem, UsageError, did_you_mean
 from press.project import Project
 
 
-def command(project: Project, args, say) -> int:
+def command(project: Project, args: Namespace, say: Say) -> int:
     """``build.py preview [SLUG...] [--port N]``: serve until Ctrl+C."""
     slugs = list(getattr(args, "slugs", None) or [])
     known = [p.stem for p in project.briefing_paths()]

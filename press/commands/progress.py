@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -19,7 +20,7 @@ class Progress:
     REDRAW_SECONDS = 0.1  # at most ten redraws a second
 
     def __init__(self, stream: TextIO | None = None, enabled: bool | None = None,
-                 label: str = "building", say=None):
+                 label: str = "building", say: Callable[[str], None] | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.say = say  # for notes shown whether or not there is a bar (None: not shown)
         if enabled is None:

@@ -4,10 +4,20 @@ warnings first, then a count."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from argparse import Namespace
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from press.errors import Problem
 from press.project import Project
+
+Say = Callable[[str], None]  # one line for the person running the command (print, or nothing)
+
+
+class Verb(Protocol):
+    """A command module: build, check, bundle, mailing, ... (press.commands._verb)."""
+
+    def command(self, project: Project, args: Namespace, say: Say) -> int: ...
 
 
 def plural(count: int, word: str) -> str:

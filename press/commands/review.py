@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from argparse import Namespace
+
 from press.commands import report
+from press.commands.report import Say
 from press.errors import ContentError, UsageError
+from press.project import Project
 
 
-def command(project, args, say) -> int:
+def command(project: Project, args: Namespace, say: Say) -> int:
     """``build.py review SLUG --round NAME [--collect]``: 0 done, 1 problems (with
     ``--collect`` the comments are still written from the returns that could be read)."""
     from press.products.review import collect, make_pack

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from press.commands.report import plural
+from argparse import Namespace
+
+from press.build.pipeline import Result
+from press.commands.report import Say, plural
 from press.errors import Problems, UsageError
 from press.products import shop
 from press.project import Project
 
 
-def command(project: Project, args, say) -> int:
+def command(project: Project, args: Namespace, say: Say) -> int:
     """``build.py web [--changes | --mark-published]``."""
     if args.slugs:
         raise UsageError("'web' packages every final briefing and bundle; it takes no names")
@@ -28,7 +31,8 @@ def command(project: Project, args, say) -> int:
     return 0
 
 
-def after_build(project: Project, args, results, say, blocked: bool = False) -> Problems:
+def after_build(project: Project, args: Namespace, results: list[Result], say: Say,
+                blocked: bool = False) -> Problems:
     """The shop step of a full build, reported; returns its problems for the caller to print
     with the rest of the run's (``press.commands.report.print_problems``)."""
     step = shop.after_build(project, results, blocked=blocked,
@@ -41,7 +45,7 @@ def after_build(project: Project, args, results, say, blocked: bool = False) -> 
     return step.problems
 
 
-def _say_report(report: shop.Report, say) -> None:
+def _say_report(report: shop.Report, say: Say) -> None:
     size = sum(f.bytes for e in report.entries for f in e.files)
     kinds = [e.product.kind for e in report.entries]
     say(f"web: output/upload ready: {plural(kinds.count('briefing'), 'briefing')}, "
@@ -60,7 +64,7 @@ def _say_report(report: shop.Report, say) -> None:
             f"made from: rebuild it before uploading ({command})")
 
 
-def _say_changes(project: Project, say, full: bool) -> int:
+def _say_changes(project: Project, say: Say, full: bool) -> int:
     found = shop.changes(project)
     if found is None:
         say("web: no upload has been marked as published yet, so every file is new "

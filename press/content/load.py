@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from press.content import references as refs
 from press.core import fields, yamlsafe
@@ -157,11 +157,12 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
                     allowed=("name", "phone", "email", "role"), required=("name",))
     logo = ""
     if data.get("publisher_logo"):
-        logo = check(lambda v, n: _asset(project, v, n), data["publisher_logo"], "publisher_logo")
+        logo = check(lambda v, n: _asset(project, v, n), data["publisher_logo"],
+                     "publisher_logo") or ""
     profile = ""
     if data.get("print_profile"):
         profile = check(lambda v, n: _asset(project, v, n), data["print_profile"],
-                        "print_profile")
+                        "print_profile") or ""
         if profile and not profile.lower().endswith((".icc", ".icm")):
             check.fail(("print_profile",), "'print_profile' must be an .icc or .icm file",
                        "the CMYK profile your printer supplies, e.g. color/printer.icc")
@@ -171,9 +172,12 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
     sample_pages = data.get("sample_pages", 0)
     if sample_pages:
         sample_pages = check(fields.positive_int, sample_pages, "sample_pages")
-    values = {key: check(fields.text, data.get(key), key)
+    # a value the checker refused is None, and check.ok is then False: the "" never reaches
+    # a Series
+    values = {key: check(fields.text, data.get(key), key) or ""
               for key in ("name", "publisher", "strapline", "about")}
-    values["purchase_url"] = check(fields.https_url, data.get("purchase_url"), "purchase_url")
+    values["purchase_url"] = check(fields.https_url, data.get("purchase_url"),
+                                   "purchase_url") or ""
     bib = refs.files(check, data["bibliography"], path.parent, project.root) \
         if data.get("bibliography") else ()
     style = refs.style(check, data["csl"], project.layouts) if data.get("csl") else \
@@ -181,6 +185,7 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
     if not check.ok:
         return None
     refs.check_series(bib, problems)
+    assert contact is not None  # required: the checker reported it if missing or wrong
     return Series(bibliography=bib, csl=style,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
@@ -321,6 +326,7 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
             return None
     if the_series.csl is not None:  # the style travels with the records to briefing.cite
         references = tuple(replace(r, style=the_series.csl) for r in references)
+    assert isinstance(status, str)
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
         published=published, authors=tuple(authors), status=status, body=split.body,
@@ -365,8 +371,15 @@ class _Loaded:
 _LOADED: dict[tuple[str, tuple[str, ...]], _Loaded] = {}
 
 
+class Content(NamedTuple):
+    """What :func:`load_all` gives: the series by id, and the briefings that loaded."""
+
+    series: dict[str, Series]
+    briefings: list[Briefing]
+
+
 def load_all(project: Project, problems: Problems,
-             slugs: list[str] | None = None) -> tuple[dict[str, Series], list[Briefing]]:
+             slugs: list[str] | None = None) -> Content:
     """Series and briefings (all, or those named), with cross-file rules checked.
 
     A command's stages each ask for them (the briefings, the bundles, the shop): they are
@@ -381,7 +394,7 @@ def load_all(project: Project, problems: Problems,
                          tuple(found.items))
         _LOADED[key] = loaded
     problems.extend(loaded.problems)
-    return dict(loaded.series), list(loaded.briefings)
+    return Content(dict(loaded.series), list(loaded.briefings))
 
 
 def _stamps(project: Project, series: dict[str, Series], briefings: Iterable[Briefing]

@@ -12,22 +12,26 @@ import ast
 import datetime as dt
 import math
 import re
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from press.core import yamlsafe
 from press.errors import Problems, did_you_mean
 
+T = TypeVar("T")
+
 PUBLISHED_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
 
 class Invalid(Exception):
-    def __init__(self, message, hint="", sub=()):
+    def __init__(self, message: str, hint: str = "", sub: Iterable[str | int] = ()) -> None:
         super().__init__(message)
         self.message, self.hint, self.sub = message, hint, tuple(sub)
 
 
-def text(value, name):
+def text(value: object, name: str) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
         raise Invalid(f"'{name}' must be text", "write it as a plain value")
     text = str(value).strip()
@@ -36,21 +40,22 @@ def text(value, name):
     return text
 
 
-def mapping(value, name):
+def mapping(value: object, name: str) -> dict[Any, Any]:
     if not isinstance(value, dict):
         raise Invalid(f"'{name}' must be a mapping of fields",
                        "indent its fields under it, e.g. 'code: NI 62'")
     return value
 
 
-def items(value, name):
+def items(value: object, name: str) -> list[Any]:
     if not isinstance(value, list):
         raise Invalid(f"'{name}' must be a list", "write each item on a line starting '- '")
     return value
 
 
-def fields(data, name, allowed, required):
-    data = mapping(data, name)
+def fields(value: object, name: str, allowed: Collection[str], required: Iterable[str]
+           ) -> dict[Any, Any]:
+    data = mapping(value, name)
     for key in data:
         if key not in allowed:
             raise Invalid(f"unknown field '{key}' in '{name}'", did_you_mean(key, allowed),
@@ -69,7 +74,7 @@ def isbn13_ok(isbn: str) -> bool:
     return (10 - total % 10) % 10 == int(digits[12])
 
 
-def published(value, name):
+def published(value: object, name: str) -> str:
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
@@ -86,7 +91,7 @@ def published(value, name):
     return written
 
 
-def date(value, name):
+def date(value: object, name: str) -> dt.date:
     """A calendar date: YAML's own (``2009-04-01`` unquoted) or text in that form."""
     if isinstance(value, dt.datetime):
         return value.date()
@@ -98,20 +103,20 @@ def date(value, name):
         raise Invalid(f"'{name}' must be a date like 2009-04-01, not {value!r}") from None
 
 
-def positive_int(value, name):
+def positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise Invalid(f"'{name}' must be a positive whole number, not {value!r}")
     return value
 
 
-def price(value, name):
+def price(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
             or not math.isfinite(value) or value > 1_000_000:
         raise Invalid(f"'{name}' must be a number of pounds, e.g. 12.50, not {value!r}")
     return round(float(value), 2)
 
 
-def isbn(value, name):
+def isbn(value: object, name: str) -> str:
     written = text(value, name)
     if not isbn13_ok(written):
         raise Invalid(f"'{name}' {written} is not a valid ISBN-13",
@@ -119,7 +124,7 @@ def isbn(value, name):
     return written
 
 
-def text_list(value, name):
+def text_list(value: object, name: str) -> tuple[str, ...]:
     return tuple(text(item, f"{name}[{i + 1}]") for i, item in enumerate(items(value, name)))
 
 
@@ -129,7 +134,7 @@ REPR_RE = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
 def readable(message: str) -> str:
     """``message`` with Python's escapes in quoted values ('final\\xa0') shown as what an
     author sees: 'final' followed by a no-break space."""
-    def fix(match):
+    def fix(match: re.Match[str]) -> str:
         quoted = match.group(0)
         if "\\" not in quoted:
             return quoted
@@ -157,7 +162,7 @@ def _named(chars: str) -> str:
     return " and ".join(names)
 
 
-def https_url(value, name):
+def https_url(value: object, name: str) -> str:
     """A web address that becomes a link and a QR code in every PDF: https only, with a host,
     no spaces (``file:///etc/passwd`` or ``javascript:`` would be printed and linked)."""
     written = text(value, name)
@@ -168,7 +173,7 @@ def https_url(value, name):
     return written
 
 
-def names(value, name):
+def names(value: object, name: str) -> tuple[str, ...]:
     """A list of at least one name (a reference's authors: the citation needs the first)."""
     listed = items(value, name)
     # {literal: Department for Children, Schools and Families}: an organisation, never split
@@ -185,12 +190,13 @@ def names(value, name):
 class Checker:
     """Runs field checks against one file's data, turning failures into located problems."""
 
-    def __init__(self, path, lines, problems: Problems):
+    def __init__(self, path: Path, lines: yamlsafe.Lines, problems: Problems) -> None:
         self.path, self.lines, self.problems = path, lines, problems
         self.ok = True
-        self.data = None  # the file's data, once top() has seen it (names items by their id)
+        # the file's data, once top() has seen it (names items by their id)
+        self.data: object = None
 
-    def name(self, key_path) -> str:
+    def name(self, key_path: yamlsafe.KeyPath) -> str:
         """``references[ward2001].year`` for ``("references", 6, "year")``: an item of a list
         is named by its id when it has one, else by its position counted from 1."""
         out, node = "", self.data
@@ -206,7 +212,9 @@ class Checker:
                 node = node.get(key) if isinstance(node, dict) else None
         return out
 
-    def __call__(self, func, value, *key_path, **kwargs):
+    def __call__(self, func: Callable[..., T], value: object, *key_path: str | int,
+                 **kwargs: Any) -> T | None:
+        """``func(value, name, **kwargs)``, or None (and a problem) when it raises Invalid."""
         try:
             return func(value, self.name(key_path), **kwargs)
         except Invalid as exc:
@@ -216,12 +224,13 @@ class Checker:
                                  readable(exc.message), exc.hint))
             return None
 
-    def fail(self, key_path, message, hint=""):
+    def fail(self, key_path: Iterable[str | int], message: str, hint: str = "") -> None:
         self.ok = False
         self.problems.items.append(
             yamlsafe.problem(self.path, self.lines, tuple(key_path), readable(message), hint))
 
-    def top(self, data, allowed, required, what):
+    def top(self, data: object, allowed: Collection[str], required: Iterable[str], what: str
+            ) -> dict[Any, Any]:
         self.data = data
         if not isinstance(data, dict):
             self.ok = False
@@ -241,7 +250,7 @@ class Checker:
         return data
 
 
-def is_file(path) -> bool:
+def is_file(path: str | Path) -> bool:
     """``path`` names a file: False, not an exception, for a name the system refuses (too long
     for the file system, say), which is an author's slip like a file that is not there."""
     try:

@@ -25,14 +25,19 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from press.core import output
 from press.project import Project
 
 log = logging.getLogger(__name__)
+
+# A record's JSON, and the facts in it: whatever a product needs later (page counts...).
+Facts = dict[str, Any]
 
 FORMAT = 3  # bump when a record's layout or a key recipe changes
 # Libraries whose version can change what a PDF looks like or contains.
@@ -44,7 +49,7 @@ DISTRIBUTIONS = ("weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "
 PACKAGE = "press"
 
 
-def digest(*parts) -> str:
+def digest(*parts: object) -> str:
     """A stable hash of JSON-able parts."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -52,7 +57,7 @@ def digest(*parts) -> str:
 class Hasher:
     """Content hashes of files, each file read at most once per run."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._memo: dict[Path, str | None] = {}
 
     def file(self, path: Path) -> str | None:
@@ -64,7 +69,7 @@ class Hasher:
                 self._memo[path] = None
         return self._memo[path]
 
-    def files(self, root: Path, paths) -> list[tuple[str, str | None]]:
+    def files(self, root: Path, paths: Iterable[Path]) -> list[tuple[str, str | None]]:
         """``(path relative to root, hash)`` for each path, sorted: a key part that does not
         depend on where the project folder is."""
         return sorted((p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p),
@@ -209,7 +214,7 @@ class Record:
         self.root = project.root
         self.path = project.record_path(kind, name)
 
-    def read(self) -> dict | None:
+    def read(self) -> Facts | None:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -221,7 +226,7 @@ class Record:
             return None
         return data
 
-    def fresh(self, key: str, hasher: Hasher | None = None) -> dict | None:
+    def fresh(self, key: str, hasher: Hasher | None = None) -> Facts | None:
         """The recorded facts, if the record has this key, its inputs are unchanged and its
         files are as left."""
         data = self.read()
@@ -233,15 +238,17 @@ class Record:
             return None
         return self.unchanged(data)
 
-    def unchanged(self, data: dict | None = None) -> dict | None:
+    def unchanged(self, data: Facts | None = None) -> Facts | None:
         """The recorded facts, if the recorded files are as left (whatever the key)."""
         data = data or self.read()
         if not data or not all(stamp(self.root / rel) == value
                                for rel, value in data["files"].items()):
             return None
-        return data.get("facts", {})
+        facts: Facts = data.get("facts", {})
+        return facts
 
-    def write(self, key: str, files, facts: dict | None = None, inputs=(),
+    def write(self, key: str, files: Iterable[Path | str], facts: Facts | None = None,
+              inputs: Iterable[Path | str] = (),
               hasher: Hasher | None = None) -> None:
         """Record a build: ``files`` its outputs, ``inputs`` the files it read (paths)."""
         hasher = hasher or Hasher()

@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def clean_text(text: str) -> str:
 
 
 @contextmanager
-def library_messages(name: str):
+def library_messages(name: str) -> Iterator[list[str]]:
     """Collect what the library logger ``name`` (e.g. "pypdf") says inside the block, instead
     of letting Python print it raw on the terminal: a damaged file makes pypdf log repairs
     ("incorrect startxref pointer") that belong to that file's problem, if anywhere."""
@@ -101,7 +102,7 @@ def library_messages(name: str):
     messages: list[str] = []
 
     class Collect(logging.Handler):
-        def emit(self, record):
+        def emit(self, record: logging.LogRecord) -> None:
             messages.append(clean_text(record.getMessage()).split("\n")[0][:200])
 
     handler = Collect(logging.WARNING)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from press.errors import ContentError, Problem
 from press.preview.changes import Deps, affected, is_scratch
@@ -78,12 +79,12 @@ class PreviewServer:
     def __enter__(self) -> PreviewServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
 def start(project: Project, port: int = 0, slugs: Iterable[str] | None = None,
-          **kwargs) -> PreviewServer:
+          **kwargs: Any) -> PreviewServer:
     """Start a preview in background threads (port 0: any free port); see ``.url``."""
     return PreviewServer(project, port, slugs, **kwargs).start()
 

@@ -166,7 +166,7 @@ def rasterise(pdf: bytes, folder: Path, dpi: int = DPI) -> tuple[PageImage, ...]
 
 
 class _Quiet(logging.Filter):
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         return False
 
 
@@ -181,7 +181,8 @@ def pages_pdf(laid_out: typeset.Typeset, indexes: list[int]) -> bytes:
     logging.getLogger("weasyprint").addFilter(quiet)
     saved = typeset.set_bleed(subset, 0)
     try:
-        return subset.write_pdf(uncompressed_pdf=True)
+        data: bytes = subset.write_pdf(uncompressed_pdf=True)  # WeasyPrint: untyped
+        return data
     finally:
         typeset.restore_bleed(subset, saved)
         logging.getLogger("weasyprint").removeFilter(quiet)

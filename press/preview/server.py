@@ -12,6 +12,7 @@ from functools import cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jinja2
@@ -30,7 +31,7 @@ class Response:
     status: int
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"
-    headers: dict = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 NAME_MAX = 255  # bytes in one file name on every file system the preview runs on
@@ -107,7 +108,7 @@ def respond(preview: Preview, target: str) -> Response:
     return _text(HTTPStatus.NOT_FOUND, "404 not found")
 
 
-def _text(status, message) -> Response:
+def _text(status: int, message: str) -> Response:
     return Response(status, (message + "\n").encode())
 
 
@@ -133,7 +134,7 @@ def _templates() -> jinja2.Environment:
     return environment
 
 
-def render(name: str, **context) -> str:
+def render(name: str, **context: Any) -> str:
     return _templates().get_template(name).render(**context)
 
 
@@ -165,13 +166,13 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "briefing-press-preview"
     sys_version = ""
 
-    def do_GET(self):  # noqa: N802 (http.server's API name)
+    def do_GET(self) -> None:  # noqa: N802 (http.server's API name)
         url = urlsplit(self.path)
         if self._host_ok() and url.path == "/events":
             return self._events(parse_qs(url.query).get("slug", [""])[0])
         return self._send(self._response())
 
-    def do_HEAD(self):  # noqa: N802
+    def do_HEAD(self) -> None:  # noqa: N802
         self._send(self._response(), head=True)
 
     def _host_ok(self) -> bool:
@@ -219,17 +220,17 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the tab was closed or reloaded
 
-    def log_message(self, format, *args):  # noqa: A002 (http.server's signature)
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
         log.debug("%s %s", self.address_string(), format % args)
 
 
 class PreviewHTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # an open /events stream must not keep the process alive
 
-    def __init__(self, preview: Preview, port: int):
+    def __init__(self, preview: Preview, port: int) -> None:
         self.preview = preview
         super().__init__((HOST, port), Handler)
 
-    def handle_error(self, request, client_address):
+    def handle_error(self, request: object, client_address: object) -> None:
         log.exception("preview: error while answering %s", client_address)
 

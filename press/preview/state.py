@@ -6,9 +6,10 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from press.briefing.layout import layout_files
 from press.core import limits, parallel
@@ -29,6 +30,8 @@ from press.project import Project
 
 log = logging.getLogger("press.preview")  # one logger for the whole stage, as before its split
 
+Event = dict[str, object]  # one server-sent event to the browser (JSON)
+
 MISSING_GRACE_S = 0.25  # save-by-rename: the file may be briefly absent
 
 
@@ -40,7 +43,7 @@ class _Outcome:
     status: str
     pages: tuple[PageImage, ...]
     deps: Deps
-    prints: tuple
+    prints: tuple[str, ...]  # the pages' fingerprints
     warnings: tuple[str, ...]
 
 
@@ -90,7 +93,7 @@ class Preview:
         self.deps: dict[str, Deps] = {}
         self._prints: dict[str, tuple[str, ...]] = {}  # page fingerprints of the last good build
         self.version = 0
-        self._events: list[tuple[int, dict]] = []
+        self._events: list[tuple[int, Event]] = []
         self._pending: set[str] = set()
         self._viewed: dict[str, float] = {}
         self.stopping = threading.Event()
@@ -154,14 +157,14 @@ class Preview:
 
     # - events -
 
-    def _announce(self, event: dict) -> None:
+    def _announce(self, event: Event) -> None:
         """Record an event for /events listeners (call with the lock held)."""
         self.version += 1
         self._events.append((self.version, event))
         del self._events[:-200]
         self._news.notify_all()
 
-    def wait_events(self, seen: int, timeout: float) -> tuple[list[dict], int]:
+    def wait_events(self, seen: int, timeout: float) -> tuple[list[Event], int]:
         """Events after version ``seen`` (waiting up to ``timeout``), and the new version."""
         with self._news:
             self._news.wait_for(lambda: self.version > seen or self.stopping.is_set(), timeout)
@@ -183,7 +186,7 @@ class Preview:
 
     # - building -
 
-    def _update(self, slug: str, **changes) -> View:
+    def _update(self, slug: str, **changes: Any) -> View:
         with self._lock:
             current = self.views.get(slug) or View(slug)
             view = replace(current, version=self.version + 1, **changes)
@@ -213,12 +216,12 @@ class Preview:
         with self._lock:
             before = self._prints.get(slug)
 
-        def work(send) -> _Outcome:
+        def work(send: Callable[[object], None]) -> _Outcome:
             result = typeset_briefing(self.project, path)
             prints = fingerprints(result.laid_out,
                                   layout_files(self.project, result.briefing.layout))
 
-            def outcome(pages) -> _Outcome:
+            def outcome(pages: Iterable[PageImage]) -> _Outcome:
                 return _Outcome(result.briefing.title, result.briefing.status, tuple(pages),
                                 result.deps, tuple(prints),
                                 tuple(w.format(self.project.root) for w in result.warnings))
@@ -253,14 +256,15 @@ class Preview:
             self._prints[slug] = outcome.prints
         shown = self.views.get(slug)
         early = shown is not None and shown.pages == outcome.pages and not shown.pdf
-        view = self._show(slug, outcome, outcome.pages, pdf_name,
-                          started, seconds=shown.seconds if early else None)
+        view = self._show(slug, outcome, outcome.pages, pdf_name, started,
+                          seconds=shown.seconds if early and shown is not None else None)
         _tidy(folder, {p.name for p in outcome.pages + previous.pages} | {pdf_name})
         changed = f", {view.changed} changed" if view.changed else ""
         self.report(f"{slug}: {len(outcome.pages)} pages in {view.seconds:.1f} s{changed}")
         return view
 
-    def _in_child(self, work, path: Path, show_early) -> _Outcome:
+    def _in_child(self, work: Callable[[Callable[[object], None]], _Outcome], path: Path,
+                  show_early: Callable[[_Outcome], None]) -> _Outcome:
         """Run one build in a forked child with a wall-clock bound. In this thread SIGALRM
         limits do nothing; in the child (whose only thread is the forking one) the stages'
         own limits work too. A child that runs over is killed and the build reported failed;
@@ -284,6 +288,7 @@ class Preview:
                 value = child.early()  # the changed pages, drawn (None: the build is over)
                 if value is None:
                     break
+                assert isinstance(value, _Outcome)  # what work() sends
                 show_early(value)
                 continue
             if self.stopping.is_set() or (deadline and time.monotonic() > deadline):
@@ -296,13 +301,14 @@ class Preview:
                                       "very long tables; raise PRESS_TIME_LIMIT_PREVIEW")
         return child.result()
 
-    def _draw_changed(self, result: Built, prints, before, previous, folder):
+    def _draw_changed(self, result: Built, prints: Sequence[str], before: Sequence[str],
+                      previous: Sequence[PageImage], folder: Path) -> tuple[PageImage, ...]:
         """PageImages for every page, drawing only those whose fingerprint changed."""
         pages = result.laid_out.document.pages
         todo = [i for i, key in enumerate(prints)
                 if i >= len(before) or i >= len(previous) or before[i] != key]
         drawn = dict(zip(todo, draw(pages_pdf(result.laid_out, todo), folder))) if todo else {}
-        images = []
+        images: list[PageImage] = []
         for i in range(len(pages)):
             if i in drawn:
                 name, width, height = drawn[i]
@@ -311,7 +317,8 @@ class Preview:
                 images.append(replace(previous[i], changed=False))
         return tuple(images)
 
-    def _show(self, slug, outcome: _Outcome, pages, pdf_name, started,
+    def _show(self, slug: str, outcome: _Outcome, pages: tuple[PageImage, ...], pdf_name: str,
+              started: float,
               seconds: float | None = None) -> View:
         """Show a build's pages (``pdf_name`` "": their PDF is still being written);
         ``seconds``: from the save to the pages (if shown before), else until now."""
@@ -321,7 +328,7 @@ class Preview:
             seconds=time.monotonic() - started if seconds is None else seconds, problems=(),
             warnings=outcome.warnings, building=False)
 
-    def _failed(self, slug, path, problems: list[Problem], started) -> View:
+    def _failed(self, slug: str, path: Path, problems: list[Problem], started: float) -> View:
         with self._lock:
             self.deps.setdefault(slug, Deps())
             self.deps[slug] = replace(self.deps[slug], series=None)

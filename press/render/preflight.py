@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
@@ -20,6 +21,9 @@ from press.render.preflight_colour import (
     needed_pixels,
 )
 from press.render.units import A4_PT, BLEED_PT
+
+# The report and its parts are JSON (written beside the print file, read by tests and the shop)
+Report: TypeAlias = dict[str, Any]
 
 TOLERANCE = 0.6  # points
 MAX_TAC = 300  # per cent: total area coverage a coated-paper press (FOGRA39) takes
@@ -92,7 +96,7 @@ def _pixels(image):
     return None
 
 
-def check(data: bytes, images: list[dict], booklet: bool) -> dict:
+def check(data: bytes, images: list[Report], booklet: bool) -> Report:
     """Inspect a print PDF; returns a report with ``blocking`` and ``warnings`` lists."""
     reader = PdfReader(io.BytesIO(data))
     blocking, warnings = [], []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from press.core.output import identifier
 from press.errors import ContentError
@@ -24,6 +25,22 @@ from press.project import Project
 from press.render import preflight, typeset, web
 from press.render import print as print_pdf
 from press.render.typeset import Typeset
+
+if TYPE_CHECKING:
+    from press.model import Series
+
+
+class Sold(Protocol):
+    """What a sample's metadata names (``press.briefing.sample.Sold``, from a layer above)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def sample_pages(self) -> int: ...
+    @property
+    def series(self) -> Series: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,7 @@ def write_print(project: Project, laid_out: Typeset, ident: str, variant: str = 
     if recipe.cover:
         collision = preflight.cover_fit(laid_out.document)
         if collision:
+            assert source is not None  # every recipe with a cover is given its source
             raise ContentError.at(source, title_line(source), collision,
                                   "shorten the title or the subtitle")
     palette = print_pdf.Palette.load(project.layouts / "palette.yaml")
@@ -67,6 +85,8 @@ def write_print(project: Project, laid_out: Typeset, ident: str, variant: str = 
 
 def title_line(path: Path | None) -> int | None:
     """The line of ``title:`` in a source file, for problems about the title."""
+    if path is None:
+        return None
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.startswith("title:"):
@@ -76,7 +96,9 @@ def title_line(path: Path | None) -> int | None:
     return None
 
 
-def write_sample(base: Typeset, pages: list, note: Typeset, product, ident: str) -> bytes:
+# WeasyPrint's pages and metadata have no types (an Any to mypy).
+def write_sample(base: Typeset, pages: list[Any], note: Typeset, product: Sold, ident: str
+                 ) -> bytes:
     """A free sample: ``pages`` (the first pages of ``base``, perhaps followed by pages of
     other layouts, which the caller keeps alive until this returns) and the note page, in one
     document copied from ``base`` so that WeasyPrint writes one structure tree: a tagged
@@ -89,7 +111,7 @@ def write_sample(base: Typeset, pages: list, note: Typeset, product, ident: str)
     return web.write_web(excerpt, None, ident, excerpt=True)
 
 
-def sample_metadata(metadata, product):
+def sample_metadata(metadata: Any, product: Sold) -> Any:
     """The full edition's metadata, marked as a sample."""
     sample = copy.copy(metadata)
     sample.title = f"{metadata.title or product.title} (sample)"

@@ -24,6 +24,7 @@ that must be built first is built in a child process while this one parses the o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -54,10 +55,15 @@ from press.project import Project
 
 LOG = logging.getLogger(__name__)
 
+# The briefings built (or found up to date) in this run, by slug.
+Results = dict[str, pipeline.Result]
+# Briefing PDFs read and parsed ahead of a merge, by (slug, edition).
+Early = dict[tuple[str, str], PartFile]
+
 
 # -- inputs: the briefings' own PDFs -------------------------------------------------------------
 
-def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
+def ensure_built(project: Project, bundle: Bundle, results: Results) -> list[str]:
     """Make sure the bundle's briefing PDFs are current; returns the slugs that were rebuilt.
 
     Goes through the pipeline's cached build, so an unchanged briefing is never laid out again
@@ -65,7 +71,7 @@ def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
     already built in this run (a briefing shared by several bundles is built once).
     """
     todo = _unbuilt(bundle, results)
-    rebuilt = []
+    rebuilt: list[str] = []
     if todo:
         LOG.info("bringing %s up to date for bundle %s", ", ".join(todo), bundle.id)
         quiet = Problems()
@@ -75,9 +81,9 @@ def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
                 rebuilt.append(result.slug)
     problems = []
     for briefing, line in zip(bundle.briefings, bundle.lines, strict=True):
-        result = results.get(briefing.slug)
-        if result is None or not result.ok:
-            first = result.problems[0].format(project.root) if result and result.problems \
+        found = results.get(briefing.slug)
+        if found is None or not found.ok:
+            first = found.problems[0].format(project.root) if found and found.problems \
                 else "it does not load"
             problems.append(Problem(bundle.path, line, f"briefing '{briefing.slug}' failed to "
                                     f"build, so the bundle cannot be assembled: {first}",
@@ -87,7 +93,7 @@ def ensure_built(project: Project, bundle: Bundle, results: dict) -> list[str]:
     return rebuilt
 
 
-def _unbuilt(bundle: Bundle, results: dict) -> list[str]:
+def _unbuilt(bundle: Bundle, results: Results) -> list[str]:
     """The bundle's briefings not yet built (or found up to date) in this run."""
     return [b.slug for b in bundle.briefings
             if not (results.get(b.slug) and all(e in results[b.slug].outputs for e in EDITIONS))
@@ -127,8 +133,8 @@ def bundle_up_to_date(project: Project, bundle: Bundle) -> bool:
     return _record(project, bundle).fresh(bundle_key(project, bundle)) is not None
 
 
-def assemble(project: Project, bundle: Bundle, results: dict | None = None,
-             force: bool = False, early: dict | None = None) -> Assembled:
+def assemble(project: Project, bundle: Bundle, results: Results | None = None,
+             force: bool = False, early: Early | None = None) -> Assembled:
     """Build (or reuse) the briefings, lay out the bundle's pages, merge, write atomically.
 
     Both editions are made in memory first (at the same time, in two processes, where the
@@ -149,19 +155,20 @@ def assemble(project: Project, bundle: Bundle, results: dict | None = None,
     early = {key: part for key, part in {**early, **read}.items() if key[0] not in rebuilt}
     made = parallel.run_beside(partial(one_edition.make, project, bundle, early), EDITIONS)
     paths, extras = project.bundle_outputs(bundle.id), project.bundle_extras(bundle.id)
-    for edition, (data, _, _, _, derived) in made.items():
-        output.write_bytes(paths[edition], data)
-        for role, derived_data in derived.items():  # the web edition's sample and thumbnails
+    for edition, one in made.items():
+        output.write_bytes(paths[edition], one.data)
+        for role, derived_data in one.derived.items():  # the web edition's sample, thumbnails
             output.write_bytes(extras[role], derived_data)
-    output.write_text(project.bundle_preflight(bundle.id), made["print"][3])
+    output.write_text(project.bundle_preflight(bundle.id), made["print"].report_json)
     _record(project, bundle).write(bundle_key(project, bundle),
                                    [*paths.values(), project.bundle_preflight(bundle.id),
                                     *extras.values()])
-    return Assembled(bundle, paths, {e: m[1] for e, m in made.items()},
-                     {e: m[2] for e, m in made.items()}, tuple(rebuilt))
+    return Assembled(bundle, paths, {e: m.pages for e, m in made.items()},
+                     {e: m.sizes for e, m in made.items()}, tuple(rebuilt))
 
 
-def _build_and_read(project: Project, bundle: Bundle, results: dict):
+def _build_and_read(project: Project, bundle: Bundle, results: Results
+                    ) -> tuple[list[str], Early]:
     """:func:`ensure_built`; where a briefing must be built and a core is free, it is built in a
     child process while this one reads and parses the briefings' PDFs that are up to date.
 
@@ -176,7 +183,7 @@ def _build_and_read(project: Project, bundle: Bundle, results: dict):
     # that fraction first, so that a bundle with nothing to build parses nothing twice.
     todo_parts = [] if child.done(wait=0.8) else [(b.slug, edition) for b in bundle.briefings
                                                   for edition in EDITIONS]
-    early: dict = {}
+    early: Early = {}
     try:
         _parse_parts(project, todo_parts, early, stop=child.done)
     except BaseException:
@@ -187,8 +194,8 @@ def _build_and_read(project: Project, bundle: Bundle, results: dict):
     return rebuilt, early
 
 
-def _parse_parts(project: Project, keys: list[tuple[str, str]], into: dict,
-                 stop=lambda: False) -> None:
+def _parse_parts(project: Project, keys: list[tuple[str, str]], into: Early,
+                 stop: Callable[[], bool] = lambda: False) -> None:
     """Read and parse the briefing PDFs ``keys`` (``(slug, edition)``) into ``into``, ahead of
     a merge, until ``stop()``. One missing or damaged is skipped: it is being built, or the
     merge reads it again and says so."""
@@ -204,15 +211,16 @@ def _parse_parts(project: Project, keys: list[tuple[str, str]], into: dict,
                 pass
 
 
-def _build_in_child(project: Project, bundle: Bundle, results: dict):
+def _build_in_child(project: Project, bundle: Bundle, results: Results
+                    ) -> tuple[list[str], Results]:
     """:func:`ensure_built` and the results it added: the child's ``results`` is its own."""
     rebuilt = ensure_built(project, bundle, results)
     return rebuilt, {b.slug: results[b.slug] for b in bundle.briefings if b.slug in results}
 
 
 def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
-                 results: dict | None = None, force: bool = False,
-                 early: dict | None = None) -> list[Assembled]:
+                 results: Results | None = None, force: bool = False,
+                 early: Early | None = None) -> list[Assembled]:
     """Every bundle (or those named); each failure is a problem, the others still build."""
     results = {} if results is None else results
     series, briefings = load_all(project, Problems())  # briefing problems: the briefing's own
@@ -228,8 +236,8 @@ def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
     return done
 
 
-def after_build(project: Project, results: list, force: bool = False,
-                early: dict | None = None) -> tuple[list[Assembled], Problems]:
+def after_build(project: Project, results: list[pipeline.Result], force: bool = False,
+                early: Early | None = None) -> tuple[list[Assembled], Problems]:
     """After a full build: assemble every bundle from the briefings just built (none if there
     are no bundle files); returns what was assembled and the problems found. ``early``: the
     parts a :class:`ReadAhead` read while they were built."""
@@ -248,9 +256,9 @@ class ReadAhead:
     ``parts``: ``{(slug, edition): PartFile}``, for :func:`after_build`.
     """
 
-    def __init__(self, project: Project):
+    def __init__(self, project: Project) -> None:
         self.project = project
-        self.parts: dict[tuple[str, str], PartFile] = {}
+        self.parts: Early = {}
 
     def __call__(self, building: list[str]) -> None:
         paths = self.project.bundle_paths()

@@ -21,18 +21,17 @@ from press.pdf import compact, fontmerge, structure
 from press.pdf import merge as pdfmerge
 from press.pdf.merge import Segment
 from press.products.bundles import sample as bundle_sample
-from press.products.bundles.model import BUNDLE_CODE, Bundle, PartFile, Plan
+from press.products.bundles.model import BUNDLE_CODE, Bundle, Made, PartFile, Plan, Sizes
 from press.products.bundles.pages import anchor, own_pages
 from press.project import Project
 from press.render import preflight, thumbnail
 from press.render.thumbnail import THUMB_WIDTHS
 
 
-def make(project: Project, bundle: Bundle, early: dict,
-         edition: str) -> tuple[bytes, int, tuple, str, dict]:
-    """One edition of a bundle: (PDF, page count, (bytes, briefings' bytes, own pages'
-    bytes), print preflight report as JSON or "", what the web edition brings for the shop:
-    {"sample", "cover", "cover@2x": bytes}). ``early``: parts already read."""
+def make(project: Project, bundle: Bundle, early: dict[tuple[str, str], PartFile],
+         edition: str) -> Made:
+    """One edition of a bundle, with what the web edition brings for the shop:
+    {"sample", "cover", "cover@2x": bytes}. ``early``: parts already read."""
     try:
         parts = [early.get((b.slug, edition)) or PartFile.of(project, b.slug, edition)
                  for b in bundle.briefings]
@@ -42,7 +41,7 @@ def make(project: Project, bundle: Bundle, early: dict,
     except (PyPdfError, OSError) as exc:  # a damaged or vanished briefing PDF
         raise ContentError.at(bundle.path, None, f"cannot merge the {edition} PDFs: {exc}",
                               "rebuild them: build.py briefing SLUG --force") from None
-    report_json, derived = "", {}
+    report_json, derived = "", dict[str, bytes]()
     if edition == "web":
         derived = {"sample": bundle_sample.write(project, bundle, the_plan, parts, own_layout),
                    **_covers(project, bundle, own)}
@@ -53,8 +52,8 @@ def make(project: Project, bundle: Bundle, early: dict,
             raise ContentError([Problem(bundle.path, None, f"print preflight: {message}")
                                 for message in report["blocking"]])
         report_json = json.dumps(report, indent=2, sort_keys=True) + "\n"
-    sizes = (len(data), sum(p.path.stat().st_size for p in parts), len(own))
-    return data, the_plan.total, sizes, report_json, derived
+    sizes = Sizes(len(data), sum(p.path.stat().st_size for p in parts), len(own))
+    return Made(data, the_plan.total, sizes, report_json, derived)
 
 
 def _covers(project: Project, bundle: Bundle, own: bytes) -> dict[str, bytes]:
@@ -99,7 +98,8 @@ def merge(bundle: Bundle, edition: str, own: bytes, the_plan: Plan,
     return buffer.getvalue()
 
 
-def _segments(bundle, the_plan, own_reader, readers, parts) -> list[Segment]:
+def _segments(bundle: Bundle, the_plan: Plan, own_reader: PdfReader, readers: list[PdfReader],
+              parts: list[PartFile]) -> list[Segment]:
     own_count = len(own_reader.pages)
     blanks = iter(range(the_plan.front, own_count - 1))
     segments = [Segment(own_reader, list(range(the_plan.front)), "front")]

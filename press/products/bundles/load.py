@@ -3,6 +3,7 @@ checks every kind of file shares (``press.core.fields``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from press.content.load import SLUG_RE, read_text
@@ -31,7 +32,7 @@ def load_bundle(project: Project, path: Path, series: dict[str, Series],
                        "use lower-case letters, digits and hyphens, e.g. "
                        + (slug_of(path.stem) or "my-bundle") + ".yaml")
 
-    def text(key):
+    def text(key: str) -> str:
         value = data.get(key)
         if value is None or (key not in REQUIRED and isinstance(value, str)
                              and not value.strip()):
@@ -53,6 +54,7 @@ def load_bundle(project: Project, path: Path, series: dict[str, Series],
                                      briefings, check.fail)
     if problems.errors:
         raise ContentError(problems.errors)
+    assert the_series is not None  # required: a missing or unknown series is an error above
     return Bundle(
         id=path.stem, path=path, title=texts["title"], subtitle=texts["subtitle"],
         series=the_series, briefings=tuple(chosen), published=published,
@@ -68,7 +70,9 @@ def slug_of(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
-def _briefings(project, items, lines, the_series, briefings, fail):
+def _briefings(project: Project, items: object, lines: yamlsafe.Lines, the_series: Series | None,
+               briefings: dict[str, Briefing], fail: Callable[..., None]
+               ) -> tuple[list[Briefing], list[int | None]]:
     """The ``briefings`` list: known, final, from this series, each listed once."""
     if items is None:
         return [], []
@@ -79,7 +83,9 @@ def _briefings(project, items, lines, the_series, briefings, fail):
     if not items:
         fail(("briefings",), "'briefings' is empty", "list at least one briefing slug")
         return [], []
-    chosen, entry_lines, seen = [], [], {}
+    chosen: list[Briefing] = []
+    entry_lines: list[int | None] = []
+    seen: dict[str, int | None] = {}
     for index, item in enumerate(items):
         line = yamlsafe.line_of(lines, "briefings", index)
         slug = str(item).strip() if isinstance(item, (str, int)) else ""

@@ -7,9 +7,10 @@ import dataclasses
 import datetime as dt
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from press.model import Briefing, Series
 from press.project import Project
@@ -31,7 +32,7 @@ class Bundle:
     series: Series
     briefings: tuple[Briefing, ...]
     published: str
-    lines: tuple[int, ...]  # line of each entry of ``briefings`` in the bundle file
+    lines: tuple[int | None, ...]  # line of each entry of ``briefings`` in the bundle file
     subtitle: str = ""
     isbn: str = ""
     price: float | None = None
@@ -112,19 +113,37 @@ class Plan:
         return index - self.front + 1
 
 
+class Sizes(NamedTuple):
+    """An edition's bytes, its briefings' PDFs' bytes and its own pages' bytes."""
+
+    edition: int
+    briefings: int
+    own: int
+
+
+class Made(NamedTuple):
+    """One edition of a bundle, made in memory (``edition.make``)."""
+
+    data: bytes  # the PDF
+    pages: int
+    sizes: Sizes
+    report_json: str  # the print preflight report as JSON, or ""
+    derived: dict[str, bytes]  # what the web edition brings for the shop: sample, covers
+
+
 @dataclass(frozen=True)
 class Assembled:
     """What assembling one bundle produced."""
 
     bundle: Bundle
-    outputs: dict
-    pages: dict
-    sizes: dict  # edition -> (bundle bytes, briefing PDFs' bytes, own pages' bytes)
+    outputs: dict[str, Path]  # edition -> PDF
+    pages: dict[str, int]  # edition -> page count
+    sizes: dict[str, Sizes]  # edition -> sizes
     rebuilt: tuple[str, ...]  # briefings that had to be (re)built first
     fresh: bool = False  # the bundle was already up to date: nothing was written
 
 
-def plan(front: int, counts, edition: str, booklet: bool) -> Plan:
+def plan(front: int, counts: Sequence[int], edition: str, booklet: bool) -> Plan:
     """In print every briefing starts on a right-hand page and the back cover is a left-hand
     page (a multiple of 4 pages for a saddle-stitched booklet); the web edition has no blanks."""
     pads, position = [], front

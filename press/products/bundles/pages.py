@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from press.briefing import layout
@@ -105,13 +106,13 @@ def own_pages(project: Project, bundle: Bundle, edition: str,
     return data, the_plan, laid_out
 
 
-def design_files(project: Project) -> list:
+def design_files(project: Project) -> list[Path]:
     """What the bundle's own pages and its sample may use (``layout.layout_files``)."""
     return layout.layout_files(project, "bundle", "_sample_note", fetched=True)
 
 
 def settle_contents(project: Project, bundle: Bundle, edition: str, counts: tuple[int, ...],
-                    guess: int = 2):
+                    guess: int = 2) -> tuple[Typeset, Plan]:
     """The bundle's own pages laid out (WeasyPrint's document) and the plan they settle on.
 
     The contents page lists start pages, which depend on how many pages the front matter
@@ -120,13 +121,16 @@ def settle_contents(project: Project, bundle: Bundle, edition: str, counts: tupl
     """
     from press.render import typeset  # WeasyPrint: imported only when a bundle is assembled
     booklet = bundle.series.booklet
-    front, laid_out, rendered = guess, None, None
+    front = guess
+    laid_out: Typeset | None = None
+    rendered: str | None = None
     for _ in range(3):
         the_plan = plan(front, counts, edition, booklet)
         the_page = page(project, bundle, the_plan)
         if the_page.html != rendered:  # e.g. the web contents shows the same numbers anyway
             laid_out = typeset.render(the_page, project.root)
             rendered = the_page.html
+        assert laid_out is not None  # laid out on the first pass
         actual = laid_out.page_count - 1  # everything but the back cover
         if actual == front:
             break

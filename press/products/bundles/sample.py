@@ -21,6 +21,7 @@ from press.briefing import layout, sample
 from press.briefing import render as render_briefing
 from press.core import freshness
 from press.errors import ContentError
+from press.model import Page
 from press.products.bundles.model import BUNDLE_CODE, Bundle, PartFile, Plan
 from press.products.bundles.pages import description, design_files, page, settle_contents
 from press.project import Project
@@ -76,7 +77,7 @@ def write(project: Project, bundle: Bundle, the_plan: Plan, parts: list[PartFile
     return data
 
 
-def _lay_out(project: Project, bundle: Bundle, the_plan: Plan, shown: int, note_html,
+def _lay_out(project: Project, bundle: Bundle, the_plan: Plan, shown: int, note_html: Page,
              showing: list[PartFile], own: Typeset | None) -> bytes:
     from press.render import recipes, typeset  # WeasyPrint
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from press.errors import Problem
+from press.project import Project
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Evaluation:
     left_out: int
 
 
-def build_evaluation(project, mailing_id: str) -> Evaluation:
+def build_evaluation(project: Project, mailing_id: str) -> Evaluation:
     """Read the returns of mailing ``mailing_id`` and write its evaluation folder."""
     # Imported here: the mailing stage imports press.products.mailing.feedback, and this
     # package's __init__ runs first, so a module-level import would be a cycle.

@@ -13,11 +13,45 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from press.core import csvsafe
+from press.errors import Problems
+from press.products.evaluation.returns import Answer, Keys
+from press.products.mailing.model import Mailing
 from press.products.mailing.questions import Question
+from press.project import Project
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 QUOTE_ATTRIBUTION = {"role_and_agency", "anonymously"}
+
+
+class ChoiceRow(TypedDict):
+    label: str
+    count: int
+    share: float  # of the commonest answer's count: the bar's length
+
+
+class Choices(TypedDict):
+    """How a choice or yes/no question was answered (the report's template reads it)."""
+
+    name: str
+    label: str
+    kind: str
+    rows: list[ChoiceRow]
+    unanswered: int
+
+
+class Quote(TypedDict):
+    text: str
+    by: str
+
+
+# recipient key -> the answer that counts
+Counted = dict[str, Answer]
 
 
 @dataclass
@@ -25,9 +59,9 @@ class Tally:
     recipients: int
     responses: int
     left_out: int
-    choices: list[dict] = field(default_factory=list)  # one per choice/yes-no question
+    choices: list[Choices] = field(default_factory=list)  # one per choice/yes-no question
     passed_to: list[str] = field(default_factory=list)
-    quotes: list[dict] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
     withheld: int = 0  # comments without consent to quote
     topics: list[tuple[str, int]] = field(default_factory=list)
     channels: dict[str, int] = field(default_factory=dict)
@@ -37,14 +71,15 @@ class Tally:
         return self.responses / self.recipients if self.recipients else 0.0
 
 
-def latest(answers) -> tuple[dict, list]:
+def latest(answers: Iterable[Answer]) -> tuple[Counted, list[tuple[Answer, Answer]]]:
     """key → the answer that counts, and (not counted, counted) pairs.
 
     The later answer counts, except that a blank one (no question answered: a form sent back
     untouched) never replaces an answer: it counts only if nothing else came from that agency,
     so it cannot drop an agency that answered by telephone off the count and the call list.
     """
-    counted, replaced = {}, []
+    counted: Counted = {}
+    replaced: list[tuple[Answer, Answer]] = []
     for answer in sorted(answers, key=lambda a: (not a.blank, a.order)):
         if answer.key in counted:
             replaced.append((counted[answer.key], answer))
@@ -52,7 +87,7 @@ def latest(answers) -> tuple[dict, list]:
     return counted, replaced
 
 
-def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
+def tally(mailing: Mailing, keys: Keys, counted: Counted, questions: tuple[Question, ...],
           left_out: int) -> Tally:
     result = Tally(len(keys), len(counted), left_out)
     answers = [counted[k] for k in keys if k in counted]  # recipients-file order
@@ -66,7 +101,7 @@ def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
             "rows": [{"label": label, "count": counts[value],
                       "share": counts[value] / top} for value, label in question.choices],
             "unanswered": counts[None]})
-    result.passed_to = [a.values["passed_to"] for a in answers if a.values.get("passed_to")]
+    result.passed_to = [p for a in answers if (p := a.values.get("passed_to"))]
     for answer in answers:
         comment = answer.values.get("comments")
         if not comment:
@@ -82,7 +117,7 @@ def tally(mailing, keys: dict, counted: dict, questions: tuple[Question, ...],
         else:
             by = "A partner agency (anonymously)"
         result.quotes.append({"text": comment, "by": by})
-    written: dict[str, Counter] = {}
+    written: dict[str, Counter[str]] = {}
     for answer in answers:
         topic = answer.values.get("next_indicator")
         if topic:
@@ -107,7 +142,7 @@ def topic_key(topic: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", topic.casefold()).split())
 
 
-def _commonest(forms: Counter) -> list[str]:
+def _commonest(forms: Counter[str]) -> list[str]:
     top = max(forms.values())
     return [text for text, n in forms.items() if n == top]
 
@@ -116,7 +151,8 @@ def _commonest(forms: Counter) -> list[str]:
 REPORT_FAMILY = "Lato"
 
 
-def fitted_to_fonts(project, counted: dict, source, problems) -> dict:
+def fitted_to_fonts(project: Project, counted: Counted, source: Path, problems: Problems
+                    ) -> Counted:
     """The answers as the report shows them: a character the house fonts lack (an emoji, CJK)
     written as ``[U+1F600]``, with a warning naming the return, instead of failing the whole
     report at the glyph check. responses.csv keeps the answers as given."""
@@ -126,13 +162,13 @@ def fitted_to_fonts(project, counted: dict, source, problems) -> dict:
     if not cmap:  # no house fonts: the glyph check has nothing to say either
         return counted
 
-    def fit(text):
+    def fit(text: str | None) -> str | None:
         if not text or text.isascii():
             return text
         return "".join(c if ord(c) in cmap or not typeset.draws_glyph(c)
                        else f"[U+{ord(c):04X}]" for c in text)
 
-    shown = {}
+    shown: Counted = {}
     for key, answer in counted.items():
         values = {name: fit(value) for name, value in answer.values.items()}
         changed = [name for name, value in values.items() if value != answer.values[name]]
@@ -145,7 +181,7 @@ def fitted_to_fonts(project, counted: dict, source, problems) -> dict:
     return shown
 
 
-def render_report(project, mailing, result: Tally) -> bytes:
+def render_report(project: Project, mailing: Mailing, result: Tally) -> bytes:
     """report.pdf: laid out and written like a web edition (tagged PDF/UA-1)."""
     from press.briefing import layout
     from press.model import Page
@@ -163,7 +199,7 @@ def render_report(project, mailing, result: Tally) -> bytes:
     return web.write_web(laid_out, None, f"evaluation/{mailing.id}")
 
 
-def responses_csv(keys: dict, counted: dict, questions: tuple[Question, ...]) -> str:
+def responses_csv(keys: Keys, counted: Counted, questions: tuple[Question, ...]) -> str:
     header = ["agency", "link_officer", "channel", "source"] + [q.name for q in questions]
     rows = []
     for key, recipient in keys.items():
@@ -174,14 +210,14 @@ def responses_csv(keys: dict, counted: dict, questions: tuple[Question, ...]) ->
     return csvsafe.write(header, rows)
 
 
-def follow_up_csv(mailing, keys: dict, counted: dict) -> str:
+def follow_up_csv(mailing: Mailing, keys: Keys, counted: Counted) -> str:
     phones = telephones(mailing.recipients_path)
     rows = [[r.agency, r.link_officer, r.email, phones.get(r.line, "")]
             for key, r in keys.items() if key not in counted]
     return csvsafe.write(["agency", "link_officer", "email", "telephone"], rows)
 
 
-def telephones(path) -> dict[int, str]:
+def telephones(path: Path) -> dict[int, str]:
     """Row → telephone, from the recipients file's optional ``telephone`` column (the mailing
     loader checks the file; it keeps no telephone numbers of its own)."""
     reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
@@ -189,7 +225,7 @@ def telephones(path) -> dict[int, str]:
     if "telephone" not in header:
         return {}
     column = header.index("telephone")
-    phones = {}
+    phones: dict[int, str] = {}
     while True:
         start = reader.line_num + 1  # the row's first line, as the mailing loader counts
         row = next(reader, None)

@@ -14,8 +14,10 @@ import csv
 import io
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from press.core import limits, untrusted
 from press.errors import Problems, did_you_mean
@@ -26,7 +28,11 @@ from press.products.mailing.feedback import (
     recipient_keys,
     slug,
 )
+from press.products.mailing.model import Mailing, Recipient
 from press.products.mailing.questions import Question
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 MAX_BYTES = 20 * 1024 * 1024  # one returned form
 MAX_CSV_BYTES = 5 * 1024 * 1024  # one answers CSV (a row per agency: 2,000 rows fit in 1 MB)
@@ -47,11 +53,17 @@ REFUSED_ANNOTS = {"/FileAttachment": "attached files", "/RichMedia": "rich media
                   "/Screen": "rich media", "/Movie": "rich media", "/Sound": "rich media"}
 
 
+# A returned file's place in time: (modification time in ns, name in the folder).
+Order = tuple[int, str]
+# The mailing's recipients by key (feedback.recipient_keys).
+Keys = dict[str, Recipient]
+
+
 @dataclass
 class Answer:
     key: str  # the recipient's key (forms.recipient_keys)
     source: str  # file name, with the row for a CSV
-    order: tuple  # (modification time, file name, row): the later answer counts
+    order: tuple[int, str, int]  # (modification time, file name, row): the later one counts
     channel: str  # "form" or "csv"
     values: dict[str, str | None] = field(default_factory=dict)
 
@@ -68,10 +80,11 @@ class Returns:
     left_out: int  # returned files or CSV rows refused
 
 
-def read_returns(folder: Path, mailing, questions: tuple[Question, ...]) -> Returns:
+def read_returns(folder: Path, mailing: Mailing, questions: tuple[Question, ...]) -> Returns:
     keys = recipient_keys(mailing.recipients)
     problems = Problems()
-    answers, left_out = [], 0
+    answers: list[Answer] = []
+    left_out = 0
     files = _files(folder, problems) if folder.is_dir() else []
     for path in files:
         name = path.relative_to(folder).as_posix()
@@ -94,10 +107,10 @@ def read_returns(folder: Path, mailing, questions: tuple[Question, ...]) -> Retu
     return Returns(answers, problems, left_out)
 
 
-def _files(folder: Path, problems) -> list[Path]:
+def _files(folder: Path, problems: Problems) -> list[Path]:
     """The returns: every file in the folder and its subfolders (an agency's mail client may
     save into one), hidden ones and symlinked folders skipped, at most MAX_FILES."""
-    found = []
+    found: list[Path] = []
     for parent, folders, names in os.walk(folder):
         here = Path(parent)
         depth = len(here.relative_to(folder).parts)
@@ -117,7 +130,8 @@ def _files(folder: Path, problems) -> list[Path]:
 
 # -- returned forms ----------------------------------------------------------------------------
 
-def read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> Answer | None:
+def read_form(path: Path, order: Order, mailing_id: str, keys: Keys,
+              questions: tuple[Question, ...], problems: Problems) -> Answer | None:
     """The answers of one returned form, or None (with an error) if it is left out. What
     pypdf logs while reading it (repairs of a damaged file) is a warning naming the file if
     the form is used, and not shown if it is refused anyway."""
@@ -136,12 +150,15 @@ def read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> 
     return answer
 
 
-def _read_form(path: Path, order, mailing_id: str, keys, questions, problems) -> Answer | None:
+def _read_form(path: Path, order: Order, mailing_id: str, keys: Keys,
+               questions: tuple[Question, ...], problems: Problems) -> Answer | None:
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
-    def refuse(message, hint=""):
+    def refuse(message: str, hint: str = "") -> Answer | None:
+        """The file is left out, with an error: None, what this function returns for it."""
         problems.error(path, None, message + "; left out", hint)
+        return None
 
     try:
         data = untrusted.read_bytes(path, MAX_BYTES)
@@ -159,7 +176,7 @@ def _read_form(path: Path, order, mailing_id: str, keys, questions, problems) ->
             return refuse(f"the PDF carries {' and '.join(sorted(found))}: refused",
                           "ask for the form to be filled in and saved again without them")
         pdf_fields = reader.get_fields() or {}
-        info = reader.metadata or {}
+        info: Mapping[str, Any] = reader.metadata or {}
         identifier = _value(pdf_fields.get(ID_FIELD)) or _value({"/V": info.get(ID_INFO_KEY)})
         text = "" if identifier else (reader.pages[0].extract_text() if reader.pages else "")
     except DependencyError as exc:
@@ -194,14 +211,14 @@ def _read_form(path: Path, order, mailing_id: str, keys, questions, problems) ->
         # the identifier survived in the document info, the fields did not
         return refuse("a feedback form with its fields flattened (printed to PDF?): its "
                       "answers cannot be read", "key them into an answers CSV")
-    values = {}
+    values: dict[str, str | None] = {}
     for question in questions:
         values[question.name] = _clean(question, _value(pdf_fields.get(question.name)),
                                        path, None, problems)
     return Answer(key, order[1], order + (0,), "form", values)
 
 
-def _value(pdf_field) -> str | None:
+def _value(pdf_field: Mapping[str, Any] | None) -> str | None:
     """A field's value as text: radio states '/useful' (a Name, or a string with its slash
     when pypdf filled the form) become 'useful'; unanswered is None."""
     if pdf_field is None:
@@ -217,7 +234,7 @@ def _value(pdf_field) -> str | None:
     return text or None
 
 
-def _text_of(value) -> str:
+def _text_of(value: object) -> str:
     """A string, a name or a number as text; anything else (a dictionary, a stream) is no
     answer."""
     from pypdf.generic import IndirectObject
@@ -231,7 +248,7 @@ def _text_of(value) -> str:
     return ""
 
 
-def _active_content(reader) -> set[str]:
+def _active_content(reader: PdfReader) -> set[str]:
     """What refuses the file, from every object reachable from the trailer (visited once).
 
     Back-pointers (a widget's /Parent, an annotation's /P) are followed too: a field's
@@ -240,8 +257,8 @@ def _active_content(reader) -> set[str]:
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
     found: set[str] = set(["attached files"] if reader.attachments else [])
-    seen: set = set()
-    stack = [(reader.trailer, 0)]
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[Any, int]] = [(reader.trailer, 0)]  # pypdf objects, and their depth
     while stack:
         obj, depth = stack.pop()
         if isinstance(obj, IndirectObject):
@@ -253,9 +270,9 @@ def _active_content(reader) -> set[str]:
             continue
         if isinstance(obj, DictionaryObject):
             if obj.get("/S") in REFUSED_ACTIONS:
-                found.add(REFUSED_ACTIONS[obj["/S"]])
+                found.add(REFUSED_ACTIONS[str(obj["/S"])])
             if obj.get("/Subtype") in REFUSED_ANNOTS and obj.get("/Type") != "/XObject":
-                found.add(REFUSED_ANNOTS[obj["/Subtype"]])
+                found.add(REFUSED_ANNOTS[str(obj["/Subtype"])])
             for key, value in obj.items():
                 if key in REFUSED_KEYS:
                     found.add(REFUSED_KEYS[key])
@@ -265,7 +282,8 @@ def _active_content(reader) -> set[str]:
     return found
 
 
-def _clean(question: Question, value, path, line, problems) -> str | None:
+def _clean(question: Question, value: object, path: Path, line: int | None,
+           problems: Problems) -> str | None:
     """A choice's value (by value or label), yes/no, or cleaned text; None if unanswered."""
     if value is None:
         return None
@@ -287,7 +305,8 @@ def _clean(question: Question, value, path, line, problems) -> str | None:
 
 # -- answer CSVs -------------------------------------------------------------------------------
 
-def read_csv(path: Path, order, keys, questions, problems) -> tuple[list[Answer], int]:
+def read_csv(path: Path, order: Order, keys: Keys, questions: tuple[Question, ...],
+             problems: Problems) -> tuple[list[Answer], int]:
     """Rows of answers keyed by agency (its name as in the recipients file); returns the
     answers and how many rows were left out."""
     by_agency = {agency_key(r.agency): k for k, r in keys.items()}
@@ -313,7 +332,8 @@ def read_csv(path: Path, order, keys, questions, problems) -> tuple[list[Answer]
         if column not in names and column not in ("agency", "link_officer", "source", "date"):
             problems.warn(path, 1, f"unknown column '{column}' ignored",
                           "question names: " + ", ".join(names))
-    answers, refused = [], 0
+    answers: list[Answer] = []
+    refused = 0
     for line, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
             continue

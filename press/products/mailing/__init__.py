@@ -21,7 +21,9 @@ Nothing in the letter is a template, so nothing in it can run.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import NamedTuple
 
 from press.core import output
 from press.errors import Problems
@@ -34,7 +36,7 @@ from press.products.mailing.letters import (
     write_letters,
 )
 from press.products.mailing.load import load_mailing
-from press.products.mailing.model import PLACEHOLDERS, WINDOW_MM, Mailing, Recipient, Say
+from press.products.mailing.model import PLACEHOLDERS, WINDOW_MM, Recipient, Say
 from press.products.mailing.pack import (
     archive_name,
     binding_for,
@@ -51,16 +53,23 @@ from press.products.mailing.recipients import read_recipients
 from press.project import Project
 
 
+class Built(NamedTuple):
+    """A mailing pack written: its folder, and one line saying what is in it."""
+
+    folder: Path
+    summary: str
+
+
 def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: None,
-                  warnings: Problems | None = None) -> tuple[Path, str]:
-    """Check everything, build what is missing, then write the pack; returns (folder, summary).
+                  warnings: Problems | None = None) -> Built:
+    """Check everything, build what is missing, then write the pack.
     ``warnings``: where what does not stop the pack goes (an insert printed for another press
     condition), for the caller to report with the rest."""
     # staging folders and partial files of killed mailings (only those whose process is gone)
     output.clean_partials(project.output / "mailings")
     mailing = load_mailing(project, mailing_id)
     items = prepare_items(project, mailing, say, Problems() if warnings is None else warnings)
-    mailing = Mailing(**{**mailing.__dict__, "items": items})
+    mailing = dataclasses.replace(mailing, items=items)
     laid_out, placements = render_letters(project, mailing)
     check_placements(mailing, placements)
     letters_pdf = write_letters(project, mailing, laid_out)
@@ -87,7 +96,7 @@ def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: Non
     summary = (f"{len(mailing.recipients)} letters ({laid_out.page_count} pages), "
                f"{len(mailing.items)} print files, {sum(r.total_sheets for r in rows)} sheets, "
                f"{forms} feedback forms")
-    return final, summary
+    return Built(final, summary)
 
 
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from press.core import csvsafe, output
 from press.products.mailing import appearance
+from press.products.mailing.model import Recipient
 from press.products.mailing.questions import Question, load_questions
 
 ID_FIELD = "bp_form_id"
@@ -38,9 +40,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower().replace("'", "")).strip("-") or "agency"
 
 
-def recipient_keys(recipients) -> dict[str, object]:
+def recipient_keys(recipients: Iterable[Recipient]) -> dict[str, Recipient]:
     """key → recipient: the agency's slug, made unique in the order of the recipients file."""
-    keys: dict[str, object] = {}
+    keys: dict[str, Recipient] = {}
     for recipient in recipients:
         key, n = slug(recipient.agency), 2
         while key in keys:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import markdown as md
 import nh3
@@ -27,6 +29,9 @@ from press.products.mailing.model import (
 )
 from press.project import Project
 from press.render.units import MM_PER_PX
+
+if TYPE_CHECKING:
+    from press.render.typeset import Typeset
 
 PLACEHOLDER_RE = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_. -]*?)\s*\}")
 TEMPLATE_SYNTAX_RE = re.compile(r"\{[{%#]|[}%#]\}")
@@ -86,7 +91,7 @@ def _items_html(mailing: Mailing, recipient: Recipient) -> tuple[str, str]:
     return f'<ul class="items">{"".join(rows)}</ul>', phrase
 
 
-def letters_page(project: Project, mailing: Mailing):
+def letters_page(project: Project, mailing: Mailing) -> Page:
     """The HTML document holding every letter."""
     env = layout.environment(project.layouts)
     series = mailing.series
@@ -127,7 +132,7 @@ def _initials(name: str) -> str:
     return "".join(word[0] for word in name.split() if word[:1].isalpha()).upper() or "REF"
 
 
-def render_letters(project: Project, mailing: Mailing):
+def render_letters(project: Project, mailing: Mailing) -> tuple[Typeset, list[Placement]]:
     """Lay out every letter in one pass; returns the layout and where each letter landed."""
     from weasyprint.formatting_structure.boxes import LineBox
 
@@ -137,7 +142,7 @@ def render_letters(project: Project, mailing: Mailing):
     laid_out = typeset.render(letters_page(project, mailing), project.root, tagged=False)
     starts: dict[int, int] = {}
     counts: dict[int, int] = {}
-    addresses: dict[int, tuple] = {}
+    addresses: dict[int, tuple[float, float, float, float]] = {}
     lines: dict[int, int] = {}
     for number, page in enumerate(laid_out.document.pages, 1):
         for box in _letter_boxes(page._page_box):
@@ -149,8 +154,9 @@ def render_letters(project: Project, mailing: Mailing):
             elif box.element_tag == "address" and element_id.startswith("address-"):
                 index = int(element_id.removeprefix("address-"))
                 x, y = box.border_box_x(), box.border_box_y()
-                addresses[index] = tuple(v * MM_PER_PX for v in (
-                    x, y, x + box.border_width(), y + box.border_height()))
+                addresses[index] = (x * MM_PER_PX, y * MM_PER_PX,
+                                    (x + box.border_width()) * MM_PER_PX,
+                                    (y + box.border_height()) * MM_PER_PX)
                 lines[index] = sum(1 for b in box.descendants() if isinstance(b, LineBox))
     placements = [Placement(recipient, starts.get(i, 0), counts.get(i, 0), addresses.get(i),
                             lines.get(i, 0))
@@ -158,7 +164,8 @@ def render_letters(project: Project, mailing: Mailing):
     return laid_out, placements
 
 
-def _letter_boxes(page_box):
+# WeasyPrint's boxes have no types (an Any to mypy): the walk is typed as such.
+def _letter_boxes(page_box: Any) -> Iterator[Any]:
     """The article and address boxes of a page (without walking every line of text)."""
     stack = list(page_box.children)
     while stack:
@@ -201,7 +208,7 @@ def check_placements(mailing: Mailing, placements: list[Placement]) -> None:
     problems.raise_if_errors()
 
 
-def write_letters(project: Project, mailing: Mailing, laid_out) -> bytes:
+def write_letters(project: Project, mailing: Mailing, laid_out: Typeset) -> bytes:
     """letters.pdf: CMYK brand colours, PDF/X-4, no bleed (nothing runs off the page)."""
     from press.render import recipes
 

@@ -3,6 +3,8 @@ letter, recipients and items), every problem reported at its line."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -19,8 +21,10 @@ from press.products.mailing.model import (
     MAX_COPIES,
     PRINTER_FIELDS,
     Item,
+    Letter,
     Mailing,
     PrinterJob,
+    Recipient,
 )
 from press.products.mailing.recipients import read_recipients
 from press.project import Project
@@ -33,10 +37,10 @@ def load_mailing(project: Project, mailing_id: str) -> Mailing:
         known = [p.stem for p in project.mailings_dir.glob("*.yaml")]
         raise ContentError.at(path, None, f"no mailing '{mailing_id}'",
                               did_you_mean(mailing_id, known) or "add content/mailings/ID.yaml")
-    data, lines = yamlsafe.load(read_text(path), path)
+    raw, lines = yamlsafe.load(read_text(path), path)
     problems = Problems()
     check = fields.Checker(path, lines, problems)  # the checks and messages of every YAML file
-    check.top(data, MAILING_FIELDS, MAILING_REQUIRED, "a mailing file")
+    data = check.top(raw, MAILING_FIELDS, MAILING_REQUIRED, "a mailing file")
     problems.raise_if_errors()
     title = check(fields.text, data["title"], "title")
     subject = check(fields.text, data["subject"], "subject") if "subject" in data else ""
@@ -50,7 +54,8 @@ def load_mailing(project: Project, mailing_id: str) -> Mailing:
     recipients_path = _source_file(project, path, lines, "recipients", data["recipients"],
                                    problems)
     items = _items(project, path, lines, data["items"], problems)
-    letter = recipients = None
+    letter: Letter | None = None
+    recipients: tuple[Recipient, ...] | None = None
     if letter_path:
         try:
             letter = read_letter(letter_path)
@@ -62,6 +67,10 @@ def load_mailing(project: Project, mailing_id: str) -> Mailing:
         except ContentError as exc:
             problems.extend(exc.problems)
     problems.raise_if_errors()
+    # each value left None came with an error, raised just now
+    assert title is not None and subject is not None and sign_off is not None
+    assert date is not None and series is not None and letter is not None
+    assert recipients_path is not None and recipients is not None
     return Mailing(id=mailing_id, path=path, title=title, date=date, series=series,
                    subject=subject, sign_off=sign_off,
                    letter=letter, recipients_path=recipients_path, recipients=recipients,
@@ -71,14 +80,15 @@ def load_mailing(project: Project, mailing_id: str) -> Mailing:
 GSM_RE = re.compile(r"\b\d{2,3}\s*(gsm|g/m²|g/m2)\b", re.IGNORECASE)
 
 
-def _printer(project, check, value) -> PrinterJob:
+def _printer(project: Project, check: fields.Checker, value: object) -> PrinterJob:
     """The optional ``printer:`` block: what the printer's quote and job ticket ask for."""
     if value is None:
         return PrinterJob()
     block = check(fields.fields, value, "printer", allowed=PRINTER_FIELDS, required=())
     if not block:
         return PrinterJob()
-    values = {}
+    values: dict[str, str] = {}  # PrinterJob's text fields
+    delivery_date: dt.date | None = None
     for key in PRINTER_FIELDS:
         if key in ("delivery_date", "print_profile") or block.get(key) is None:
             continue
@@ -88,7 +98,7 @@ def _printer(project, check, value) -> PrinterJob:
             check.fail(("printer", key), f"'{key}' must give the paper's weight in gsm, "
                        f"not {values[key]!r}", "write stock and weight, e.g. '300 gsm silk'")
     if block.get("delivery_date") is not None:
-        values["delivery_date"] = check(fields.date, block["delivery_date"], "printer",
+        delivery_date = check(fields.date, block["delivery_date"], "printer",
                                         "delivery_date")
     if block.get("print_profile"):
         profile = check(fields.text, block["print_profile"], "printer", "print_profile") or ""
@@ -100,10 +110,11 @@ def _printer(project, check, value) -> PrinterJob:
                        f"assets/{profile}", "paths are relative to assets/, e.g. "
                        "color/printer.icc")
         values["print_profile"] = profile
-    return PrinterJob(**values)
+    return PrinterJob(**values, delivery_date=delivery_date)
 
 
-def _mailing_series(project, path, lines, data, problems) -> Series | None:
+def _mailing_series(project: Project, path: Path, lines: yamlsafe.Lines, data: dict[str, object],
+                    problems: Problems) -> Series | None:
     quiet = Problems()
     series = load_series(project, quiet)
     wanted = data.get("series")
@@ -122,7 +133,8 @@ def _mailing_series(project, path, lines, data, problems) -> Series | None:
     return series[str(wanted)]
 
 
-def _source_file(project, path, lines, key, value, problems) -> Path | None:
+def _source_file(project: Project, path: Path, lines: yamlsafe.Lines, key: str, value: object,
+                 problems: Problems) -> Path | None:
     """``letter`` and ``recipients``: files beside the mailing file, inside content/."""
     if not isinstance(value, str) or not value.strip():
         problems.error(path, yamlsafe.line_of(lines, key), f"'{key}' must be a file name")
@@ -140,15 +152,17 @@ def _source_file(project, path, lines, key, value, problems) -> Path | None:
     return target
 
 
-def _items(project, path, lines, value, problems) -> tuple[Item, ...]:
+def _items(project: Project, path: Path, lines: yamlsafe.Lines, value: object,
+           problems: Problems) -> tuple[Item, ...]:
     if not isinstance(value, list) or not value:
         problems.error(path, yamlsafe.line_of(lines, "items"),
                        "'items' must be a list of 'briefing: SLUG', 'bundle: ID' or "
                        "'insert: PATH' entries")
         return ()
     known = {p.stem: p for p in project.briefing_paths()}
-    items, seen = [], {}
-    wanted_briefings = []
+    items: list[Item] = []
+    seen: dict[tuple[str, str], int | None] = {}
+    wanted_briefings: list[str] = []
     for index, entry in enumerate(value):
         line = yamlsafe.line_of(lines, "items", index)
         if isinstance(entry, str):
@@ -212,9 +226,10 @@ def _items(project, path, lines, value, problems) -> tuple[Item, ...]:
                 continue
             item = _bundle_item(item, bundle_file)
         else:
-            item = _insert_item(project, path, line, item, problems)
-            if item is None:
+            insert = _insert_item(project, path, line, item, problems)
+            if insert is None:
                 continue
+            item = insert
         items.append(item)
     return _briefing_items(project, path, items, wanted_briefings, problems)
 
@@ -227,10 +242,11 @@ def _bundle_item(item: Item, bundle_file: Path) -> Item:
             title = str(data.get("title", "")).strip() if isinstance(data, dict) else ""
         except ContentError:
             title = ""  # the bundle stage reports its own file's problems
-    return Item(**{**item.__dict__, "title": title or item.ref, "detail": "Collected edition"})
+    return dataclasses.replace(item, title=title or item.ref, detail="Collected edition")
 
 
-def _insert_item(project, path, line, item, problems) -> Item | None:
+def _insert_item(project: Project, path: Path, line: int | None, item: Item,
+                 problems: Problems) -> Item | None:
     """A ready PDF under content/ or assets/ (after resolving symlinks)."""
     raw = project.root / item.ref
     try:
@@ -255,7 +271,7 @@ def _insert_item(project, path, line, item, problems) -> Item | None:
         problems.error(path, line, f"insert '{item.ref}' is not a PDF (no %PDF- header)")
         return None
     title = item.title or Path(item.ref).stem.replace("-", " ").replace("_", " ").capitalize()
-    return Item(**{**item.__dict__, "title": title, "source": target})
+    return dataclasses.replace(item, title=title, source=target)
 
 
 def _inside(target: Path, project: Project) -> bool:
@@ -263,13 +279,14 @@ def _inside(target: Path, project: Project) -> bool:
                for folder in (project.content, project.assets))
 
 
-def _briefing_items(project, path, items, slugs, problems) -> tuple[Item, ...]:
+def _briefing_items(project: Project, path: Path, items: list[Item], slugs: list[str],
+                    problems: Problems) -> tuple[Item, ...]:
     if not slugs:
         return tuple(items)
     load_problems = Problems()
     _, briefings = load_all(project, load_problems, slugs)
     by_slug = {b.slug: b for b in briefings}
-    result = []
+    result: list[Item] = []
     for item in items:
         if item.kind != "briefing":
             result.append(item)
@@ -285,8 +302,8 @@ def _briefing_items(project, path, items, slugs, problems) -> tuple[Item, ...]:
                            "ready, or take it out of the mailing")
             continue
         title = item.title or f"{briefing.indicator.code}: {briefing.title}"
-        result.append(Item(**{**item.__dict__, "title": title,
-                              "detail": f"{briefing.series.name} No. {briefing.number}"}))
+        result.append(dataclasses.replace(
+            item, title=title, detail=f"{briefing.series.name} No. {briefing.number}"))
     problems.extend(p for p in load_problems.errors if Path(p.path).stem in slugs)
     return tuple(result)
 

@@ -63,7 +63,7 @@ class Item:
     kind: str  # briefing, bundle or insert
     ref: str  # slug, bundle id or path relative to the project
     copies: int
-    line: int
+    line: int | None  # in the mailing file
     title: str  # how the letter and the job sheet name it
     detail: str = ""  # e.g. "Performance Pointers No. 2"
     source: Path | None = None  # the print-ready PDF, once known

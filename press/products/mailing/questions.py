@@ -94,7 +94,7 @@ def load_questions(mailings_dir: Path, mailing_id: str) -> tuple[Question, ...]:
         kind = old.kind if old else check(_kind, entry.get("kind"), *key, "kind")
         if old and "kind" in entry and entry["kind"] != old.kind:
             check.fail(key + ("kind",), f"'{name}' is a {old.kind} question; its kind is fixed")
-        options = old.options if old else ()
+        options: tuple[tuple[str, str], ...] | None = old.options if old else ()
         if "options" in entry:
             options = check(_options, entry["options"], *key, "options",
                             fixed=[v for v, _ in old.options] if old else None)
@@ -110,16 +110,17 @@ def load_questions(mailings_dir: Path, mailing_id: str) -> tuple[Question, ...]:
     return tuple(result.values())
 
 
-def _kind(value, name):
+def _kind(value: object, name: str) -> str:
     kind = fields.text(value, name)
     if kind not in KINDS:
         raise fields.Invalid(f"'{name}' must be one of {', '.join(KINDS)}, not '{kind}'")
     return kind
 
 
-def _options(value, name, fixed=None):
+def _options(value: object, name: str, fixed: list[str] | None = None
+             ) -> tuple[tuple[str, str], ...]:
     options = fields.mapping(value, name)
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for key, label in options.items():
         if not NAME_RE.match(str(key)):
             raise fields.Invalid(f"option '{key}' in '{name}' is not a plain value",

@@ -13,8 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from press.errors import ContentError, Problem, Problems
+from press.model import Briefing
+from press.project import Project
+
+if TYPE_CHECKING:
+    from press.products.review.digest import Item
+    from press.products.review.edition import ReviewMap
+    from press.products.review.returns import Return
+    from press.products.review.round import Reviewer
 
 
 @dataclass
@@ -24,7 +33,7 @@ class Done:
     problems: list[Problem]
 
 
-def _briefing(project, slug: str):
+def _briefing(project: Project, slug: str) -> tuple[Briefing, Problems]:
     from press.content.load import load_all
 
     problems = Problems()
@@ -36,7 +45,7 @@ def _briefing(project, slug: str):
     return briefings[0], problems
 
 
-def make_pack(project, slug: str, round_name: str, date: str = "") -> Done:
+def make_pack(project: Project, slug: str, round_name: str, date: str = "") -> Done:
     """Write the review pack of round ``round_name`` of briefing ``slug``."""
     from press.briefing import convert
     from press.core import provenance
@@ -55,7 +64,7 @@ def make_pack(project, slug: str, round_name: str, date: str = "") -> Done:
     return Done(folder, summary, problems.items)
 
 
-def collect(project, slug: str, round_name: str) -> Done:
+def collect(project: Project, slug: str, round_name: str) -> Done:
     """Read the returns of round ``round_name`` and write its comments."""
     from press.core import output
     from press.products.review import digest
@@ -72,8 +81,8 @@ def collect(project, slug: str, round_name: str) -> Done:
     refused_before = len(problems.items)
     returns = read_returns(returns_dir, problems)
     refused = [p.format(project.root) for p in problems.items[refused_before:]]
-    maps: dict[str, dict | None] = {}
-    items: list = []
+    maps: dict[str, ReviewMap | None] = {}
+    items: list[Item] = []
     returned: dict[str, list[str]] = {}
     flattened: list[str] = []
     by_key = {r.key: r for r in round_.reviewers}
@@ -124,16 +133,17 @@ def collect(project, slug: str, round_name: str) -> Done:
     return Done(folder, summary, problems.items)
 
 
-def _load_map(folder: Path) -> dict | None:
+def _load_map(folder: Path) -> ReviewMap | None:
     import json
 
     try:
-        return json.loads((folder / "map.json").read_text("utf-8"))
+        mapping: ReviewMap = json.loads((folder / "map.json").read_text("utf-8"))  # ours
+        return mapping
     except (OSError, ValueError):
         return None
 
 
-def _reviewer(got, by_key) -> str:
+def _reviewer(got: Return, by_key: dict[str, Reviewer]) -> str:
     """Who returned ``got``: the pack's identity, else the file name, else the comments'
     author, else the file name itself."""
     if got.reviewer_key in by_key:
@@ -149,7 +159,7 @@ def _reviewer(got, by_key) -> str:
     return f"unknown ({got.path.name})"
 
 
-def _threads(got, reviewer: str, round_name: str) -> list:
+def _threads(got: Return, reviewer: str, round_name: str) -> list[Item]:
     """The comments of one return as threads: a replacement's strike-out and caret become one
     comment (whichever of the two a reader made the group's head); a reply goes under the
     comment it answers."""
@@ -170,7 +180,7 @@ def _threads(got, reviewer: str, round_name: str) -> list:
             strike.replacement = caret.comment.text
             strike.comment.reply_to, strike.comment.group = "", False
             absorbed[caret.comment.ident] = strike.comment.ident
-    roots = []
+    roots: list[Item] = []
     for comment in got.comments:
         if comment.ident in absorbed:
             continue

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from press.core import csvsafe
 from press.products.review.place import GENERAL, Placed
 from press.products.review.returns import Comment
+from press.project import Project
 
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
@@ -44,7 +45,7 @@ def section_of(line: int | None, heads: list[tuple[int, str]]) -> str:
     return name if line is not None else "Not placed"
 
 
-def _sort_key(item: Item):
+def _sort_key(item: Item) -> tuple[int, int, float, float, str, str]:
     c = item.comment
     top = max((q[3] for q in c.quads), default=c.rect[3])
     return (item.placed.line or 0, c.page, -top, c.rect[0], item.reviewer, c.file)
@@ -89,7 +90,7 @@ def _entry(item: Item, source: str, indent: str = "") -> list[str]:
     return out
 
 
-def grouped(items: list[Item], heads) -> list[tuple[str, list[Item]]]:
+def grouped(items: list[Item], heads: list[tuple[int, str]]) -> list[tuple[str, list[Item]]]:
     """The comments by section, in source order; those not placed last."""
     groups: list[tuple[str, list[Item]]] = []
     general = sorted((i for i in items if _general(i)), key=_sort_key)
@@ -121,8 +122,8 @@ def comments_md(title: str, round_name: str, source: str, items: list[Item],
     return "\n".join(out).strip() + "\n"
 
 
-def comments_pdf(project, title: str, round_name: str, source: str, items: list[Item],
-                 heads) -> bytes:
+def comments_pdf(project: Project, title: str, round_name: str, source: str, items: list[Item],
+                 heads: list[tuple[int, str]]) -> bytes:
     """The digest to print or read beside the source: comments.md's content, laid out."""
     from press.briefing.layout import environment, file_url
     from press.model import Page
@@ -139,7 +140,7 @@ def comments_pdf(project, title: str, round_name: str, source: str, items: list[
     return data
 
 
-def comments_csv(source: str, items: list[Item], heads) -> str:
+def comments_csv(source: str, items: list[Item], heads: list[tuple[int, str]]) -> str:
     header = ["file", "line", "section", "reviewer", "kind", "quoted", "text", "replacement",
               "in_reply_to", "page", "round", "note", "return", "comment_id"]
     rows = []

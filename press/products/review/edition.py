@@ -12,11 +12,17 @@ placed through it even after the source has moved on.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from html import escape
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from press.model import Body, Briefing
 from press.products.review.lines import Source, line_hash, normalise, number_blocks
+from press.project import Project
+
+if TYPE_CHECKING:
+    from pypdf import PageObject
 
 PT_PER_PX = 0.75  # CSS px → PDF points
 MAP_VERSION = 1
@@ -37,14 +43,44 @@ class Band:
         return f"Review draft — round {self.round} — {self.date} — revision {self.revision}"
 
 
+class MapPage(TypedDict):
+    width: float  # PDF points
+    height: float
+
+
+class MapBox(TypedDict):
+    """One laid-out line of the body."""
+
+    page: int  # from 0
+    rect: list[float]  # x0, y0, x1, y1: PDF points, origin bottom left
+    line: int  # the source line the laid-out line starts in
+    lines: list[int]  # first, last: the source lines of its block
+    text: str
+
+
+class ReviewMap(TypedDict):
+    """A review edition's map (saved as map.json beside the draft): see :func:`layout_map`."""
+
+    version: int
+    slug: str
+    round: str
+    date: str
+    revision: str
+    source: str  # the briefing file, relative to the project
+    pages: list[MapPage]
+    boxes: list[MapBox]
+    hashes: dict[str, str]  # source line (as text) -> line_hash of it then
+    texts: dict[str, str]  # source line (as text) -> its text then
+
+
 @dataclass
 class Edition:
     pdf: bytes
-    map: dict  # see :func:`layout_map`
+    map: ReviewMap
     pages: int
 
 
-def make(project, briefing: Briefing, body: Body, band: Band) -> Edition:
+def make(project: Project, briefing: Briefing, body: Body, band: Band) -> Edition:
     """Lay out the review edition of ``briefing`` and record its map."""
     from press.briefing import layout
     from press.render import typeset  # WeasyPrint
@@ -75,11 +111,13 @@ def _ident(briefing: Briefing, band: Band) -> bytes:
 
 # -- the map -----------------------------------------------------------------------------------
 
-def layout_map(document, source: Source, briefing: Briefing, band: Band) -> dict:
+# WeasyPrint's document and boxes have no types (an Any to mypy).
+def layout_map(document: Any, source: Source, briefing: Briefing, band: Band) -> ReviewMap:
     """Every laid-out line of the body as ``{"page", "rect": [x0, y0, x1, y1] (PDF points,
     origin bottom left), "line", "lines": [first, last], "text"}``; ``line`` is the source line
     the laid-out line starts in, found from its text within its block's lines."""
-    pages, boxes = [], []
+    pages: list[MapPage] = []
+    boxes: list[MapBox] = []
     for number, page in enumerate(document.pages):
         height = page.height
         pages.append({"width": round(page.width * PT_PER_PX, 2),
@@ -107,12 +145,12 @@ def layout_map(document, source: Source, briefing: Briefing, band: Band) -> dict
             "texts": {str(n): source.lines[n - 1] for n in body if source.lines[n - 1].strip()}}
 
 
-def _line_boxes(root):
+def _line_boxes(root: Any) -> Iterator[tuple[Any, tuple[int, int]]]:
     """``(line box, (first, last))`` for each line box (or block image) under a block with
     ``data-lines``."""
     from weasyprint.formatting_structure import boxes as wb
 
-    stack = [(root, None)]
+    stack: list[tuple[Any, tuple[int, int] | None]] = [(root, None)]
     while stack:
         box, lines = stack.pop()
         element = getattr(box, "element", None)
@@ -128,7 +166,7 @@ def _line_boxes(root):
         stack.extend((child, lines) for child in reversed(children))
 
 
-def _has_image(box) -> bool:
+def _has_image(box: Any) -> bool:
     from weasyprint.formatting_structure import boxes as wb
 
     if isinstance(box, wb.ReplacedBox):
@@ -136,11 +174,11 @@ def _has_image(box) -> bool:
     return any(_has_image(child) for child in getattr(box, "children", None) or [])
 
 
-def _is_pseudo(box) -> bool:
+def _is_pseudo(box: Any) -> bool:
     return bool(getattr(box, "pseudo_type", None))
 
 
-def _texts(box):
+def _texts(box: Any) -> Iterator[str]:
     text = getattr(box, "text", None)
     if text is not None:
         yield text
@@ -162,7 +200,7 @@ def _start_line(source: Source, text: str, first: int, last: int) -> int:
 
 # -- the overlay: numbers in the margin, the band ------------------------------------------
 
-def _overlay(project, mapping: dict, band: Band):
+def _overlay(project: Project, mapping: ReviewMap, band: Band) -> list[PageObject]:
     """One overlay page per page: the source line number at the left of each laid-out line
     that starts a new source line (and of a page's first line), and the band at the top.
     Laid out by WeasyPrint (the house font), returned as a list of pypdf pages."""
@@ -193,7 +231,7 @@ def _overlay(project, mapping: dict, band: Band):
         body = "".join(shown.get(number, []))
         sheets.append(f'<section style="width:{page["width"]}pt;height:{page["height"]}pt">'
                       f'<div class="band">{escape(band.text())}</div>{body}</section>')
-    size = mapping["pages"][0] if mapping["pages"] else {"width": 595, "height": 842}
+    size: MapPage = mapping["pages"][0] if mapping["pages"] else {"width": 595, "height": 842}
     html = ('<html lang="en-GB"><head><meta charset="utf-8">'
             f'<link rel="stylesheet" href="{fonts}"><style>'
             f'@page {{ size: {size["width"]}pt {size["height"]}pt; margin: 0 }} '
@@ -205,14 +243,14 @@ def _overlay(project, mapping: dict, band: Band):
             'background: #fbe9e2; color: #b83f16; font-size: 8pt; font-weight: 700; '
             'text-align: center } '
             '</style></head><body>' + "".join(sheets) + '</body></html>')
-    page = Page(html=html, base_url=project.layouts.resolve().as_uri() + "/",
-                name=mapping.get("source", "review edition"))
-    data = typeset.write(typeset.render(page, project.root, tagged=False), None)
+    overlay = Page(html=html, base_url=project.layouts.resolve().as_uri() + "/",
+                   name=mapping.get("source", "review edition"))
+    data = typeset.write(typeset.render(overlay, project.root, tagged=False), None)
     assert data is not None  # (written to no target: the bytes are returned)
-    return PdfReader(io.BytesIO(data)).pages
+    return list(PdfReader(io.BytesIO(data)).pages)
 
 
-def _stamp(data: bytes, overlay) -> bytes:
+def _stamp(data: bytes, overlay: list[PageObject]) -> bytes:
     """The edition with each overlay page drawn over its page."""
     from pypdf import PdfReader, PdfWriter
 

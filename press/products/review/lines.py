@@ -13,6 +13,7 @@ import hashlib
 import html.parser
 import re
 from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
 BLOCKS = {"figure", "p", "h2", "h3", "h4", "h5", "h6", "li", "tr", "dt", "dd", "pre", "figcaption",
           "caption", "blockquote"}
@@ -41,8 +42,9 @@ class Source:
     text: str = ""
     line_of: list[int] = field(default_factory=list)  # file line of each character of ``text``
 
-    def __post_init__(self):
-        parts, where = [], []
+    def __post_init__(self) -> None:
+        parts: list[str] = []
+        where: list[int] = []
         for number in range(self.first, len(self.lines) + 1):
             chunk = normalise(_unmarked(self.lines[number - 1]))
             parts.append(chunk)
@@ -102,22 +104,30 @@ def _note(source: Source, text: str) -> tuple[int, int] | None:
     return first
 
 
+class _Block(TypedDict):
+    tag: str
+    at: int  # offset of its start tag in the HTML
+    text: list[str]
+    footnote: bool  # a footnote, or inside one
+    end: NotRequired[int]  # offset of its end tag, once seen
+
+
 class _Blocks(html.parser.HTMLParser):
     """The start offset, tag and text of every block element of an HTML fragment."""
 
-    def __init__(self, source_html: str):
+    def __init__(self, source_html: str) -> None:
         super().__init__(convert_charrefs=True)
         self.offsets = [0]
         for line in source_html.splitlines(keepends=True):
             self.offsets.append(self.offsets[-1] + len(line))
-        self.found: list[dict] = []
-        self.open: list[dict] = []
+        self.found: list[_Block] = []
+        self.open: list[_Block] = []
 
     def _here(self) -> int:
         line, column = self.getpos()
         return self.offsets[line - 1] + column
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "img":  # its alternative text is written in the source: ![alt](...)
             self.handle_data(dict(attrs).get("alt") or "")
             return
@@ -125,12 +135,12 @@ class _Blocks(html.parser.HTMLParser):
         # the page: a block of its own, written anywhere in the file
         note = tag == "span" and "footnote" in (dict(attrs).get("class") or "").split()
         if tag in BLOCKS or note:
-            entry = {"tag": tag, "at": self._here(), "text": [],
+            entry: _Block = {"tag": tag, "at": self._here(), "text": [],
                      "footnote": note or any(e["footnote"] for e in self.open)}
             self.found.append(entry)
             self.open.append(entry)
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         for index in range(len(self.open) - 1, -1, -1):
             if self.open[index]["tag"] == tag:
                 for entry in self.open[index:]:
@@ -138,7 +148,7 @@ class _Blocks(html.parser.HTMLParser):
                 del self.open[index:]
                 break
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         # a note's text is not its paragraph's
         notes = [i for i, entry in enumerate(self.open) if entry["footnote"]]
         for entry in self.open[notes[0] if notes else 0:]:
@@ -151,7 +161,7 @@ def number_blocks(body_html: str, source: Source) -> str:
     parser.feed(body_html)
     parser.close()
     inserts: list[tuple[int, str]] = []
-    done: list[tuple[dict, tuple[int, int]]] = []  # blocks found so far, and where
+    done: list[tuple[_Block, tuple[int, int]]] = []  # blocks found so far, and where
     for entry in parser.found:
         text = "".join(entry["text"])
         # after every block already closed (a caption excepted: it may be written after

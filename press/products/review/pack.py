@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
-from press.model import Page
+from press.model import Briefing, Page
 from press.products.review.edition import Band, Edition
 from press.products.review.round import Reviewer, Round
+from press.project import Project
 
 PACK_KEY = "/PressReview"  # Info entry of a pack: "<slug>/<round>/<reviewer key>"
 
 
-def note_pdf(project, briefing, round_: Round, reviewer: Reviewer, band: Band) -> bytes:
+def note_pdf(project: Project, briefing: Briefing, round_: Round, reviewer: Reviewer,
+             band: Band) -> bytes:
     """The note to one reviewer: what to comment on, how, and by when."""
     from press.briefing.layout import environment, file_url
     from press.render import typeset
@@ -50,12 +53,13 @@ def pack_pdf(note: bytes, edition: Edition, ident: str) -> bytes:
     return out.getvalue()
 
 
-def write_pack(project, briefing, round_: Round, edition: Edition, band: Band) -> list:
+def write_pack(project: Project, briefing: Briefing, round_: Round, edition: Edition,
+               band: Band) -> list[Path]:
     """Write draft.pdf, map.json and one pack per reviewer; return the paths written."""
     from press.core import output
 
     folder = project.review_folder(briefing.slug, round_.name)
-    written = []
+    written: list[Path] = []
     draft = folder / "draft.pdf"
     output.write_bytes(draft, edition.pdf)
     mapping = folder / "map.json"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from press.products.review.edition import MapBox, ReviewMap
 from press.products.review.lines import WINDOW, line_hash, normalise
 from press.products.review.returns import Comment
 
@@ -28,7 +29,7 @@ class Placed:
     changed: bool = False
 
 
-def place(comment: Comment, mapping: dict, current: list[str]) -> Placed:
+def place(comment: Comment, mapping: ReviewMap, current: list[str]) -> Placed:
     """Where ``comment`` belongs in ``current`` (the briefing file's lines now)."""
     pages = mapping.get("pages", [])
     if comment.page < 0:
@@ -51,11 +52,15 @@ def place(comment: Comment, mapping: dict, current: list[str]) -> Placed:
     return _now(line, mapping, current)
 
 
-def _centre(rect):
+Rect = tuple[float, float, float, float] | list[float]  # x0, y0, x1, y1
+Point = tuple[float, float]
+
+
+def _centre(rect: Rect) -> Point:
     return ((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2)
 
 
-def _point(comment: Comment):
+def _point(comment: Comment) -> Point:
     """Where a point comment points: a sticky note's icon hangs from the point clicked (its
     top left corner); a caret or a text box, its middle."""
     x0, y0, x1, y1 = comment.rect
@@ -64,8 +69,9 @@ def _point(comment: Comment):
     return _centre(comment.rect)
 
 
-def _covering(boxes, rect):
-    best, area = None, 0.0
+def _covering(boxes: list[MapBox], rect: Rect) -> MapBox | None:
+    best: MapBox | None = None
+    area = 0.0
     for box in boxes:
         x0, y0, x1, y1 = box["rect"]
         w = min(x1, rect[2]) - max(x0, rect[0])
@@ -75,9 +81,10 @@ def _covering(boxes, rect):
     return best
 
 
-def _nearest(boxes, point):
+def _nearest(boxes: list[MapBox], point: Point) -> MapBox | None:
     px, py = point
-    best, distance = None, NEAR
+    best: MapBox | None = None
+    distance = NEAR
     for box in boxes:
         x0, y0, x1, y1 = box["rect"]
         dx = max(x0 - px, 0, px - x1)
@@ -89,7 +96,7 @@ def _nearest(boxes, point):
     return best
 
 
-def _within(box, quoted: str, mapping: dict) -> int:
+def _within(box: MapBox, quoted: str, mapping: ReviewMap) -> int:
     """The source line of ``box``'s block holding the marked text (from the laid-out line's
     own start line on), else the line the laid-out line starts in."""
     first, last = box["lines"]
@@ -104,7 +111,7 @@ def _within(box, quoted: str, mapping: dict) -> int:
     return box["line"]
 
 
-def _now(line: int, mapping: dict, current: list[str]) -> Placed:
+def _now(line: int, mapping: ReviewMap, current: list[str]) -> Placed:
     """``line`` of the round's source, in the source as it is now."""
     then = mapping.get("hashes", {}).get(str(line))
     if then is None or (line <= len(current) and line_hash(current[line - 1]) == then):

@@ -13,11 +13,17 @@ from __future__ import annotations
 import io
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from press.core import limits
 from press.errors import Problems
+
+if TYPE_CHECKING:
+    import pypdfium2
+    from pypdf.generic import DictionaryObject
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 400
@@ -79,8 +85,10 @@ def read_returns(folder: Path, problems: Problems) -> list[Return]:
 
 
 def read_return(path: Path, problems: Problems) -> Return | None:
-    def refuse(message, hint=""):
+    def refuse(message: str, hint: str = "") -> Return | None:
+        """The file is left out, with an error: None, what this function returns for it."""
         problems.error(path, None, message + "; left out", hint)
+        return None
 
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode):  # reported at the folder: a path is shown resolved
@@ -113,7 +121,7 @@ def read_return(path: Path, problems: Problems) -> Return | None:
         return refuse(f"cannot be read as a PDF ({type(exc).__name__}: {str(exc)[:80]})")
 
 
-def _read(path: Path, data: bytes, refuse) -> Return | None:
+def _read(path: Path, data: bytes, refuse: Callable[..., Return | None]) -> Return | None:
     from pypdf import PasswordType, PdfReader
 
     reader = PdfReader(io.BytesIO(data), strict=False)
@@ -132,7 +140,7 @@ def _read(path: Path, data: bytes, refuse) -> Return | None:
     if len(parts) == 4 and parts[3].isdigit():
         round_name, key, notes = parts[1], parts[2], int(parts[3])
     found = Return(path, round_name, key, notes, pages - notes, bool(identity), data)
-    raw: list[tuple[int, str, dict]] = []
+    raw: list[tuple[int, str, DictionaryObject]] = []
     by_object: dict[int, str] = {}
     for number, page in enumerate(reader.pages):
         for index, ref in enumerate(page.get("/Annots") or []):
@@ -153,7 +161,7 @@ def _read(path: Path, data: bytes, refuse) -> Return | None:
     return found
 
 
-def _ident(ref, annot, page: int, index: int) -> str:
+def _ident(ref: object, annot: DictionaryObject, page: int, index: int) -> str:
     """The comment's identity within its return: its object number (a name, /NM, is not
     unique: MuPDF names the first comment of every page 'fitz-A0')."""
     if hasattr(ref, "idnum"):
@@ -161,20 +169,21 @@ def _ident(ref, annot, page: int, index: int) -> str:
     return f"p{page + 1}:{index}"
 
 
-def _comment(path, page, ident, annot, by_object) -> Comment:
-    subtype = annot["/Subtype"]
-    kind = KINDS[subtype]
+def _comment(path: Path, page: int, ident: str, annot: DictionaryObject,
+             by_object: dict[int, str]) -> Comment:
+    kind = KINDS[str(annot["/Subtype"])]
     reply_to = ""
     parent = annot.get("/IRT")
     if parent is not None:  # a reply, or a part of a group, names its parent annotation
-        reply_to = by_object.get(getattr(parent, "idnum", None), "")
+        idnum = getattr(parent, "idnum", None)  # a direct object has none: no parent found
+        reply_to = by_object.get(idnum, "") if idnum is not None else ""
     group = annot.get("/RT") == "/Group"
     if parent is not None and not group and kind == "note":
         kind = "reply"
-    rect = _numbers(annot.get("/Rect"), 4) or [0.0, 0.0, 0.0, 0.0]
-    rect = (min(rect[0], rect[2]), min(rect[1], rect[3]),
-            max(rect[0], rect[2]), max(rect[1], rect[3]))
-    quads = []
+    given = _numbers(annot.get("/Rect"), 4) or [0.0, 0.0, 0.0, 0.0]
+    rect = (min(given[0], given[2]), min(given[1], given[3]),
+            max(given[0], given[2]), max(given[1], given[3]))
+    quads: list[tuple[float, float, float, float]] = []
     points = _numbers(annot.get("/QuadPoints"), None) or []
     for start in range(0, len(points) - 7, 8):
         xs, ys = points[start:start + 8:2], points[start + 1:start + 8:2]
@@ -185,7 +194,7 @@ def _comment(path, page, ident, annot, by_object) -> Comment:
                    quads, rect, ident, reply_to, group, date=clean(annot.get("/M"))[:40])
 
 
-def _numbers(value, count):
+def _numbers(value: Any, count: int | None) -> list[float] | None:
     try:
         numbers = [float(v) for v in (value or [])]
     except (TypeError, ValueError):
@@ -195,7 +204,7 @@ def _numbers(value, count):
     return numbers
 
 
-def clean(value) -> str:
+def clean(value: object) -> str:
     if value is None:
         return ""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
@@ -254,9 +263,9 @@ def quote_marked(returned: Return) -> None:
         return
 
 
-def _under(document, comment: Comment, notes: int) -> str:
+def _under(document: pypdfium2.PdfDocument, comment: Comment, notes: int) -> str:
     text_page = document[comment.page + notes].get_textpage()
-    parts = []
+    parts: list[str] = []
     for x0, y0, x1, y1 in comment.quads:
         # shrink the quad a little: a generous highlight reaches the lines above and below
         inset = (y1 - y0) * 0.2

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from press.core import fields, yamlsafe
 from press.errors import ContentError, Problems, did_you_mean
+from press.project import Project
 
 ROUND_FIELDS = {"reviewers", "deadline", "questions", "note"}
 REVIEWER_FIELDS = {"name", "organisation", "email"}
@@ -40,12 +41,12 @@ def key_of(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:60] or "reviewer"
 
 
-def rounds_of(project, slug: str) -> list[str]:
+def rounds_of(project: Project, slug: str) -> list[str]:
     folder = project.reviews_dir / slug
     return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
-def load_round(project, slug: str, name: str) -> Round:
+def load_round(project: Project, slug: str, name: str) -> Round:
     """The round file, checked; raises ContentError with every problem at its line."""
     path = project.reviews_dir / slug / f"{name}.yaml"
     if not NAME_RE.match(name):
@@ -87,7 +88,7 @@ def load_round(project, slug: str, name: str) -> Round:
         deadline = deadline.isoformat()
     elif deadline is not None:
         deadline = check(fields.text, deadline, "deadline")
-    questions = check(fields.text_list, data.get("questions", []), "questions") or []
+    questions = check(fields.text_list, data.get("questions", []), "questions") or ()
     note = check(fields.text, data["note"], "note") if data.get("note") is not None else ""
     if check.ok and not reviewers:
         check.fail(("reviewers",), "the round names no reviewers")

@@ -32,6 +32,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from press.briefing import layout
 from press.build import pipeline
@@ -194,22 +195,33 @@ def _folder_key(project: Project, items: list[Product]) -> str:
                             [(item.kind, item.id) for item in items], copied)
 
 
-def _entries(recorded: list, items: list[Product]) -> list[Entry]:
+class _Recorded(NamedTuple):
+    """A product's entry as the last build recorded it (JSON, read back)."""
+
+    stamps: list[Any]  # what :func:`_stamps` gave then
+    pages: int
+    shown: int
+    files: list[list[Any]]  # each FileEntry's fields
+
+
+def _entries(recorded: list[list[Any]], items: list[Product]) -> list[Entry]:
     by_id = {(item.kind, item.id): item for item in items}
     return [Entry(by_id[(kind, pid)], pages, shown, tuple(FileEntry(*f) for f in files))
             for kind, pid, pages, shown, files, _ in recorded]
 
 
-def _known(data: dict | None) -> dict[tuple[str, str], tuple]:
-    """The entries the last build recorded, by product: ``(stamps, pages, shown, files)``."""
+def _known(data: freshness.Facts | None) -> dict[tuple[str, str], _Recorded]:
+    """The entries the last build recorded, by product."""
+    if data is None:
+        return {}
     try:
-        return {(kind, pid): (stamps, pages, shown, files)
+        return {(kind, pid): _Recorded(stamps, pages, shown, files)
                 for kind, pid, pages, shown, files, stamps in data["facts"]["entries"]}
     except (TypeError, KeyError, ValueError):
         return {}
 
 
-def _stamps(project: Project, product: Product) -> list:
+def _stamps(project: Project, product: Product) -> list[Any]:
     """What a product's entry is made from: its files by size and modification time, and how
     many pages its sample shows."""
     paths = [_edition(project, product), *_derived(project, product).values()]
@@ -236,18 +248,20 @@ def _up_to_date(project: Project, product: Product) -> bool:
     """Whether the product's web edition is as a build would make it now (its record)."""
     if product.bundle is not None:
         return bundles.bundle_up_to_date(project, product.bundle)
+    assert product.briefing is not None  # a product is a bundle or a briefing
     return pipeline.up_to_date(project, product.briefing, "web")
 
 
-def _package(project: Project, product: Product, stage: Path, known: dict) -> Entry:
+def _package(project: Project, product: Product, stage: Path,
+             known: dict[tuple[str, str], _Recorded]) -> Entry:
     """The product's files, copied into ``stage`` and checked: its web edition, and the sample
     and thumbnails made with it (by the briefing's worker, or the bundles stage). A product
     whose files are as the last build recorded them is copied with its recorded entry: no PDF
     is parsed again (the staged folder is still checked against every sha256)."""
     recorded = known.get((product.kind, product.id))
-    if recorded is not None and recorded[0] == _stamps(project, product):
-        _, pages, shown, files = recorded
-        entry = Entry(product, pages, shown, tuple(FileEntry(*f) for f in files))
+    if recorded is not None and recorded.stamps == _stamps(project, product):
+        entry = Entry(product, recorded.pages, recorded.shown,
+                      tuple(FileEntry(*f) for f in recorded.files))
         for role, path in [("full", _edition(project, product)),
                            *_derived(project, product).items()]:
             _write(stage, product.name(role), _made_with(project, product, path))
@@ -322,11 +336,11 @@ def _check_png(data: bytes, width: int, name: str) -> None:
 
 
 class _Links(html.parser.HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.urls: list[str] = []
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
             if name in ("href", "src") and value:
                 self.urls.append(value)
@@ -358,7 +372,7 @@ class AfterBuild:
     blocked: bool = False  # not built because of the errors of the steps before it
 
 
-def after_build(project: Project, results, blocked: bool = False,
+def after_build(project: Project, results: list[pipeline.Result], blocked: bool = False,
                 with_web: bool = True) -> AfterBuild:
     """The shop step of a full build: runs only if everything before it built cleanly and
     the web editions were part of the build (``with_web``)."""

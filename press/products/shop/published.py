@@ -118,7 +118,7 @@ def changes(project: Project) -> list[tuple[str, str]] | None:
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 
 
-def _snapshot(path: Path) -> dict[str, dict]:
+def _snapshot(path: Path) -> dict[str, dict[str, object]]:
     """The files of the last published upload, from ``output/web-published.json``; a file
     that is not what :func:`mark_published` writes is a problem, never a traceback."""
     from press.core import untrusted
