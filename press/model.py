@@ -37,6 +37,7 @@ class Series:
     sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
     bibliography: tuple[Path, ...] = ()  # series-wide bibliography files, checked to exist
     print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
+    free_to_read: bool = True  # the HTML edition in full (False: its first sections only)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,13 @@ class Project:
         extra = {"print": ["preflight"], "web": ["sample", "cover", "cover@2x"]}.get(edition, [])
         return [paths[edition]] + [paths[name] for name in extra]
 
+    def html_edition(self, slug: str) -> Path:
+        """The HTML edition's folder (index.html, its stylesheet, fonts and figures)."""
+        return self.output / "html" / slug
+
+    def epub_edition(self, slug: str) -> Path:
+        return self.output / "epub" / f"{slug}.epub"
+
     def bundle_outputs(self, bundle_id: str) -> dict[str, Path]:
         """A bundle's web and print PDFs."""
         return {edition: self.output / edition / "bundles" / f"{bundle_id}.pdf"

