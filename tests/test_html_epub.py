@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run
+from conftest import CHROMIUM, REPO, run
 from pypdf import PdfReader
 
 NI62 = "ni-062-placement-stability"
@@ -130,3 +133,109 @@ def test_sample_only_series_withholds_the_rest(built_project):
     assert "The rest of this briefing" in page and "References" not in page
     assert "isAccessibleForFree\": false" in page and "web/ni-062" not in page
     assert SAMPLE_SECTIONS == 2
+
+
+# -- axe-core in Chromium ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("slug", FINALS)
+def test_html_edition_has_no_wcag_violation_at_phone_and_desktop_widths(built_project, browser,
+                                                                        slug):
+    if not AXE.is_file():
+        pytest.skip("axe-core is not installed (./setup.sh installs it into .cache/npm-tools)")
+    html, _, _ = editions_of(built_project, slug)
+    for width in (320, 1280):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        try:
+            page.goto(html.as_uri())
+            page.add_script_tag(path=str(AXE))
+            found = page.evaluate(
+                "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
+            violations = [(v["id"], [n["target"] for n in v["nodes"]][:3])
+                          for v in found["violations"]]
+            assert violations == [], f"{slug} at {width} px: {violations}"
+            assert found["passes"], "axe ran no checks?"
+            # WCAG 1.4.10 reflow: nothing scrolls sideways at 320 px but a table's own region
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, f"{slug} scrolls sideways at {width} px ({scroll} px)"
+            assert page.evaluate("getComputedStyle(document.querySelector('.skip-link'))"
+                                 ".position") == "absolute"
+        finally:
+            page.close()
+
+
+# -- EPUBCheck, DAISY Ace ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_epub_passes_epubcheck_and_has_what_readers_need(built_project, tmp_path):
+    if not EPUBCHECK.is_file() or not shutil.which("java"):
+        pytest.skip("epubcheck is not installed (./setup.sh installs Debian's)")
+    books = [editions_of(built_project, slug)[1] for slug in FINALS]
+    for book in books:
+        report = tmp_path / f"{book.stem}.json"
+        done = subprocess.run(["java", "-jar", str(EPUBCHECK), "--json", str(report), str(book)],
+                              capture_output=True, text=True, check=False)
+        messages = json.loads(report.read_text())["messages"]
+        bad = [(m["severity"], m["ID"], m["message"][:200]) for m in messages
+               if m["severity"] in ("FATAL", "ERROR", "WARNING")]
+        assert bad == [] and done.returncode == 0, f"{book.name}: {bad}"
+        with zipfile.ZipFile(book) as archive:
+            names = archive.namelist()
+            assert names[0] == "mimetype" and archive.getinfo("mimetype").compress_type == 0
+            opf = archive.read("EPUB/package.opf").decode()
+            text = archive.read("EPUB/text.xhtml").decode()
+            nav = archive.read("EPUB/nav.xhtml").decode()
+        for needed in ("schema:accessMode", "schema:accessibilityFeature",
+                       "schema:accessibilityHazard", "schema:accessibilitySummary",
+                       "EPUB Accessibility 1.1 - WCAG 2.1 Level AA", 'properties="cover-image"'):
+            assert needed in opf, needed
+        assert "EPUB/fonts/Lato-Regular.ttf" in names and "EPUB/cover.png" in names
+        assert 'epub:type="noteref"' in text and 'epub:type="footnote"' in text
+        assert 'epub:type="page-list"' in nav and 'epub:type="pagebreak"' in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", FINALS)
+def test_epub_has_the_text_of_the_html_edition(built_project, slug):
+    html, book, pdf = editions_of(built_project, slug)
+    with zipfile.ZipFile(book) as archive:
+        text = archive.read("EPUB/text.xhtml").decode()
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(text)  # XHTML: well-formed XML
+    ns = {"h": "http://www.w3.org/1999/xhtml"}
+    epub_text = squash(text_of(root))
+    found = parts(html_tree(html))
+    for kind in ("headings", "references", "notes"):
+        missing = [t for t in found[kind] if squash(t) not in epub_text]
+        assert not missing, f"{kind} of the HTML edition not in the EPUB: {missing}"
+    alts = [img.get("alt") for img in root.iterfind(".//h:img", ns)]
+    assert alts == found["alts"]
+    # print page numbers: the markers go up, and each names a page the PDF has
+    pages = [int(m) for m in re.findall(r'role="doc-pagebreak" id="[^"]*page-(\d+)"', text)]
+    assert pages == sorted(pages) and 0 < max(pages) <= len(PdfReader(pdf).pages)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_epub_passes_daisy_ace(built_project, tmp_path):
+    """DAISY Ace (its puppeteer runner, with Debian's chromium): no violation, metadata
+    included."""
+    ace = TOOLS / ".bin" / "ace-puppeteer"
+    if not ace.is_file() or not CHROMIUM.is_file():
+        pytest.skip("DAISY Ace is not installed (./setup.sh installs it into .cache/npm-tools)")
+    for slug in FINALS:
+        report = tmp_path / slug
+        done = subprocess.run([str(ace), "--silent", "--force", "--outdir", str(report),
+                               str(editions_of(built_project, slug)[1])],
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                                   "PUPPETEER_EXECUTABLE_PATH": str(CHROMIUM)},
+                              capture_output=True, text=True, check=False, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        result = json.loads((report / "report.json").read_text())
+        found = [(b["earl:test"]["dct:title"], b["earl:result"].get("earl:pointer"))
+                 for a in result["assertions"] for b in a.get("assertions", [])]
+        assert result["earl:result"]["earl:outcome"] == "pass" and not found, f"{slug}: {found}"

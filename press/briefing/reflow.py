@@ -18,6 +18,7 @@ from press.errors import ContentError
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
+VOID_END_RE = re.compile(r"<(%s)\b([^>]*)></\1>" % "|".join(sorted(VOID)))  # noqa: UP031
 EPUB_NS = "http://www.idpf.org/2007/ops"
 IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
                ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
@@ -68,7 +69,7 @@ def serialize(root: ET.Element) -> str:
     text = ET.tostring(root, encoding="unicode", method="xml", short_empty_elements=False)
     inner = text[text.index(">") + 1: text.rindex("</")]
     # an empty non-void element (<span></span>) stays open-and-closed; void ones self-close
-    return re.sub(r"<(%s)\b([^>]*)></\1>" % "|".join(sorted(VOID)), r"<\1\2/>", inner)
+    return VOID_END_RE.sub(r"<\1\2/>", inner)
 
 
 @dataclass
@@ -139,11 +140,14 @@ def _notes(root: ET.Element, prefix: str, epub: bool) -> list[ET.Element]:
 
 def _box_headings(root: ET.Element, prefix: str) -> None:
     """A box's title becomes a heading one level below the section it stands in (the PDF shows
-    it by its colour and weight; a screen reader's heading list needs the element)."""
-    level, count = 1, 0
+    it by its colour and weight; a screen reader's heading list needs the element). The box
+    is a landmark named by its title and, when several boxes share a title, by its section's
+    heading too: landmarks with the same name cannot be told apart."""
+    level, count, section = 1, 0, None
+    boxes = []
     for child in root:
         if child.tag in ("h2", "h3", "h4"):
-            level = int(child.tag[1])
+            level, section = int(child.tag[1]), child
         if child.tag != "aside" or "box" not in (child.get("class") or "").split():
             continue
         title = child.find("p")
@@ -152,7 +156,19 @@ def _box_headings(root: ET.Element, prefix: str) -> None:
         count += 1
         title.tag = f"h{min(level + 1, 6)}"
         title.set("id", f"{prefix}box-{count}")
-        child.set("aria-labelledby", title.get("id"))
+        boxes.append((child, title, section))
+    names = [plain_text(title) for _, title, _ in boxes]
+    seen: dict[tuple, int] = {}
+    for (box, title, section), name in zip(boxes, names):
+        if names.count(name) == 1 or section is None or not section.get("id"):
+            box.set("aria-labelledby", title.get("id"))
+            continue
+        key = (name, section.get("id"))
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 1:
+            box.set("aria-labelledby", f"{title.get('id')} {section.get('id')}")
+        else:  # a second box of that title in one section: numbered
+            box.set("aria-label", f"{name}, {plain_text(section)} ({seen[key]})")
 
 
 def _tables(root: ET.Element, prefix: str) -> None:
