@@ -65,7 +65,7 @@ def pdf_alts(pdf: Path) -> list[str]:
 
 def editions_of(project: Path, slug: str) -> tuple[Path, Path, Path]:
     out = project / "output"
-    return out / "html" / slug / "index.html", out / "epub" / f"{slug}.epub", \
+    return out / "html" / f"{slug}.html", out / "epub" / f"{slug}.epub", \
         out / "web" / f"{slug}.pdf"
 
 
@@ -104,9 +104,10 @@ def test_html_edition_parses_strictly_and_has_the_pdf_text(built_project, slug):
         assert not missing, f"{kind} of the HTML edition not in the PDF: {missing}"
     assert sorted(found["alts"]) == sorted(a for a in pdf_alts(pdf) if a in found["alts"])
     assert len(found["alts"]) == len({a for a in pdf_alts(pdf)} & set(found["alts"]))
-    # every figure and font the page names is in its folder
-    for src in [i.get("src") for i in root.iter("img")] + ["edition.css"]:
-        assert (html.parent / src).is_file(), src
+    # the figures are inside the page; the stylesheet and fonts are shared, beside it
+    assert all(i.get("src").startswith("data:image/") for i in root.iter("img"))
+    assert (html.parent / "assets" / "edition.css").is_file()
+    assert len(list((html.parent / "assets" / "fonts").glob("Lato-*.ttf"))) == 4
     # the contents list leads to headings that exist
     ids = {e.get("id") for e in root.iter() if e.get("id")}
     for link in root.iterfind(".//nav[@class='contents']//a"):
@@ -132,6 +133,7 @@ def test_sample_only_series_withholds_the_rest(built_project):
     assert page.count('<h2 id="ni-062') < full.count('<h2 id="ni-062')
     assert "The rest of this briefing" in page and "References" not in page
     assert "isAccessibleForFree\": false" in page and "web/ni-062" not in page
+    assert "edition.css" in html_edition(project, paid, body)
     assert SAMPLE_SECTIONS == 2
 
 

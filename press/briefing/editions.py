@@ -1,13 +1,15 @@
 """Editions stage: a briefing's HTML and EPUB 3 editions, from the Body its PDFs were made from.
 
 ``write_editions`` is the one entry point (the build calls it after the web PDF, with the same
-Body and layout; ``build.py html`` calls it on its own). The HTML edition is a folder,
-``output/html/<slug>/`` (index.html, edition.css, the subset fonts and the figures): one page
-the web team can upload as it is, whose figures and fonts a browser caches apart from the text.
+Body and layout). The HTML edition is one page, ``output/html/<slug>.html``, its
+figures inside it (data: URLs), beside ``output/html/assets/`` (the stylesheet and the subset
+fonts every edition shares, which a browser caches once): a briefing's HTML edition is one
+file to upload, replace or remove, like its PDFs.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 import xml.etree.ElementTree as ET
@@ -42,35 +44,39 @@ def write_editions(project: Project, briefing: Briefing, body: Body, laid_out=No
     """Write the HTML edition's folder and the EPUB; ``laid_out`` (the PDF's Typeset) gives
     the EPUB its print page numbers. Returns the paths written."""
     pages = epub.anchor_pages(laid_out.document) if laid_out is not None else {}
-    folder, book = project.html_edition(briefing.slug), project.epub_edition(briefing.slug)
-    html_files = html_edition(project, briefing, body)
-    with output.staged_folder(folder) as staging:
-        for name, data in html_files.items():
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            (staging / name).write_bytes(data)
+    page, book = project.html_edition(briefing.slug), project.epub_edition(briefing.slug)
+    files = html_edition(project, briefing, body)
+    for name, data in files.items():
+        target = page if name == "index.html" else project.html_assets / name
+        if not (target.is_file() and target.read_bytes() == data):  # shared: often the same
+            output.write_bytes(target, data)
     output.write_bytes(book, epub_edition(project, briefing, body, pages))
-    return [folder / "index.html", book]
+    return [page, book]
 
 
 # -- the HTML edition -----------------------------------------------------------------------
 
 
 def html_edition(project: Project, briefing: Briefing, body: Body) -> dict[str, bytes]:
-    """The HTML edition's files by path inside its folder."""
+    """The HTML edition's page (``index.html``) and its shared files (paths in assets/)."""
     free = briefing.series.free_to_read
     flow = reflow(briefing, body, project.root, epub=False,
                   sample_sections=0 if free else SAMPLE_SECTIONS)
     slug = briefing.slug
-    links = [Link(f"../../web/{slug}.pdf", "PDF edition", "application/pdf"),
-             Link(f"../../epub/{slug}.epub", "EPUB edition", "application/epub+zip"),
+    links = [Link(f"../web/{slug}.pdf", "PDF edition", "application/pdf"),
+             Link(f"../epub/{slug}.epub", "EPUB edition", "application/epub+zip"),
              Link(briefing.series.purchase_url, "Buy the printed briefing")]
     if not free:
         links = [links[2]]
+    for img in flow.body.iter("img"):  # figures inside the page: one file per briefing
+        source = flow.images[img.get("src").removeprefix("images/")]
+        data = base64.b64encode(source.read_bytes()).decode()
+        img.set("src", f"data:{IMAGE_TYPES[source.suffix.lower()]};base64,{data}")
     template = layout.environment(project.layouts).get_template("html/edition.html")
     page = template.render(**_context(briefing, body, flow), links=links,
                            json_ld=_json_ld(briefing, free),
                            citation=_citation_meta(briefing, free))
-    return {"index.html": page.encode(), **_shared_files(project, flow)}
+    return {"index.html": page.encode(), **_shared_files(project, None)}
 
 
 def _context(briefing: Briefing, body: Body, flow: Reflowed) -> dict:
@@ -112,11 +118,11 @@ def _wrap(element: ET.Element) -> ET.Element:
     return holder
 
 
-def _shared_files(project: Project, flow: Reflowed) -> dict[str, bytes]:
-    """The stylesheet, the fonts and the figures."""
+def _shared_files(project: Project, flow: Reflowed | None) -> dict[str, bytes]:
+    """The stylesheet, the fonts and (``flow``: the EPUB's) the figures."""
     files = {"edition.css": (project.layouts / "html" / "edition.css").read_bytes()}
     files.update({f"fonts/{name}": data for name, data in edition_fonts(project).items()})
-    for name, source in flow.images.items():
+    for name, source in (flow.images.items() if flow else ()):
         files[f"images/{name}"] = source.read_bytes()
     return files
 
@@ -172,7 +178,7 @@ def _citation_meta(briefing: Briefing, free: bool) -> list[tuple[str, str]]:
     if briefing.keywords:
         meta.append(("citation_keywords", "; ".join(briefing.keywords)))
     if free:
-        meta.append(("citation_pdf_url", f"../../web/{briefing.slug}.pdf"))
+        meta.append(("citation_pdf_url", f"../web/{briefing.slug}.pdf"))
     return meta
 
 
