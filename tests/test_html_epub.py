@@ -241,3 +241,64 @@ def test_epub_passes_daisy_ace(built_project, tmp_path):
         found = [(b["earl:test"]["dct:title"], b["earl:result"].get("earl:pointer"))
                  for a in result["assertions"] for b in a.get("assertions", [])]
         assert result["earl:result"]["earl:outcome"] == "pass" and not found, f"{slug}: {found}"
+
+
+# -- the reflow stage, without a build -----------------------------------------------------
+
+
+def test_reflow_turns_the_pdf_markup_into_reflowable_markup(tmp_path):
+    import xml.etree.ElementTree as ET
+    from types import SimpleNamespace
+
+    from press.briefing.reflow import reflow, serialize
+    from press.model import Body
+
+    briefing = SimpleNamespace(slug="b", path=tmp_path / "content" / "b.md")
+    html = ('<p>A &amp; B&lt;C<span class="footnote">Note <em>one</em><span class="fn-p">'
+            'more</span></span> after.</p>\n<h2 id="b--one">One</h2>\n'
+            '<aside class="box box-pointer"><p class="box-title">Ask</p><p>x</p></aside>\n'
+            '<aside class="box box-pointer"><p class="box-title">Ask</p><p>y</p></aside>\n'
+            '<table class="data"><caption>T</caption><thead><tr><th align="right" scope="col">'
+            'n</th></tr></thead><tbody><tr><td align="right">1<br>2</td></tr></tbody></table>\n'
+            '<h2 id="b--two">Two</h2><p>z<span class="footnote">Two</span></p>')
+    body = Body(html=html, headings=(), references_html="")
+    flow = reflow(briefing, body, tmp_path, epub=True)
+    text = serialize(flow.body)
+    ET.fromstring(f'<div xmlns:epub="http://www.idpf.org/2007/ops">{text}</div>')  # XHTML
+    assert "A &amp; B&lt;C" in text and "1<br/>2" in text
+    assert '<a href="#b--fn-1" id="b--fnref-1" class="noteref" role="doc-noteref" ' \
+           'epub:type="noteref">1</a> after.' in text
+    assert [serialize(_holder(n)) for n in flow.notes] == [
+        '<span class="note-text">Note <em>one</em><span class="fn-p">more</span></span>',
+        '<span class="note-text">Two</span>']
+    assert '<h3 class="box-title" id="b--box-1">Ask</h3>' in text
+    assert 'aria-labelledby="b--box-1 b--one"' in text and 'aria-label="Ask, One (2)"' in text
+    assert '<div class="table-scroll" role="region" tabindex="0" aria-labelledby="b--table-1">' \
+           in text and '<td class="align-right">' in text and "align=" not in text
+    sample = reflow(briefing, body, tmp_path, epub=False, sample_sections=1)
+    assert sample.sample and "Two" not in serialize(sample.body) and len(sample.notes) == 1
+
+
+def _holder(element):
+    import xml.etree.ElementTree as ET
+
+    holder = ET.Element("div")
+    holder.append(element)
+    return holder
+
+
+def test_reflow_refuses_an_image_outside_the_project(tmp_path):
+    from types import SimpleNamespace
+
+    from press.briefing.reflow import reflow
+    from press.errors import ContentError
+    from press.model import Body
+
+    (tmp_path / "outside.png").write_bytes(b"x")
+    project = tmp_path / "project"
+    (project / "content").mkdir(parents=True)
+    briefing = SimpleNamespace(slug="b", path=project / "content" / "b.md")
+    body = Body(html='<figure><img src="../../outside.png" alt="a"></figure>', headings=(),
+                references_html="")
+    with pytest.raises(ContentError, match="not a project image file"):
+        reflow(briefing, body, project, epub=False)

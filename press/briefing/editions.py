@@ -25,7 +25,6 @@ from press.model import Body, Briefing, Heading
 from press.project import Project
 from press.render import epub
 
-ET.register_namespace("epub", EPUB_NS)
 SAMPLE_SECTIONS = 2  # a sample-only series shows the first two sections, as its sample PDF does
 FONTS = ("Lato-Regular.ttf", "Lato-Italic.ttf", "Lato-Bold.ttf", "Lato-BoldItalic.ttf")
 ACCESS_FEATURES = ("structuralNavigation", "tableOfContents", "alternativeText", "readingOrder",

@@ -20,6 +20,9 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
         "track", "wbr"}
 VOID_END_RE = re.compile(r"<(%s)\b([^>]*)></\1>" % "|".join(sorted(VOID)))  # noqa: UP031
 EPUB_NS = "http://www.idpf.org/2007/ops"
+# serialize() drops the fragment's root, where ElementTree declares prefixes: the templates
+# declare this one on <html>, so it must be spelt "epub"
+ET.register_namespace("epub", EPUB_NS)
 IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
                ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
 
