@@ -316,3 +316,28 @@ def test_reflow_refuses_an_image_outside_the_project(tmp_path):
                 references_html="")
     with pytest.raises(ContentError, match="not a project image file"):
         reflow(briefing, body, project, epub=False)
+
+
+# -- the preview shows the HTML edition beside the page images ----------------------------
+
+
+@pytest.mark.slow
+def test_preview_writes_and_serves_the_html_edition(project):
+    from press.preview import Preview, respond
+    from press.project import Project
+
+    slug = "ni-058-emotional-health"  # a draft: the author sees its HTML edition too
+    state = Preview(Project.at(project), slugs=[slug], report=lambda line: None)
+    view = state.build(slug)
+    assert view is not None and not view.problems
+    folder = state.folder / slug
+    assert (folder / "edition.html").is_file() and (folder / "assets" / "edition.css").is_file()
+    page = respond(state, f"/files/{slug}/edition.html?v=2")
+    assert page.status == 200 and page.content_type.startswith("text/html")
+    assert "script-src" not in page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert b'<html lang="en-GB">' in page.body
+    font = respond(state, f"/files/{slug}/assets/fonts/Lato-Regular.ttf")
+    assert font.status == 200 and font.content_type == "font/ttf"
+    sheet = respond(state, f"/b/{slug}/?fragment")
+    assert b"edition.html" in sheet.body
