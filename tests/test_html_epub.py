@@ -341,3 +341,20 @@ def test_preview_writes_and_serves_the_html_edition(project):
     assert font.status == 200 and font.content_type == "font/ttf"
     sheet = respond(state, f"/b/{slug}/?fragment")
     assert b"edition.html" in sheet.body
+
+
+@pytest.mark.slow
+def test_an_edit_of_the_edition_stylesheet_rebuilds_the_editions(copy_built):
+    from press.commands import main
+
+    root = copy_built()
+    book = root / "output" / "epub" / f"{NI62}.epub"
+    before = book.stat().st_mtime_ns
+    assert main(["--project", str(root), "-q"]) == 0
+    assert book.stat().st_mtime_ns == before  # a no-op stays a no-op
+    css = root / "layouts" / "html" / "edition.css"
+    css.write_text(css.read_text(encoding="utf-8") + "\n.x { color: #1f2a30; }\n")
+    assert main(["--project", str(root), "-q"]) == 0
+    assert b".x { color" in (root / "output" / "html" / "assets" / "edition.css").read_bytes()
+    with zipfile.ZipFile(book) as archive:
+        assert b".x { color" in archive.read("EPUB/edition.css")

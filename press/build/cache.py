@@ -97,7 +97,15 @@ class Keys:
                                 self.layout(briefing.layout),
                                 # the web edition comes with its sample and its note page
                                 self.layout("_sample_note") if edition == "web" else "",
+                                self._reflowable() if edition == "web" else "",  # issue #31
                                 revision if edition == "drafts" else "")
+
+
+    def _reflowable(self) -> list:
+        """The HTML and EPUB editions' templates and stylesheet (made with the web edition)."""
+        folders = [self.project.layouts / name for name in ("html", "epub")]
+        return self.hasher.files(self.project.root, sorted(
+            p for folder in folders if folder.is_dir() for p in folder.rglob("*") if p.is_file()))
 
 
 # -- manifests ---------------------------------------------------------------------------------
