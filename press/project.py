@@ -70,6 +70,9 @@ class Project:
         return {edition: self.output / edition / "bundles" / f"{bundle_id}.pdf"
                 for edition in BUNDLE_EDITIONS}
 
+    def bundle_epub(self, bundle_id: str) -> Path:
+        return self.output / "epub" / "bundles" / f"{bundle_id}.epub"
+
     def bundle_extras(self, bundle_id: str) -> dict[str, Path]:
         """What a bundle's web edition brings for the shop: its free sample and thumbnails."""
         return self._web_extras(f"bundles/{bundle_id}")

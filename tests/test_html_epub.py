@@ -15,6 +15,7 @@ from conftest import CHROMIUM, REPO, run
 from pypdf import PdfReader
 
 NI62 = "ni-062-placement-stability"
+BUNDLE = "performance-pointers-2008-09"
 FINALS = (NI62, "ni-112-under-18-conceptions")
 # Installed by setup.sh from npm (never committed): axe-core and DAISY Ace
 TOOLS = REPO / ".cache" / "npm-tools" / "node_modules"
@@ -22,6 +23,10 @@ AXE = TOOLS / "axe-core" / "axe.min.js"
 EPUBCHECK = Path("/usr/share/java/epubcheck.jar")
 VNU = REPO / ".cache" / "vnu" / "vnu.jar"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+def BUNDLE_EPUB(project: Path) -> Path:  # noqa: N802 (reads as the constant it nearly is)
+    return project / "output" / "epub" / "bundles" / f"{BUNDLE}.epub"
 
 
 def squash(text: str) -> str:
@@ -190,14 +195,10 @@ def test_epub_passes_epubcheck_and_has_what_readers_need(built_project, tmp_path
     if not EPUBCHECK.is_file() or not shutil.which("java"):
         pytest.skip("epubcheck is not installed (./setup.sh installs Debian's)")
     books = [editions_of(built_project, slug)[1] for slug in FINALS]
-    for book in books:
-        report = tmp_path / f"{book.stem}.json"
-        done = subprocess.run(["java", "-jar", str(EPUBCHECK), "--json", str(report), str(book)],
-                              capture_output=True, text=True, check=False)
-        messages = json.loads(report.read_text())["messages"]
-        bad = [(m["severity"], m["ID"], m["message"][:200]) for m in messages
-               if m["severity"] in ("FATAL", "ERROR", "WARNING")]
-        assert bad == [] and done.returncode == 0, f"{book.name}: {bad}"
+    books.append(BUNDLE_EPUB(built_project))
+    _epubcheck(books[2], tmp_path)  # the bundle's
+    for book in books[:2]:
+        _epubcheck(book, tmp_path)
         with zipfile.ZipFile(book) as archive:
             names = archive.namelist()
             assert names[0] == "mimetype" and archive.getinfo("mimetype").compress_type == 0
@@ -211,6 +212,16 @@ def test_epub_passes_epubcheck_and_has_what_readers_need(built_project, tmp_path
         assert "EPUB/fonts/Lato-Regular.ttf" in names and "EPUB/cover.png" in names
         assert 'epub:type="noteref"' in text and 'epub:type="footnote"' in text
         assert 'epub:type="page-list"' in nav and 'epub:type="pagebreak"' in text
+
+
+def _epubcheck(book: Path, tmp_path: Path) -> None:
+    report = tmp_path / f"{book.stem}.json"
+    done = subprocess.run(["java", "-jar", str(EPUBCHECK), "--json", str(report), str(book)],
+                          capture_output=True, text=True, check=False)
+    messages = json.loads(report.read_text())["messages"]
+    bad = [(m["severity"], m["ID"], m["message"][:200]) for m in messages
+           if m["severity"] in ("FATAL", "ERROR", "WARNING")]
+    assert bad == [] and done.returncode == 0, f"{book.name}: {bad}"
 
 
 @pytest.mark.slow
@@ -243,10 +254,11 @@ def test_epub_passes_daisy_ace(built_project, tmp_path):
     ace = TOOLS / ".bin" / "ace-puppeteer"
     if not ace.is_file() or not CHROMIUM.is_file():
         pytest.skip("DAISY Ace is not installed (./setup.sh installs it into .cache/npm-tools)")
-    for slug in FINALS:
+    for slug, book in [(s, editions_of(built_project, s)[1]) for s in FINALS] + [
+            (BUNDLE, BUNDLE_EPUB(built_project))]:
         report = tmp_path / slug
         done = subprocess.run([str(ace), "--silent", "--force", "--outdir", str(report),
-                               str(editions_of(built_project, slug)[1])],
+                               str(book)],
                               env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
                                    "PUPPETEER_EXECUTABLE_PATH": str(CHROMIUM)},
                               capture_output=True, text=True, check=False, timeout=300)
@@ -358,3 +370,42 @@ def test_an_edit_of_the_edition_stylesheet_rebuilds_the_editions(copy_built):
     assert b".x { color" in (root / "output" / "html" / "assets" / "edition.css").read_bytes()
     with zipfile.ZipFile(book) as archive:
         assert b".x { color" in archive.read("EPUB/edition.css")
+
+
+def test_editions_get_figures_through_the_sandboxed_fetcher(tmp_path):
+    """A JPEG's EXIF and trailing bytes are stripped, as for the PDFs; a scripted SVG is
+    refused with the file named."""
+    import io
+
+    from PIL import Image
+
+    from press.briefing.editions import _image
+    from press.errors import ContentError
+    from press.project import Project
+
+    project = Project.at(tmp_path)
+    (project.assets / "figures").mkdir(parents=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(buffer, "JPEG", comment=b"secret comment")
+    jpeg = project.assets / "figures" / "a.jpg"
+    jpeg.write_bytes(buffer.getvalue() + b"PK\x03\x04 trailing")
+    data = _image(project, jpeg)
+    assert data.startswith(b"\xff\xd8") and b"secret" not in data and b"PK" not in data
+    svg = project.assets / "figures" / "b.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    with pytest.raises(ContentError, match="b.svg"):
+        _image(project, svg)
+
+
+@pytest.mark.slow
+def test_bundle_epub_holds_its_briefings_without_their_page_numbers(built_project):
+    with zipfile.ZipFile(BUNDLE_EPUB(built_project)) as archive:
+        names = archive.namelist()
+        nav = archive.read("EPUB/nav.xhtml").decode()
+        texts = [archive.read(f"EPUB/{slug}.xhtml").decode() for slug in FINALS]
+    assert names[0] == "mimetype" and "EPUB/cover.png" in names
+    for slug, text in zip(FINALS, texts):
+        assert f'href="{slug}.xhtml#{slug}--title"' in nav
+        assert 'epub:type="pagebreak"' not in text and 'epub:type="footnote"' in text
+        assert all(f"images/{slug}-" in src for src in re.findall(r'src="([^"]+)"', text))
+    assert 'epub:type="page-list"' not in nav

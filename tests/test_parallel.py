@@ -140,7 +140,12 @@ def _both_ways(tmp_path, monkeypatch, build):
 
 
 # the web edition of ni-112, with its sample and thumbnails
-WEB_FILES = ["web/covers/ni-112-under-18-conceptions-cover.png",
+# the web edition with its sample, thumbnails and the HTML and EPUB editions made with it
+WEB_FILES = ["epub/ni-112-under-18-conceptions.epub", "html/assets/edition.css",
+             *[f"html/assets/fonts/Lato-{face}.ttf"
+               for face in ("Bold", "BoldItalic", "Italic", "Regular")],
+             "html/ni-112-under-18-conceptions.html",
+             "web/covers/ni-112-under-18-conceptions-cover.png",
              "web/covers/ni-112-under-18-conceptions-cover@2x.png",
              "web/ni-112-under-18-conceptions.pdf", "web/samples/ni-112-under-18-conceptions.pdf"]
 
@@ -168,7 +173,7 @@ def test_a_print_preflight_failure_in_the_forked_process_is_reported_as_when_ser
     (problems, blocking, outputs), files = seen[True]
     assert problems == ["content/briefings/ni-112-under-18-conceptions.md: print preflight: "
                         "page 1 has no bleed"]
-    assert outputs == ["web"] and files == WEB_FILES
+    assert outputs == ["epub", "html", "web"] and files == WEB_FILES
 
 
 def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeypatch):

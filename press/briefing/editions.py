@@ -21,6 +21,7 @@ from markupsafe import Markup
 from press.briefing import layout
 from press.briefing.reflow import EPUB_NS, IMAGE_TYPES, Reflowed, reflow, serialize
 from press.core import output
+from press.errors import ContentError
 from press.model import Body, Briefing, Heading
 from press.project import Project
 from press.render import epub
@@ -69,7 +70,7 @@ def html_edition(project: Project, briefing: Briefing, body: Body) -> dict[str, 
         links = [links[2]]
     for img in flow.body.iter("img"):  # figures inside the page: one file per briefing
         source = flow.images[img.get("src").removeprefix("images/")]
-        data = base64.b64encode(source.read_bytes()).decode()
+        data = base64.b64encode(_image(project, source)).decode()
         img.set("src", f"data:{IMAGE_TYPES[source.suffix.lower()]};base64,{data}")
     template = layout.environment(project.layouts).get_template("html/edition.html")
     page = template.render(**_context(briefing, body, flow), links=links,
@@ -122,8 +123,21 @@ def _shared_files(project: Project, flow: Reflowed | None) -> dict[str, bytes]:
     files = {"edition.css": (project.layouts / "html" / "edition.css").read_bytes()}
     files.update({f"fonts/{name}": data for name, data in edition_fonts(project).items()})
     for name, source in (flow.images.items() if flow else ()):
-        files[f"images/{name}"] = source.read_bytes()
+        files[f"images/{name}"] = _image(project, source)
     return files
+
+
+def _image(project: Project, source: Path) -> bytes:
+    """A figure's bytes as the PDFs get them: through the sandboxed fetcher, which refuses
+    files outside the project, scripted or external SVG and broken or oversized images, and
+    strips a JPEG to the segments that draw it (no EXIF, comments or trailing data)."""
+    from press.render.fetcher import ProjectFetcher, RefusedResource
+
+    try:
+        return ProjectFetcher(project.root).fetch(source.as_uri()).read()
+    except RefusedResource as exc:
+        raise ContentError.at(source, None, str(exc), "fix the figure; the PDF refuses it too"
+                              ) from None
 
 
 def edition_fonts(project: Project) -> dict[str, bytes]:
