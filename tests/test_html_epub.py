@@ -140,6 +140,8 @@ def test_sample_only_series_withholds_the_rest(built_project):
     assert "The rest of this briefing" in page and "References" not in page
     assert "isAccessibleForFree\": false" in page and "web/ni-062" not in page
     assert "edition.css" in html_edition(project, paid, body)
+    assert 'href="#ni-062-placement-stability--ref-' not in page  # no links to what was cut
+    assert 'href="#ni-062-placement-stability--ref-' in full
     assert SAMPLE_SECTIONS == 2
 
 

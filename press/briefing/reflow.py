@@ -101,7 +101,20 @@ def reflow(briefing, body, project_root: Path, *, epub: bool, sample_sections: i
     result.images = _images(root, briefing.path, project_root)
     if body.references_html and not cut:
         result.references = tree(body.references_html)
+    if cut:
+        _unlink_cut(root, prefix)
     return result
+
+
+def _unlink_cut(root: ET.Element, prefix: str) -> None:
+    """In a sample, a link to what was cut (a later section, the withheld reference list)
+    keeps its words but stops being a link that goes nowhere."""
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    for link in root.iter("a"):
+        target = (link.get("href") or "")[1:] if (link.get("href") or "").startswith("#") else ""
+        if target and target not in ids and not target.startswith((f"{prefix}fn-",)):
+            link.tag = "span"
+            link.attrib = {"class": "was-link"}
 
 
 def _cut(root: ET.Element, sections: int) -> bool:
