@@ -69,7 +69,7 @@ def html_edition(project: Project, briefing: Briefing, body: Body) -> dict[str, 
     if not free:
         links = [links[2]]
     for img in flow.body.iter("img"):  # figures inside the page: one file per briefing
-        source = flow.images[img.get("src").removeprefix("images/")]
+        source = flow.images[img.get("src", "").removeprefix("images/")]
         data = base64.b64encode(_image(project, source)).decode()
         img.set("src", f"data:{IMAGE_TYPES[source.suffix.lower()]};base64,{data}")
     template = layout.environment(project.layouts).get_template("html/edition.html")
@@ -260,5 +260,5 @@ def _page_breaks(root: ET.Element, pages: dict[str, int], prefix: str) -> list[t
             if host is not None:
                 element, parent = parent, host
             parent.insert(list(parent).index(element), marker)
-        found.append((page, marker.get("id")))
+        found.append((page, f"{prefix}page-{page}"))
     return found

@@ -133,7 +133,7 @@ def _cut(root: ET.Element, sections: int) -> bool:
 def _notes(root: ET.Element, prefix: str, epub: bool) -> list[ET.Element]:
     """Each ``span.footnote`` (floated to the page foot in the PDF) → a numbered link to the
     note, as the PDF numbers them: in document order from 1."""
-    notes = []
+    notes: list[ET.Element] = []
     for parent in list(root.iter()):
         for index, span in enumerate(list(parent)):
             if span.tag != "span" or span.get("class") != "footnote":
@@ -177,7 +177,7 @@ def _box_headings(root: ET.Element, prefix: str) -> None:
     seen: dict[tuple, int] = {}
     for (box, title, section), name in zip(boxes, names):
         if names.count(name) == 1 or section is None or not section.get("id"):
-            box.set("aria-labelledby", title.get("id"))
+            box.set("aria-labelledby", title.get("id", ""))
             continue
         key = (name, section.get("id"))
         seen[key] = seen.get(key, 0) + 1
@@ -200,8 +200,9 @@ def _tables(root: ET.Element, prefix: str) -> None:
                                         "tabindex": "0"})
             caption = table.find("caption")
             if caption is not None:
-                caption.set("id", caption.get("id") or f"{prefix}table-{count}")
-                region.set("aria-labelledby", caption.get("id"))
+                name = caption.get("id") or f"{prefix}table-{count}"
+                caption.set("id", name)
+                region.set("aria-labelledby", name)
             else:
                 region.set("aria-label", f"Table {count}")
             region.tail, table.tail = table.tail, None

@@ -48,8 +48,7 @@ def bundle_epub(project: Project, bundle: Bundle) -> bytes:
                     files[font] = book.read(f"EPUB/{font}")
         document = f"{briefing.slug}.xhtml"
         text = PAGEBREAK_RE.sub("", text)
-        text = IMAGE_SRC_RE.sub(lambda m, s=briefing.slug: f'src="images/{s}-{m.group(1)}"',
-                                text)
+        text = IMAGE_SRC_RE.sub(f'src="images/{briefing.slug}-\\1"', text)
         files[document] = text.encode()
         toc = TOC_RE.search(nav)
         toc = ENTRY_RE.search(toc.group(0)) if toc else None
