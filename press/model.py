@@ -40,6 +40,7 @@ class Series:
     print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
     csl: Path | None = None  # the series' citation style, layouts/csl/<name>.csl: its csl:
     # or else the house style, house-harvard.csl (None: neither, the built-in formatter)
+    free_to_read: bool = True  # the HTML edition in full (False: its first sections only)
 
 
 @dataclass(frozen=True)

@@ -63,23 +63,38 @@ class Project:
 
     def briefing_outputs(self, slug: str) -> dict[str, Path]:
         """A briefing's editions, the print edition's preflight report, and what the web
-        edition brings for the shop: the free sample and the cover thumbnails."""
+        edition brings: the shop's free sample and cover thumbnails, the HTML and EPUB
+        editions (made with it, from the same layout)."""
         out = self.output
         return {"print": out / "print" / f"{slug}.pdf", "web": out / "web" / f"{slug}.pdf",
                 "drafts": out / "drafts" / f"{slug}.pdf",
                 "preflight": out / "print" / f"{slug}.preflight.json",
+                "html": self.html_edition(slug), "epub": self.epub_edition(slug),
                 **self._web_extras(slug)}
 
     def edition_files(self, slug: str, edition: str) -> list[Path]:
         """The files one edition of a briefing consists of."""
         paths = self.briefing_outputs(slug)
-        extra = {"print": ["preflight"], "web": ["sample", "cover", "cover@2x"]}.get(edition, [])
+        extra = {"print": ["preflight"], "web": ["sample", "cover", "cover@2x",
+                                                         "html", "epub"]}.get(edition, [])
         return [paths[edition]] + [paths[name] for name in extra]
+
+    def html_edition(self, slug: str) -> Path:
+        """The HTML edition: one page, its figures inside; stylesheet and fonts shared."""
+        return self.output / "html" / f"{slug}.html"
+
+    html_assets = property(lambda self: self.output / "html" / "assets")  # all HTML editions
+
+    def epub_edition(self, slug: str) -> Path:
+        return self.output / "epub" / f"{slug}.epub"
 
     def bundle_outputs(self, bundle_id: str) -> dict[str, Path]:
         """A bundle's web and print PDFs."""
         return {edition: self.output / edition / "bundles" / f"{bundle_id}.pdf"
                 for edition in BUNDLE_EDITIONS}
+
+    def bundle_epub(self, bundle_id: str) -> Path:
+        return self.output / "epub" / "bundles" / f"{bundle_id}.epub"
 
     def bundle_extras(self, bundle_id: str) -> dict[str, Path]:
         """What a bundle's web edition brings for the shop: its free sample and thumbnails."""

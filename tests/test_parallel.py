@@ -34,6 +34,13 @@ def test_jobs_1_and_jobs_2_give_identical_bytes(tmp_path):
         outputs[jobs] = {p.relative_to(root / "output").as_posix(): p.read_bytes()
                          for p in sorted((root / "output").rglob("*")) if p.is_file()}
     assert sorted(outputs[1]) == ["drafts/ni-058-emotional-health.pdf",
+                                  "epub/ni-112-under-18-conceptions.epub",
+                                  "html/assets/edition.css",
+                                  "html/assets/fonts/Lato-Bold.ttf",
+                                  "html/assets/fonts/Lato-BoldItalic.ttf",
+                                  "html/assets/fonts/Lato-Italic.ttf",
+                                  "html/assets/fonts/Lato-Regular.ttf",
+                                  "html/ni-112-under-18-conceptions.html",
                                   "print/ni-112-under-18-conceptions.pdf",
                                   "print/ni-112-under-18-conceptions.preflight.json",
                                   "web/covers/ni-112-under-18-conceptions-cover.png",
@@ -89,7 +96,14 @@ def test_forked_print_edition_gives_the_same_bytes_and_result(tmp_path, monkeypa
         outputs[fork_print] = _outputs(root)
     # the forked path taken exactly once: one child for the sample, one for the print edition
     assert len(forks) == 2, "the forked path was not taken exactly once"
-    assert sorted(outputs[False]) == ["print/ni-112-under-18-conceptions.pdf",
+    assert sorted(outputs[False]) == ["epub/ni-112-under-18-conceptions.epub",
+                                      "html/assets/edition.css",
+                                      "html/assets/fonts/Lato-Bold.ttf",
+                                      "html/assets/fonts/Lato-BoldItalic.ttf",
+                                      "html/assets/fonts/Lato-Italic.ttf",
+                                      "html/assets/fonts/Lato-Regular.ttf",
+                                      "html/ni-112-under-18-conceptions.html",
+                                      "print/ni-112-under-18-conceptions.pdf",
                                       "print/ni-112-under-18-conceptions.preflight.json",
                                       "web/covers/ni-112-under-18-conceptions-cover.png",
                                       "web/covers/ni-112-under-18-conceptions-cover@2x.png",
@@ -126,7 +140,12 @@ def _both_ways(tmp_path, monkeypatch, build):
 
 
 # the web edition of ni-112, with its sample and thumbnails
-WEB_FILES = ["web/covers/ni-112-under-18-conceptions-cover.png",
+# the web edition with its sample, thumbnails and the HTML and EPUB editions made with it
+WEB_FILES = ["epub/ni-112-under-18-conceptions.epub", "html/assets/edition.css",
+             *[f"html/assets/fonts/Lato-{face}.ttf"
+               for face in ("Bold", "BoldItalic", "Italic", "Regular")],
+             "html/ni-112-under-18-conceptions.html",
+             "web/covers/ni-112-under-18-conceptions-cover.png",
              "web/covers/ni-112-under-18-conceptions-cover@2x.png",
              "web/ni-112-under-18-conceptions.pdf", "web/samples/ni-112-under-18-conceptions.pdf"]
 
@@ -154,7 +173,7 @@ def test_a_print_preflight_failure_in_the_forked_process_is_reported_as_when_ser
     (problems, blocking, outputs), files = seen[True]
     assert problems == ["content/briefings/ni-112-under-18-conceptions.md: print preflight: "
                         "page 1 has no bleed"]
-    assert outputs == ["web"] and files == WEB_FILES
+    assert outputs == ["epub", "html", "web"] and files == WEB_FILES
 
 
 def test_a_bug_in_the_forked_process_raises_the_same_exception(tmp_path, monkeypatch):

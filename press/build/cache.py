@@ -74,7 +74,14 @@ class Keys:
                                 self.hasher.file(briefing.series.path),
                                 self.hasher.files(self.project.root, briefing.bibliography),
                                 self.layout(*templates),
+                                self._reflowable() if edition == "web" else "",  # issue #31
                                 revision if edition == "drafts" else "")
+
+    def _reflowable(self) -> list[tuple[str, str | None]]:
+        """The HTML and EPUB editions' templates and stylesheet (made with the web edition)."""
+        folders = [self.project.layouts / name for name in ("html", "epub")]
+        return self.hasher.files(self.project.root, sorted(
+            p for folder in folders if folder.is_dir() for p in folder.rglob("*") if p.is_file()))
 
 
 # -- records -----------------------------------------------------------------------------------

@@ -173,6 +173,7 @@ def _final_editions(project: Project, briefing: Briefing, rendered: chain.Render
             output.write_bytes(paths["sample"], sample_data)
             for role, png in covers.items():
                 output.write_bytes(paths[role], png)
+            _reflowable_editions(project, briefing, rendered, result)  # issue #31: HTML, EPUB
             result.outputs["web"] = paths["web"]
             result.pages["web"] = laid_out.page_count
     except BaseException:
@@ -183,6 +184,16 @@ def _final_editions(project: Project, briefing: Briefing, rendered: chain.Render
         _merge_print(result, print_child.result())
     elif "print" in editions:
         _merge_print(result, print_part())
+
+
+def _reflowable_editions(project: Project, briefing: Briefing, rendered: chain.Rendered,
+                         result: Result) -> None:
+    """The HTML and EPUB editions (press/briefing/editions.py), from this same Body (no second
+    Markdown pass) and layout (the EPUB's print page numbers), after the cover thumbnails."""
+    from press.briefing import editions
+
+    html, book = editions.write_editions(project, briefing, rendered.body, rendered.laid_out)
+    result.outputs["html"], result.outputs["epub"] = html, book
 
 
 def _print_part(project: Project, briefing: Briefing, laid_out: Typeset, ident: str,

@@ -101,7 +101,8 @@ def _report_result(project: Project, result: Result, say: Say) -> None:
     if result.cached:
         return
     for edition, path in sorted(result.outputs.items()):
-        say(f"{edition:>6}: {path.relative_to(project.root)} ({result.pages[edition]} pages)")
+        pages = f" ({result.pages[edition]} pages)" if edition in result.pages else ""
+        say(f"{edition:>6}: {path.relative_to(project.root)}{pages}")  # html, epub: no pages
     if result.preflight:
         say(f"        {preflight_summary(result.preflight)}")
 

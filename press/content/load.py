@@ -108,7 +108,7 @@ def split_front_matter(text: str, path: Path) -> Split:
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
                  "contact", "purchase_url", "booklet", "sample_pages", "bibliography",
-                 "print_profile", "csl")
+                 "print_profile", "csl", "free_to_read")
 SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
 
 
@@ -169,6 +169,9 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
     booklet = data.get("booklet", True)
     if not isinstance(booklet, bool):
         check.fail(("booklet",), "'booklet' must be true or false")
+    free = data.get("free_to_read", True)  # HTML edition: whole (true) or a sample (false)
+    if not isinstance(free, bool):
+        check.fail(("free_to_read",), "'free_to_read' must be true or false")
     sample_pages = data.get("sample_pages", 0)
     if sample_pages:
         sample_pages = check(fields.positive_int, sample_pages, "sample_pages")
@@ -189,7 +192,8 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
     return Series(bibliography=bib, csl=style,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
-        booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "", **values)
+        booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "",
+        free_to_read=free, **values)
 
 
 LAYOUT_MARKER = "{# layout: briefing #}"

@@ -17,7 +17,7 @@ import pypdfium2 as pdfium
 import press.briefing
 from press.content.load import load_briefing, load_series
 from press.errors import ContentError, Problem, Problems
-from press.model import Briefing, Page
+from press.model import Body, Briefing, Page
 from press.preview.changes import Deps
 from press.project import Project
 from press.render import typeset, web  # WeasyPrint, imported once when the preview starts
@@ -34,6 +34,18 @@ class Built:
     ident: str  # the PDF identifier, as the pipeline gives this edition
     deps: Deps
     warnings: tuple[Problem, ...] = ()
+    body: Body | None = None  # the converted text, for the HTML edition beside the pages
+
+    def html_edition(self, project: Project, folder: Path) -> str:
+        """Write the HTML edition (from this same Body) into ``folder``; its file name."""
+        from press.briefing import editions
+
+        assert self.body is not None, "laid out without its Body"
+        for name, data in editions.html_edition(project, self.briefing, self.body).items():
+            target = folder / ("edition.html" if name == "index.html" else f"assets/{name}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            publish(target, data)
+        return "edition.html"
 
     def pdf(self) -> bytes:
         """The PDF the preview shows and offers: the web edition's pages, without its
@@ -59,7 +71,7 @@ def typeset_briefing(project: Project, path: Path) -> Built:
     deps = Deps(briefing.series.id,
                 frozenset(f for f in files if f.is_relative_to(project.content)))
     return Built(briefing, rendered.laid_out, rendered.ident, deps,
-                 tuple(rendered.body.warnings))
+                 tuple(rendered.body.warnings), rendered.body)
 
 
 # What a page looks like besides its boxes' geometry and text. Anything from the CSS is also

@@ -67,7 +67,12 @@ def has_dot_segments(path: str) -> bool:
     return any(part == ".." for part in text.split("/"))
 
 
-CONTENT_TYPES = {".png": "image/png", ".pdf": "application/pdf"}
+CONTENT_TYPES = {".png": "image/png", ".pdf": "application/pdf",
+                 ".html": "text/html; charset=utf-8", ".css": "text/css", ".ttf": "font/ttf"}
+# The HTML edition's own page: no script at all, its figures inline, its stylesheet and fonts
+# from the preview (its JSON-LD is data, which no CSP governs).
+EDITION_CSP = ("default-src 'none'; img-src data:; style-src 'self'; font-src 'self'; "
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 
 
 def respond(preview: Preview, target: str) -> Response:
@@ -101,8 +106,10 @@ def respond(preview: Preview, target: str) -> Response:
             return _text(HTTPStatus.NOT_FOUND, "404 not found")
         # Page images are named by content, so they never change; the PDF is replaced in place.
         cache = "max-age=31536000, immutable" if path.suffix == ".png" else "no-cache"
-        return Response(HTTPStatus.OK, data, CONTENT_TYPES[path.suffix],
-                        {"Cache-Control": cache})
+        headers = {"Cache-Control": cache}
+        if path.suffix == ".html":
+            headers["Content-Security-Policy"] = EDITION_CSP
+        return Response(HTTPStatus.OK, data, CONTENT_TYPES[path.suffix], headers)
     if parts == ["favicon.ico"]:
         return Response(HTTPStatus.NO_CONTENT)
     return _text(HTTPStatus.NOT_FOUND, "404 not found")
@@ -191,8 +198,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(response.body)))
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
-            self.send_header("Content-Security-Policy", CSP)
-            for name, value in response.headers.items():
+            headers = {"Content-Security-Policy": CSP, **response.headers}  # one CSP only:
+            for name, value in headers.items():  # a second would be enforced as well
                 self.send_header(name, value)
             self.end_headers()
             if not head:

@@ -234,6 +234,7 @@ class Preview:
             pdf = result.pdf()
             pages = pages if pages is not None else rasterise(pdf, folder)
             publish(folder / pdf_name, pdf)
+            result.html_edition(self.project, folder)  # issue #31: shown beside the pages
             return outcome(pages)
 
         def show_early(outcome: _Outcome) -> None:  # the pages, before their PDF is written

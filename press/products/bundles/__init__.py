@@ -160,11 +160,19 @@ def assemble(project: Project, bundle: Bundle, results: Results | None = None,
         for role, derived_data in one.derived.items():  # the web edition's sample, thumbnails
             output.write_bytes(extras[role], derived_data)
     output.write_text(project.bundle_preflight(bundle.id), made["print"].report_json)
+    _write_epub(project, bundle)  # issue #31: from the briefings' EPUBs, after the cover
     _record(project, bundle).write(bundle_key(project, bundle),
                                    [*paths.values(), project.bundle_preflight(bundle.id),
                                     *extras.values()])
     return Assembled(bundle, paths, {e: m.pages for e, m in made.items()},
                      {e: m.sizes for e, m in made.items()}, tuple(rebuilt))
+
+
+def _write_epub(project: Project, bundle: Bundle) -> None:
+    """The bundle's EPUB (press/products/bundles/epub.py), put together from its briefings'."""
+    from press.products.bundles.epub import bundle_epub
+
+    output.write_bytes(project.bundle_epub(bundle.id), bundle_epub(project, bundle))
 
 
 def _build_and_read(project: Project, bundle: Bundle, results: Results
