@@ -362,3 +362,19 @@ def test_house_style_prints_translators_genres_series_and_newspaper_dates(house)
                                           "(2009) Care Matters, Research reports, Report no. "
                                           "12.")
     assert "https://arxiv.org/abs/1234.5678" in out.entries["arxiv"]
+
+
+def test_series_csl_apa_changes_citations_locators_and_list(empty):
+    """The issue's own case: a series that names APA (the Zotero styles repository's file,
+    tests/data/csl/) gets APA's in-text forms, locator labels and reference list."""
+    apa = Path(__file__).parent / "data" / "csl" / "apa.csl"
+    (empty / "layouts" / "csl" / "apa.csl").write_bytes(apa.read_bytes())
+    _use_style(empty, "apa.csl")
+    write(empty, "bibliography: refs.bib\n", files=("refs.bib",))
+    body = convert(empty)
+    found = citations(body.html)
+    assert found[:2] == ["(Meltzer et al., 2003)", "(Goodman, 1997, p. 12)"], found
+    listed = entries(body.references_html)
+    goodman = next(e for e in listed if e.startswith("Goodman, R. (1997)."))
+    assert 'href="https://doi.org/10.1111/j.1469-7610.1997.tb01545.x"' in goodman
+    assert listed != LISTED  # the house style's list of the same works
