@@ -124,6 +124,8 @@ def name(text: str) -> dict:
     Children, Schools and Families`` (a comma, but the words of an organisation) and a name
     without a comma → an organisation, kept whole (``{"literal": ...}``)."""
     text = re.sub(r"\s+", " ", text.strip())
+    if text.startswith("{") and text.endswith("}"):  # {literal: ...} in front matter (fields)
+        return {"literal": text[1:-1].strip()}
     parts = [p.strip() for p in text.split(",")]
     if len(parts) == 1 or not parts[-1] or _ORGANISATION.search(", ".join(parts[1:])) \
             or len(parts[-1].split()) > 3 or len(parts[0].split()) > 3:
