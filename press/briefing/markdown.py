@@ -165,19 +165,28 @@ TEXT_OR_TAG_RE = re.compile(r"(<(?:[^<>\"']++|\"[^\"]*+\"|'[^']*+')*+>)")
 
 def typography(html: str) -> str:
     """Text-node touches made after sanitising, outside code: a number range ("10–17") is
-    never broken at its dash, and a very long word after an inline element can wrap.
-    Briefings and letters both use it."""
-    out, in_code = [], 0
+    never broken at its dash, and a very long word after an inline element or in a table cell
+    can wrap. Briefings and letters both use it."""
+    out: list[str] = []
+    in_code = in_cell = 0
     for part in TEXT_OR_TAG_RE.split(html):
         if part.startswith("<"):
             name = re.match(r"</?\s*([a-zA-Z0-9]+)", part)
-            if name and name.group(1).lower() in ("code", "pre"):
+            tag = name.group(1).lower() if name else ""
+            if tag in ("code", "pre"):
                 in_code += -1 if part.startswith("</") else 1
+            elif tag in ("td", "th"):
+                in_cell += -1 if part.startswith("</") else 1
             out.append(part)
         else:
             if in_code <= 0 and "\u2013" in part:
                 part = NUMBER_RANGE_RE.sub(_nobreak_range, part)
-            if out and out[-1].startswith("</") and (run := LONG_RUN_RE.match(part)):
+            if in_cell > 0 and in_code <= 0:
+                # a cell's words are whole in the column widths (briefing.css): a word too long
+                # for any column (pasted data, a URL) is the one that may break anywhere
+                part = LONG_RUN_RE.sub(lambda m: f'<span class="long-word">{m.group(0)}</span>',
+                                       part)
+            elif out and out[-1].startswith("</") and (run := LONG_RUN_RE.match(part)):
                 # a very long word straight after an inline element has no break
                 # opportunity WeasyPrint can use: give it a box of its own that wraps
                 part = f'<span class="long-word">{run.group(0)}</span>{part[run.end():]}'
