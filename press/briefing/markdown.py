@@ -20,7 +20,7 @@ from press.briefing import checks, cite, dialect, extension, leaks
 from press.briefing.checks import LINK_SCHEMES, MAX_DEPTH, MAX_NESTING, TAG_RE, VOID_TAGS
 from press.core import limits
 from press.errors import ContentError, Problems, did_you_mean
-from press.model import Body, Briefing
+from press.model import Body, Briefing, Reference
 
 ALLOWED_TAGS = {
     "a", "abbr", "aside", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div",
@@ -59,6 +59,8 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     listed = cite.disambiguate([r for r in briefing.references
                                 if r.source is None or r.id in cited])
     refs = {r.id: r for r in listed}
+    for ref in listed:
+        _check_reference_link(briefing, ref, problems)
     if problems.errors:
         raise ContentError(problems.items)  # the warnings too: they often explain the errors
 
@@ -86,6 +88,23 @@ def convert(briefing: Briefing, project_root: Path) -> Body:
     references = cite.reference_list_html(listed, lambda i: f"{prefix}ref-{i}")
     return Body(html=html, headings=tuple(state.headings), references_html=references,
                 warnings=tuple(problems.warnings), images=tuple(state.images))
+
+
+def _check_reference_link(briefing: Briefing, ref: Reference, problems: Problems) -> None:
+    """A reference list's web address goes through the body's allow-list, at the entry's own
+    line: only an absolute http(s) address is a link. A relative one (``../../README.md``)
+    would become a ``file://`` link to the build machine, ``javascript:`` or ``file:`` a live
+    link in a published PDF; the list is made after the body's sanitiser, so it is checked
+    here, before anything is laid out."""
+    for url in dict.fromkeys(u for u in (ref.url, str(ref.csl.get("URL") or "")) if u):
+        parts = urlsplit(url.strip())
+        if parts.scheme.lower() in ("http", "https") and parts.netloc \
+                and not any(ord(c) < 32 for c in url):
+            continue
+        problems.error(ref.source or briefing.path, ref.line or None,
+                       f"reference '{ref.id}': its web address '{url[:80]}' is not an http or "
+                       "https address", "give the full address, starting https://, or "
+                       "leave the field out")
 
 
 def _to_html(briefing: Briefing, text: str, refs) -> tuple[str, extension.State]:
