@@ -82,7 +82,7 @@ def test_catalogue_lists_every_final_briefing_and_bundle(shop_root):
     assert first["series"] == {"id": "performance-pointers", "name": "Performance Pointers"}
     assert first["number"] == 1 and first["indicator"]["code"] == "NI 62"
     assert first["published"] == "2008-04" and first["authors"] == ["Sarah Judd", "Tom Hallam"]
-    assert first["price"] == 12.5 and first["isbn"] == "978-1-904984-24-5"
+    assert first["price"] == 12.5 and first["isbn"] == "978-1-904984-25-2"
     assert "placement stability" in first["keywords"] and first["summary"].startswith("Frequent")
     assert [f["role"] for f in first["files"]] == ["full", "sample", "cover", "cover@2x"]
 

@@ -33,8 +33,11 @@ class Bundle:
     published: str
     lines: tuple[int, ...]  # line of each entry of ``briefings`` in the bundle file
     subtitle: str = ""
-    isbn: str = ""
+    isbn: str = ""  # the print edition's (its barcode); one ISBN per format
     price: float | None = None
+    isbn_pdf: str = ""  # the PDF the shop sells
+    isbn_epub: str = ""
+    doi: str = ""
 
     @property
     def published_label(self) -> str:

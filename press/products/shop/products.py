@@ -35,11 +35,14 @@ class Product:
     summary: str
     keywords: tuple[str, ...]
     price: float | None
-    isbn: str
+    isbn: str  # the PDF's: what the shop sells (one ISBN per format)
     sample_pages: int
     briefing: Briefing | None = None  # for briefings: what to re-render the sample from
     parts: tuple[Briefing, ...] = ()  # for bundles: the briefings it collects
     bundle: assemble.Bundle | None = None  # for bundles: what to re-render the sample from
+    isbn_print: str = ""  # the printed copy's, a related product
+    isbn_epub: str = ""
+    doi: str = ""
 
     @property
     def folder(self) -> str:
@@ -117,7 +120,8 @@ def _briefing_product(b: Briefing) -> Product:
         subtitle=b.subtitle, number=b.number, indicator_code=b.indicator.code,
         indicator_title=b.indicator.title, published=b.published,
         authors=tuple(a.name for a in b.authors), summary=b.summary, keywords=b.keywords,
-        price=b.price, isbn=b.isbn, briefing=b,
+        price=b.price, isbn=b.isbn_pdf, isbn_print=b.isbn, isbn_epub=b.isbn_epub, doi=b.doi,
+        briefing=b,
         sample_pages=sample_pages(b))
 
 
@@ -133,5 +137,6 @@ def _bundle_product(bundle: assemble.Bundle) -> Product:
         authors=tuple(dict.fromkeys(a.name for b in parts for a in b.authors)),
         summary=assemble.description(bundle),
         keywords=tuple(dict.fromkeys(k for b in parts for k in b.keywords)),
-        price=bundle.price, isbn=bundle.isbn, parts=parts, bundle=bundle,
+        price=bundle.price, isbn=bundle.isbn_pdf, isbn_print=bundle.isbn,
+        isbn_epub=bundle.isbn_epub, doi=bundle.doi, parts=parts, bundle=bundle,
         sample_pages=bundle_sample.sample_pages(bundle))
