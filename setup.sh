@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Pango/HarfBuzz for WeasyPrint (libharfbuzz-subset0 avoids the slower fontTools fallback),
 # poppler-utils and qpdf for checking PDFs, chromium + driver for the browser tests.
-PACKAGES="python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf ghostscript chromium chromium-driver fonts-dejavu-core"
+PACKAGES="python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf ghostscript chromium chromium-driver fonts-dejavu-core libimage-exiftool-perl rclone"
 missing=""
 for p in $PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

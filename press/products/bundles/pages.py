@@ -62,6 +62,7 @@ def page(project: Project, bundle: Bundle, the_plan: Plan) -> Page:
         qr=layout.qr_svg(series.purchase_url),
         ean13=layout.ean13_svg(bundle.isbn) if bundle.isbn else None,
         isbn_digits=re.sub(r"\D", "", bundle.isbn),
+        identity=layout.identity(bundle, None),
         about_paragraphs=[p.strip() for p in series.about.split("\n\n") if p.strip()])
     return Page(html=html, base_url=layout.file_url(bundle.path.parent) + "/",
                 name=str(bundle.path), metadata={"bundle": bundle.id})
