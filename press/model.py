@@ -40,6 +40,9 @@ class Series:
     print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
     doi_prefix: str = ""  # the publisher's Crossref prefix ("10.12345"): every doi: under it
     language: str = "en-GB"  # of its briefings: XMP dc:language, ONIX, citation files
+    place: str = ""  # place of publication, in citations ("Dartington: research in practice")
+    upload_url: str = ""  # where output/upload/ is served (file and image links; "": none)
+    product_url: str = ""  # a product's page, "{id}" replaced ("": the purchase_url)
     csl: Path | None = None  # the series' citation style, layouts/csl/<name>.csl: its csl:
     # or else the house style, house-harvard.csl (None: neither, the built-in formatter)
 

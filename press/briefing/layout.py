@@ -17,6 +17,7 @@ import jinja2
 import jinja2.meta
 from markupsafe import Markup, escape
 
+from press.briefing import citeas
 from press.errors import ContentError
 from press.model import Body, Briefing, Page
 from press.project import Project
@@ -198,6 +199,7 @@ def page(project: Project, briefing: Briefing, body: Body, draft: Draft | None =
         "about_paragraphs": [p.strip() for p in series.about.split("\n\n") if p.strip()],
         "created": briefing.published_date.isoformat(),
         "identity": identity(briefing, briefing.number) if draft is None else {},
+        "citation": citeas.suggested(citeas.work(briefing, briefing.number)),
     }
     html = template.render(**context)
     return Page(html=html, base_url=file_url(briefing.path.parent) + "/",

@@ -108,7 +108,8 @@ def split_front_matter(text: str, path: Path) -> Split:
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
                  "contact", "purchase_url", "booklet", "sample_pages", "bibliography",
-                 "print_profile", "csl", "doi_prefix", "language")
+                 "print_profile", "csl", "doi_prefix", "language", "place",
+                 "upload_url", "product_url")
 SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
 
 
@@ -182,11 +183,14 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
         if data.get("doi_prefix") else ""
     language = check(fields.text, data["language"], "language") if data.get("language") \
         else "en-GB"
+    urls = {key: check(fields.https_url, data[key], key) or "" if data.get(key) else ""
+            for key in ("upload_url", "product_url")}
+    place = check(fields.text, data["place"], "place") if data.get("place") else ""
     if not check.ok:
         return None
     refs.check_series(bib, problems)
     return Series(bibliography=bib, csl=style, doi_prefix=prefix or "",
-        language=language or "en-GB",
+        language=language or "en-GB", place=place or "", **urls,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
         booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "", **values)

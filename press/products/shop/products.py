@@ -15,6 +15,9 @@ from press.products.bundles import sample as bundle_sample
 from press.project import Project
 
 ROLES = ("full", "sample", "cover", "cover@2x")
+# the trade's files beside each product (press.products.shop.trade): role → name suffix
+TRADE_SUFFIXES = {"jsonld": ".jsonld", "citation": "-citation.html", "ris": ".ris",
+                  "bibtex": ".bib", "csl": ".csl.json"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Product:
     def name(self, role: str) -> str:
         """The file's path inside ``output/web/`` for ``role`` (one of ``ROLES``)."""
         suffix = {"full": ".pdf", "sample": "-sample.pdf", "cover": "-cover.png",
-                  "cover@2x": "-cover@2x.png"}[role]
+                  "cover@2x": "-cover@2x.png", **TRADE_SUFFIXES}[role]
         return f"{self.folder}{self.id}{suffix}"
 
     @property
