@@ -82,3 +82,23 @@ def test_sample_series_has_distinct_print_and_pdf_isbns(project):
     _, briefings = load_all(Project.at(project), problems)
     finals = [b for b in briefings if not b.is_draft and b.isbn]
     assert finals and all(b.isbn_pdf and b.isbn_pdf != b.isbn for b in finals)
+
+
+@pytest.mark.parametrize("value", [{1: 2}, [978], {"print": None}, "\udc80", 3.5, "",
+                                   {"pdf": {"x": 1}}, "9" * 40])
+def test_odd_isbn_values_are_problems_not_crashes(value):
+    with pytest.raises(Invalid):
+        identifiers.isbns(value, "isbn")
+
+
+def test_a_bundle_with_one_isbn_is_checked_with_a_warning(project, capsys):
+    from press.commands import main
+
+    path = project / "content" / "bundles" / "performance-pointers-2008-09.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("isbn: {print: 978-1-904984-40-5, pdf: 978-1-904984-41-2}",
+                                 "isbn: 978-1-904984-40-5"), encoding="utf-8")
+    assert main(["--project", str(project), "check"]) == 0
+    out = capsys.readouterr()
+    assert "performance-pointers-2008-09.yaml:6: warning: 'isbn' 978-1-904984-40-5 is read " \
+        "as the print edition's ISBN only" in out.out + out.err

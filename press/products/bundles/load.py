@@ -59,7 +59,8 @@ def load_bundle(project: Project, path: Path, series: dict[str, Series],
         id=path.stem, path=path, title=texts["title"], subtitle=texts["subtitle"],
         series=the_series, briefings=tuple(chosen), published=published,
         lines=tuple(entry_lines), isbn=isbns.get("print", ""), price=price,
-        isbn_pdf=isbns.get("pdf", ""), isbn_epub=isbns.get("epub", ""), doi=doi or "")
+        isbn_pdf=isbns.get("pdf", ""), isbn_epub=isbns.get("epub", ""), doi=doi or "",
+        warnings=tuple(problems.warnings))
 
 
 def slug_of(name: str) -> str:

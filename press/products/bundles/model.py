@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from press.errors import Problem
 from press.model import Briefing, Series
 from press.project import Project
 
@@ -38,6 +39,8 @@ class Bundle:
     isbn_pdf: str = ""  # the PDF the shop sells
     isbn_epub: str = ""
     doi: str = ""
+    # what the file says that is read but should change (a single isbn:), for the commands
+    warnings: tuple[Problem, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     @property
     def published_label(self) -> str:
