@@ -147,6 +147,9 @@ def _bib(value: str) -> str:
                                                                   "\\textbackslash{}")
 
 
+VERBATIM = ("doi", "url")
+
+
 def bibtex(w: Work) -> str:
     """One BibTeX entry: ``@techreport`` for a briefing, ``@book`` for a bundle."""
     kind = "book" if w.kind == "bundle" else "techreport"
@@ -158,7 +161,9 @@ def bibtex(w: Work) -> str:
               ("number", "" if w.number is None else str(w.number)), ("isbn", w.isbn),
               ("doi", w.doi), ("url", w.url), ("language", w.language),
               ("abstract", w.summary), ("keywords", ", ".join(w.keywords))]
-    body = ",\n".join(f"  {name} = {{{_bib(value)}}}" for name, value in fields if value)
+    # doi and url are verbatim fields (BibLaTeX, and our reader): no TeX escapes in them
+    body = ",\n".join(f"  {name} = {{{value if name in VERBATIM else _bib(value)}}}"
+                       for name, value in fields if value)
     return f"@{kind}{{{w.id},\n{body}\n}}\n"
 
 

@@ -14,8 +14,9 @@ from press.core.fields import Invalid
 FORMATS = ("print", "pdf", "epub")
 RULE = ("one ISBN per format: the ISBN Agency and every bookseller treat the printed copy and "
         "the PDF as two products, e.g. isbn: {print: 978-1-904984-24-5, pdf: 978-1-904984-25-2}")
-# Crossref's DOI syntax: 10.<registrant>/<suffix>, the suffix without spaces
-DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+# the DOI syntax Crossref recommends (its characters match 74.9M of 75M DOIs): a suffix of
+# letters, digits and -._;()/: only, so it goes into XML, BibTeX and URLs as it is
+DOI_RE = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")
 
 
 def isbn13(value: object, name: str) -> str:

@@ -115,5 +115,8 @@ def publish(project: Project, remote: str, rclone: str = "rclone") -> Published:
             result.unverified = deletions[index + 1:]
             return result
         result.deleted.append(name)
+    if current_listing(project) != listing:  # rebuilt while uploading: publish again
+        result.failed.append(("output/upload", "the folder changed while publishing"))
+        return result
     result.marked = mark_published(project)
     return result
