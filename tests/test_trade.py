@@ -154,7 +154,7 @@ def test_suggested_citation_on_the_inside_cover(built):
     text = " ".join(reader.pages[1].extract_text().split())
     assert "Judd, S. and Hallam, T. (2008) Placement stability for looked after children" \
         in text
-    assert "Dartington: research in practice. doi:10.5555/pp-ni-062" in text
+    assert "(Dartington: research in practice). doi:10.5555/pp-ni-062" in text
 
 
 def test_change_list_covers_the_trade_files_and_withdrawal_removes_them(built, tmp_path):

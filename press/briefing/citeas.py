@@ -101,14 +101,13 @@ def _names_text(authors: tuple[Person, ...]) -> str:
 
 
 def suggested(w: Work) -> Markup:
-    """The house (Harvard) form: Judd, S. and Hallam, T. (2008) *Title* (Performance
-    Pointers 1). Dartington: research in practice. doi:10.…"""
-    series = f" ({w.series} {w.number})" if w.number is not None else f" ({w.series})"
+    """The house (Harvard) form, as the reference lists print a report: Judd, S. and Hallam,
+    T. (2008) *Title* (Dartington: research in practice). doi:10.… (the series and number
+    are in the citation files)."""
     imprint = f"{w.place}: {w.publisher}" if w.place else w.publisher
     tail = f" doi:{w.doi}" if w.doi else (f" ISBN {w.isbn}." if w.isbn else "")
     return Markup(f"{escape(_names_text(w.authors))} ({escape(w.year)}) "
-                  f"<cite>{escape(w.full_title)}</cite>{escape(series)}. "
-                  f"{escape(imprint)}.{escape(tail)}")
+                  f"<cite>{escape(w.full_title)}</cite> ({escape(imprint)}).{escape(tail)}")
 
 
 def csl_json(w: Work) -> str:
