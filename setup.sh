@@ -12,8 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Pango/HarfBuzz for WeasyPrint (libharfbuzz-subset0 avoids the slower fontTools fallback),
 # poppler-utils and qpdf for checking PDFs, ghostscript for the print separations, chromium +
 # driver for the browser tests; epubcheck (with Java) and npm for the checkers of the HTML and
-# EPUB editions.
-PACKAGES="python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf ghostscript chromium chromium-driver fonts-dejavu-core epubcheck default-jre-headless"
+# EPUB editions; exiftool to read the editions' XMP back, rclone for `web --publish`.
+PACKAGES="python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf ghostscript chromium chromium-driver fonts-dejavu-core epubcheck default-jre-headless libimage-exiftool-perl rclone"
 # npm: Debian's, unless the machine has a Node.js with its npm already (NodeSource's conflicts)
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 missing=""

@@ -38,6 +38,11 @@ class Series:
     sample_pages: int = 0  # 0 = default sample (cover, contents, first content page)
     bibliography: tuple[Path, ...] = ()  # series-wide bibliography files, checked to exist
     print_profile: str = ""  # CMYK output profile under assets/ ("": the default FOGRA39)
+    doi_prefix: str = ""  # the publisher's Crossref prefix ("10.12345"): every doi: under it
+    language: str = "en-GB"  # of its briefings: XMP dc:language, ONIX, citation files
+    place: str = ""  # place of publication, in citations ("Dartington: research in practice")
+    upload_url: str = ""  # where output/upload/ is served (file and image links; "": none)
+    product_url: str = ""  # a product's page, "{id}" replaced ("": the purchase_url)
     csl: Path | None = None  # the series' citation style, layouts/csl/<name>.csl: its csl:
     # or else the house style, house-harvard.csl (None: neither, the built-in formatter)
     free_to_read: bool = True  # the HTML edition in full (False: its first sections only)
@@ -156,9 +161,12 @@ class Briefing:
     subtitle: str = ""
     audience: str = ""
     keywords: tuple[str, ...] = ()
-    isbn: str = ""
+    isbn: str = ""  # the print edition's (its barcode); one ISBN per format
     price: float | None = None
     layout: str = "briefing"
+    isbn_pdf: str = ""  # the PDF the shop sells
+    isbn_epub: str = ""
+    doi: str = ""  # "10.12345/pp-ni-062", registered with Crossref
     references: tuple[Reference, ...] = ()
     sample_pages: int = 0
     bibliography: tuple[Path, ...] = ()  # bibliography files read (inputs of the build)

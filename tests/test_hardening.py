@@ -398,8 +398,9 @@ def yaml_sandbox(tmp_path_factory):
 
 
 SERIES_KEYS = ("name", "publisher", "purchase_url", "booklet", "sample_pages", "partners",
-               "contact", "about")
-BUNDLE_KEYS = ("title", "series", "published", "isbn", "price", "briefings")
+               "contact", "about", "doi_prefix", "place", "upload_url", "product_url",
+               "language")
+BUNDLE_KEYS = ("title", "series", "published", "isbn", "price", "briefings", "doi")
 MAILING_KEYS = ("title", "date", "series", "letter", "recipients", "items", "sign_off")
 
 

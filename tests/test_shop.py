@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from press.commands import main
 from press.errors import ContentError
 from press.products import shop
+from press.products.shop.products import TRADE_SUFFIXES
 from press.project import Project
 
 FINALS = ("ni-062-placement-stability", "ni-112-under-18-conceptions")
@@ -82,9 +83,10 @@ def test_catalogue_lists_every_final_briefing_and_bundle(shop_root):
     assert first["series"] == {"id": "performance-pointers", "name": "Performance Pointers"}
     assert first["number"] == 1 and first["indicator"]["code"] == "NI 62"
     assert first["published"] == "2008-04" and first["authors"] == ["Sarah Judd", "Tom Hallam"]
-    assert first["price"] == 12.5 and first["isbn"] == "978-1-904984-24-5"
+    assert first["price"] == 12.5 and first["isbn"] == "978-1-904984-25-2"
     assert "placement stability" in first["keywords"] and first["summary"].startswith("Frequent")
-    assert [f["role"] for f in first["files"]] == ["full", "sample", "cover", "cover@2x"]
+    assert [f["role"] for f in first["files"]] == ["full", "sample", "cover", "cover@2x",
+                                                   "jsonld", "citation", "ris", "bibtex", "csl"]
 
 
 def test_catalogue_matches_the_files(shop_root):
@@ -272,7 +274,7 @@ def test_failed_build_leaves_the_previous_folder(shop_copy, monkeypatch):
     before = shop.listing(web)
     shutil.rmtree(root / ".cache" / "records" / "shop")  # so that the folder is built again
 
-    def broken(entries):
+    def broken(entries, release=None):
         raise RuntimeError("disk full")  # fails as the catalogue, the last file, is written
 
     monkeypatch.setattr(shop, "catalogue_json", broken)
@@ -359,12 +361,15 @@ def test_changes_after_editing_one_briefing(shop_copy, capsys):
     assert main([*project, "briefing", slug, "--edition", "web", "-q"]) == 0
     capsys.readouterr()
     assert main([*project, "web"]) == 0
-    assert "6 files differ from the last published upload" in capsys.readouterr().out
+    # its 4 files, its 5 trade files, the 2 catalogue and the 2 release files (ONIX, Crossref)
+    assert "13 files differ from the last published upload" in capsys.readouterr().out
     assert main([*project, "web", "--changes"]) == 0
     listed = capsys.readouterr().out.split("\n")
     changed = sorted(line.split()[1] for line in listed if line.startswith("changed"))
     assert changed == sorted([f"{slug}.pdf", f"{slug}-sample.pdf", f"{slug}-cover.png",
-                              f"{slug}-cover@2x.png", *shop.CATALOGUE_FILES])
+                              f"{slug}-cover@2x.png", *shop.CATALOGUE_FILES,
+                              *(f"{slug}{s}" for s in TRADE_SUFFIXES.values()),
+                              "onix.xml", "crossref.xml"])
     assert not [line for line in listed if line.startswith(("new", "removed"))]
     assert _entry(root, slug)["subtitle"].endswith(" (2nd ed.)")
 

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import jinja2.meta
 from markupsafe import Markup, escape
 
+from press.briefing import citeas
 from press.errors import ContentError
 from press.model import Body, Briefing, Page
 from press.project import Project
@@ -164,6 +166,18 @@ def ean13_svg(isbn: str) -> Markup:
     return Markup(svg)  # the <title> is its /Alt in the web PDF (see qr_svg)
 
 
+def identity(product: Any, number: int | None) -> dict[str, str]:
+    """What the PDFs' XMP says about a briefing or a bundle (``<meta name="press.*">``, read by
+    press.render.xmp): each format's ISBN, the DOI, publisher, date, rights, series."""
+    series = product.series
+    return {"isbn.print": product.isbn, "isbn.pdf": product.isbn_pdf,
+            "isbn.epub": product.isbn_epub, "doi": product.doi,
+            "publisher": series.publisher, "date": product.published,
+            "rights": f"© {product.published[:4]} {series.publisher}. All rights reserved.",
+            "series": series.name, "number": "" if number is None else str(number),
+            "url": f"https://doi.org/{product.doi}" if product.doi else ""}
+
+
 def page(project: Project, briefing: Briefing, body: Body, draft: Draft | None = None) -> Page:
     """The full HTML page for one briefing (``draft`` adds the watermark and build footer)."""
     env = environment(project.layouts)
@@ -186,6 +200,8 @@ def page(project: Project, briefing: Briefing, body: Body, draft: Draft | None =
         "isbn_digits": re.sub(r"\D", "", briefing.isbn),
         "about_paragraphs": [p.strip() for p in series.about.split("\n\n") if p.strip()],
         "created": briefing.published_date.isoformat(),
+        "identity": identity(briefing, briefing.number) if draft is None else {},
+        "citation": citeas.suggested(citeas.work(briefing, briefing.number)),
     }
     html = template.render(**context)
     return Page(html=html, base_url=file_url(briefing.path.parent) + "/",

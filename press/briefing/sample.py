@@ -73,7 +73,7 @@ def sold(briefing: Briefing) -> Sold:
     return Sold(kind="briefing", title=briefing.title, series=briefing.series,
                 published=briefing.published, authors=tuple(a.name for a in briefing.authors),
                 indicator_code=briefing.indicator.code, number=briefing.number,
-                isbn=briefing.isbn, price=briefing.price, summary=briefing.summary,
+                isbn=briefing.isbn_pdf, price=briefing.price, summary=briefing.summary,
                 sample_pages=sample_pages(briefing))
 
 

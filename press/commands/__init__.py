@@ -35,6 +35,7 @@ Build Performance Pointers briefings from content/ into output/.
   python build.py review SLUG --round R --collect   comments returned, at the source lines
   python build.py web [--changes]         build the web shop folder / list what to upload
   python build.py web --mark-published    after uploading: remember what was uploaded
+  python build.py web --publish REMOTE    upload the changes with rclone, verify, then mark
   python build.py preview [SLUG]          live preview of the typeset pages on 127.0.0.1
 
 Editions: output/web/<slug>.pdf (tagged, RGB), output/print/<slug>.pdf (PDF/X-4, bleed,
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="web: list files that differ from the last published catalogue")
     parser.add_argument("--mark-published", action="store_true",
                         help="web: record output/upload as uploaded (what --changes compares with)")
+    parser.add_argument("--publish", metavar="REMOTE",
+                        help="web: upload the changes to an rclone remote (e.g. site:shop/), "
+                             "read each file back, and mark published when all match")
     parser.add_argument("--round", metavar="NAME", help="review: the round (content/reviews/)")
     parser.add_argument("--collect", action="store_true",
                         help="review: read the returned drafts, write the comments")

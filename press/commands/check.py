@@ -31,7 +31,7 @@ def command(project: Project, args: Namespace, say: Say) -> int:
     mailings = sorted(project.mailings_dir.glob("*.yaml"))
     for path in bundle_files:
         try:
-            bundles.load_bundle(project, path, series, by_slug)
+            problems.extend(bundles.load_bundle(project, path, series, by_slug).warnings)
         except ContentError as exc:
             problems.extend(exc.problems)
     for path in mailings:

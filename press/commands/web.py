@@ -16,8 +16,11 @@ def command(project: Project, args: Namespace, say: Say) -> int:
     if args.slugs:
         raise UsageError("'web' packages every final briefing and bundle; it takes no names")
     mark = getattr(args, "mark_published", False)
-    if mark and args.changes:
-        raise UsageError("use --changes or --mark-published, not both")
+    remote = getattr(args, "publish", None)
+    if sum(map(bool, (mark, args.changes, remote))) > 1:
+        raise UsageError("use one of --changes, --mark-published and --publish")
+    if remote:
+        return _publish(project, remote, say)
     if mark:
         count = shop.mark_published(project)
         snapshot = project.published_snapshot.relative_to(project.root).as_posix()
@@ -62,6 +65,29 @@ def _say_report(report: shop.Report, say: Say) -> None:
     for name, command in report.stale:
         say(f"web: note: output/web/{name} (the edition) is out of date with what it is "
             f"made from: rebuild it before uploading ({command})")
+
+
+def _publish(project: Project, remote: str, say: Say) -> int:
+    """``web --publish REMOTE``: 0 when every file is uploaded, verified and marked."""
+    from press.products.shop import publish
+
+    done = publish.publish(project, remote)
+    for name in done.uploaded:
+        say(f"uploaded {name} (read back: sha256 matches)")
+    for name in done.deleted:
+        say(f"deleted  {name}")
+    if done.ok:
+        say(f"web: published to {remote}: {plural(len(done.uploaded), 'file')} uploaded, "
+            f"{len(done.deleted)} deleted, all verified; marked {done.marked} files published")
+        return 0
+    for name, why in done.failed:
+        say(f"FAILED   {name}: {why}")
+    for name in done.unverified:
+        say(f"not done {name}")
+    say(f"web: publish to {remote} did not finish: the release is NOT marked published; "
+        f"{plural(len(done.failed) + len(done.unverified), 'file')} not verified "
+        "(run the same command again to finish)")
+    return 1
 
 
 def _say_changes(project: Project, say: Say, full: bool) -> int:

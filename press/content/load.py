@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeAlias
 
 from press.content import references as refs
-from press.core import fields, yamlsafe
+from press.core import fields, identifiers, yamlsafe
 from press.errors import ContentError, Problem, Problems, did_you_mean
 from press.model import Author, Briefing, Contact, Indicator, Partner, Series
 from press.project import Project
@@ -108,7 +108,8 @@ def split_front_matter(text: str, path: Path) -> Split:
 
 SERIES_FIELDS = ("name", "publisher", "publisher_logo", "strapline", "about", "partners",
                  "contact", "purchase_url", "booklet", "sample_pages", "bibliography",
-                 "print_profile", "csl", "free_to_read")
+                 "print_profile", "csl", "free_to_read", "doi_prefix", "language", "place",
+                 "upload_url", "product_url")
 SERIES_REQUIRED = ("name", "publisher", "strapline", "about", "contact", "purchase_url")
 
 
@@ -185,11 +186,19 @@ def _series(project: Project, path: Path, raw: object, lines: yamlsafe.Lines,
         if data.get("bibliography") else ()
     style = refs.style(check, data["csl"], project.layouts) if data.get("csl") else \
         refs.house_style(project.layouts)
+    prefix = check(identifiers.doi_prefix, data["doi_prefix"], "doi_prefix") \
+        if data.get("doi_prefix") else ""
+    language = check(fields.text, data["language"], "language") if data.get("language") \
+        else "en-GB"
+    urls = {key: check(fields.https_url, data[key], key) or "" if data.get(key) else ""
+            for key in ("upload_url", "product_url")}
+    place = check(fields.text, data["place"], "place") if data.get("place") else ""
     if not check.ok:
         return None
     refs.check_series(bib, problems)
     assert contact is not None  # required: the checker reported it if missing or wrong
-    return Series(bibliography=bib, csl=style,
+    return Series(bibliography=bib, csl=style, doi_prefix=prefix or "",
+        language=language or "en-GB", place=place or "", **urls,
         id=path.stem, path=path, partners=tuple(partners), publisher_logo=logo or "",
         contact=Contact(**{k: str(v) for k, v in contact.items()}),
         booklet=booklet, sample_pages=sample_pages or 0, print_profile=profile or "",
@@ -214,7 +223,7 @@ def briefing_layouts(project: Project) -> list[str]:
 
 BRIEFING_FIELDS = ("title", "subtitle", "series", "number", "indicator", "published",
                    "authors", "status", "summary", "audience", "keywords", "isbn", "price",
-                   "layout", "references", "bibliography", "sample_pages", "nocite")
+                   "doi", "layout", "references", "bibliography", "sample_pages", "nocite")
 BRIEFING_REQUIRED = ("title", "series", "number", "indicator", "published", "authors",
                      "status", "summary")
 
@@ -303,7 +312,9 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     if "authors" in data and not authors and check.ok:
         check.fail(("authors",), "'authors' must not be empty")
     keywords = check(fields.text_list, data["keywords"], "keywords") if data.get("keywords") else ()
-    isbn = check(fields.isbn, data["isbn"], "isbn") if data.get("isbn") else ""
+    isbns = formats(check, data, lines, path, problems)
+    doi = check(identifiers.doi, data["doi"], "doi",
+                prefix=the_series.doi_prefix if the_series else "") if data.get("doi") else ""
     price = check(fields.price, data["price"], "price") if data.get("price") is not None else None
     layout = text_field("layout") or "briefing"
     if layout and layout not in briefing_layouts(project):
@@ -334,11 +345,30 @@ def load_briefing(project: Project, path: Path, series: dict[str, Series],
     return Briefing(
         slug=slug, path=path, series=the_series, number=number, indicator=indicator,
         published=published, authors=tuple(authors), status=status, body=split.body,
-        body_line=split.body_line, keywords=keywords or (), isbn=isbn or "", price=price,
+        body_line=split.body_line, keywords=keywords or (), price=price,
+        isbn=isbns.get("print", ""),
+        isbn_pdf=isbns.get("pdf", ""), isbn_epub=isbns.get("epub", ""), doi=doi or "",
         layout=layout, references=references, sample_pages=sample_pages or 0,
         # (the style counts as a bibliography file: the build's key and the preview's watch)
         bibliography=(*the_series.bibliography, *bib,
                       *((the_series.csl,) if the_series.csl else ())), nocite=nocite, **texts)
+
+
+def formats(check: fields.Checker, data: dict[str, object], lines: yamlsafe.Lines, path: Path,
+            problems: Problems) -> dict[str, str]:
+    """The ``isbn:`` field as {format: ISBN}; the old single ISBN is read as the print
+    edition's, with a warning (it used to be sold as the PDF too)."""
+    if not data.get("isbn"):
+        return {}
+    found = check(identifiers.isbns, data["isbn"], "isbn")
+    if found is None:
+        return {}
+    isbns, single = found
+    if single:
+        problems.warn(path, yamlsafe.line_of(lines, "isbn"),
+                      f"'isbn' {isbns['print']} is read as the print edition's ISBN only: the "
+                      "PDF is sold without one", identifiers.RULE)
+    return dict(isbns)
 
 
 def select(folder: Path, suffix: str, names: list[str] | None, what: str,

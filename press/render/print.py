@@ -19,7 +19,7 @@ from tinycss2.color5 import parse_color
 from press.core import yamlsafe
 from press.core.output import identifier
 from press.errors import ContentError
-from press.render import plates
+from press.render import plates, xmp
 from press.render.typeset import Typeset, restore_bleed, set_bleed, write
 from press.render.units import BLEED_MM, CSS_PX_PER_MM, MM
 
@@ -324,6 +324,7 @@ def pdfx_finisher(palette: Palette, ident: str, profile: OutputProfile | None = 
         if intent:
             plates.images_to_cmyk(pdf, intent)
         fixed_document_id(pdf, ident)
+        xmp.add_identity(document, pdf, "print")
 
     return finisher
 

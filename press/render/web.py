@@ -13,7 +13,7 @@ import weasyprint
 from weasyprint.images import RasterImage
 
 from press.core.output import identifier
-from press.render import accessible, regroup
+from press.render import accessible, regroup, xmp
 from press.render.typeset import Typeset, restore_bleed, set_bleed, write
 
 WEB_DPI = 150  # raster images above this resolution at their placed size are downsampled
@@ -105,6 +105,7 @@ def _web_finisher(text: str | None, boxes: dict[Any, Any], ident: str,
                   document: weasyprint.Document, pdf: Any) -> None:
     # PDF/UA tagging already sets DisplayDocTitle; open with the bookmarks panel showing.
     pdf.catalog["PageMode"] = "/UseOutlines"
+    xmp.add_identity(document, pdf, "pdf")  # the web PDF is the product sold as "pdf"
     if text is not None:  # what WeasyPrint's tagging leaves out, before the PDF is written
         grouped = regroup.regroup(pdf, boxes, ident)
         accessible.complete(pdf, text, grouped.actual_text)

@@ -238,6 +238,7 @@ def assemble_all(project: Project, ids: list[str] | None, problems: Problems,
     for path in paths:
         try:
             bundle = load_bundle(project, path, series, by_slug)
+            problems.extend(bundle.warnings)
             done.append(assemble(project, bundle, results, force, early))
         except ContentError as exc:
             problems.extend(exc.problems)

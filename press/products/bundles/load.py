@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from press.content.load import SLUG_RE, read_text
-from press.core import fields, yamlsafe
+from press.content.load import SLUG_RE, formats, read_text
+from press.core import fields, identifiers, yamlsafe
 from press.errors import ContentError, Problems, did_you_mean
 from press.model import Briefing, Series
 from press.products.bundles.model import Bundle
 from press.project import Project
 
-FIELDS = ("title", "subtitle", "series", "briefings", "published", "isbn", "price")
+FIELDS = ("title", "subtitle", "series", "briefings", "published", "isbn", "price", "doi")
 REQUIRED = ("title", "series", "briefings", "published")
 
 
@@ -47,7 +47,9 @@ def load_bundle(project: Project, path: Path, series: dict[str, Series],
                    did_you_mean(series_id, series) or "add a file in content/series/")
     published = (check(fields.published, data["published"], "published") or "") \
         if data.get("published") is not None else ""
-    isbn = (check(fields.isbn, data["isbn"], "isbn") or "") if data.get("isbn") else ""
+    isbns = formats(check, data, lines, path, problems)
+    doi = check(identifiers.doi, data["doi"], "doi",
+                prefix=the_series.doi_prefix if the_series else "") if data.get("doi") else ""
     price = check(fields.price, data["price"], "price") if data.get("price") is not None \
         else None
     chosen, entry_lines = _briefings(project, data.get("briefings"), lines, the_series,
@@ -58,7 +60,9 @@ def load_bundle(project: Project, path: Path, series: dict[str, Series],
     return Bundle(
         id=path.stem, path=path, title=texts["title"], subtitle=texts["subtitle"],
         series=the_series, briefings=tuple(chosen), published=published,
-        lines=tuple(entry_lines), isbn=isbn, price=price)
+        lines=tuple(entry_lines), isbn=isbns.get("print", ""), price=price,
+        isbn_pdf=isbns.get("pdf", ""), isbn_epub=isbns.get("epub", ""), doi=doi or "",
+        warnings=tuple(problems.warnings))
 
 
 def slug_of(name: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from press.errors import Problem
 from press.model import Briefing, Series
 from press.project import Project
 
@@ -34,8 +35,13 @@ class Bundle:
     published: str
     lines: tuple[int | None, ...]  # line of each entry of ``briefings`` in the bundle file
     subtitle: str = ""
-    isbn: str = ""
+    isbn: str = ""  # the print edition's (its barcode); one ISBN per format
     price: float | None = None
+    isbn_pdf: str = ""  # the PDF the shop sells
+    isbn_epub: str = ""
+    doi: str = ""
+    # what the file says that is read but should change (a single isbn:), for the commands
+    warnings: tuple[Problem, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     @property
     def published_label(self) -> str:

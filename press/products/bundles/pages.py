@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from press.briefing import layout
+from press.briefing import citeas, layout
 from press.core import freshness
 from press.errors import ContentError
 from press.model import Author, Briefing, Page
@@ -63,6 +63,8 @@ def page(project: Project, bundle: Bundle, the_plan: Plan) -> Page:
         qr=layout.qr_svg(series.purchase_url),
         ean13=layout.ean13_svg(bundle.isbn) if bundle.isbn else None,
         isbn_digits=re.sub(r"\D", "", bundle.isbn),
+        identity=layout.identity(bundle, None),
+        citation=citeas.suggested(citeas.work(bundle, None)),
         about_paragraphs=[p.strip() for p in series.about.split("\n\n") if p.strip()])
     return Page(html=html, base_url=layout.file_url(bundle.path.parent) + "/",
                 name=str(bundle.path), metadata={"bundle": bundle.id})

@@ -41,7 +41,7 @@ def sold(bundle: Bundle) -> sample.Sold:
     return sample.Sold(kind="bundle", title=bundle.title, series=bundle.series,
                        published=bundle.published,
                        authors=tuple(dict.fromkeys(a.name for b in parts for a in b.authors)),
-                       isbn=bundle.isbn, price=bundle.price, summary=description(bundle),
+                       isbn=bundle.isbn_pdf, price=bundle.price, summary=description(bundle),
                        sample_pages=sample_pages(bundle), source=bundle.path)
 
 

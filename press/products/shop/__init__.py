@@ -41,7 +41,7 @@ from press.core import freshness, output
 from press.errors import ContentError, Problem, Problems
 from press.products import bundles
 from press.products.bundles import withdrawn
-from press.products.shop import published
+from press.products.shop import published, trade
 from press.products.shop.catalogue import (
     CATALOGUE_FILES,
     catalogue_csv,
@@ -51,6 +51,7 @@ from press.products.shop.catalogue import (
 )
 from press.products.shop.products import (
     ROLES,
+    TRADE_SUFFIXES,
     Entry,
     FileEntry,
     Product,
@@ -62,7 +63,8 @@ from press.products.shop.published import changes, listing, mark_published
 from press.project import Project
 from press.render.thumbnail import THUMB_WIDTHS
 
-_DERIVED = re.compile(r"(^|/)[^/]+(-cover\.png|-cover@2x\.png|-sample\.pdf)$")
+_DERIVED = re.compile(r"(^|/)[^/]+(-cover\.png|-cover@2x\.png|-sample\.pdf|\.jsonld"
+                      r"|-citation\.html|\.ris|\.bib|\.csl\.json)$")
 
 
 # -- building the folder -----------------------------------------------------------------------
@@ -84,6 +86,7 @@ def _extras(current: Path) -> list[str]:
     the catalogue lists, so a withdrawn product's files leave with its entry."""
     return [rel for rel in listing(current)
             if not rel.lower().endswith(".pdf") and rel not in CATALOGUE_FILES
+            and rel not in trade.RELEASE_FILES
             and not _DERIVED.search(rel) and rel != "index.html"]
 
 
@@ -93,9 +96,9 @@ def _check_names(items: list[Product]) -> None:
     owner: dict[str, tuple[Product, str]] = {}
     problems = []
     for product in items:
-        for role in ROLES:
+        for role in (*ROLES, *TRADE_SUFFIXES):
             name = product.name(role)
-            if name in CATALOGUE_FILES or name == "index.html":
+            if name in CATALOGUE_FILES or name == "index.html" or name in trade.RELEASE_FILES:
                 problems.append(Problem(product.source, None,
                                         f"the {product.kind} id '{product.id}' gives the file "
                                         f"name {name}, which the catalogue uses",
@@ -161,11 +164,14 @@ def build(project: Project, check_fresh: bool = True) -> Report:
         for rel in _extras(current):
             _write(stage, rel, (current / rel).read_bytes())
         for product in items:
-            report.entries.append(_package(project, product, stage, known))
+            report.entries.append(trade.add(_package(project, product, stage, known), stage))
+        release = trade.release_files(report.entries)
+        for name, data in release.items():
+            _write(stage, name, data)
         _write(stage, "catalogue.csv", catalogue_csv(report.entries).encode("utf-8-sig"))
         page = index_html(project, report.entries)
         _check_links(page, stage)
-        catalogue = catalogue_json(report.entries)
+        catalogue = catalogue_json(report.entries, release)
         _write(stage, "catalogue.json", catalogue.encode("utf-8"))
         report.unlisted = _check_folder(stage, report.entries)
     output.write_text(project.shop_review, page)
@@ -237,7 +243,8 @@ def _check_folder(stage: Path, entries: list[Entry]) -> list[str]:
         found = files.get(name)
         if found is None or (found["bytes"], found["sha256"]) != (entry.bytes, entry.sha256):
             raise output.IncompleteOutput(f"{name} does not match its catalogue entry")
-    unlisted = sorted(set(files) - set(listed) - set(CATALOGUE_FILES))
+    unlisted = sorted(set(files) - set(listed) - set(CATALOGUE_FILES)
+                      - set(trade.RELEASE_FILES))
     for name in unlisted:
         if name.lower().endswith(".pdf") or _DERIVED.search(name):
             raise output.IncompleteOutput(f"{name} is in the folder but in no catalogue entry")

@@ -7,15 +7,16 @@ import io
 import json
 from typing import Any
 
-from press.briefing import layout
+from press.briefing import citeas, layout
 from press.core import output
-from press.products.shop.products import ROLES, Entry, Product
+from press.products.shop.products import ROLES, Entry, Product, sha256
 from press.project import Project
 
 CATALOGUE_FILES = ("catalogue.json", "catalogue.csv")  # the review page is not uploaded
 CSV_COLUMNS = ["id", "type", "title", "subtitle", "series", "number", "indicator_code",
                "indicator_title", "published", "authors", "summary", "keywords", "price",
-               "isbn", "pages", "sample_pages", "purchase_url"] + [
+               "isbn", "pages", "sample_pages", "purchase_url", "currency", "format",
+               "isbn_print", "doi", "product_url", "image_url"] + [
     f"{role}_{what}" for role in ROLES for what in ("name", "bytes", "sha256")]
 
 
@@ -32,13 +33,17 @@ def product_fields(product: Product, pages: int) -> dict[str, Any]:  # JSON
         "price": product.price, "currency": "GBP", "isbn": product.isbn, "pages": pages,
         "sample_pages": min(product.sample_pages, pages),
         "purchase_url": product.series.purchase_url,
+        "format": "PDF", "isbn_print": product.isbn_print, "doi": product.doi,
+        "product_url": citeas.product_url(product.series, product.id),
+        "image_url": (f"{product.series.upload_url.rstrip('/')}/{product.name('cover@2x')}"
+                      if product.series.upload_url else ""),
     }
     if product.kind == "bundle":
         fields["briefings"] = [b.slug for b in product.parts]
     return fields
 
 
-def catalogue_json(entries: list[Entry]) -> str:
+def catalogue_json(entries: list[Entry], release: dict[str, bytes] | None = None) -> str:
     """The machine-readable catalogue: no dates or timings, so unchanged means identical."""
     products_ = []
     for entry in entries:
@@ -46,7 +51,11 @@ def catalogue_json(entries: list[Entry]) -> str:
         item["files"] = [{"role": f.role, "name": f.name, "bytes": f.bytes, "sha256": f.sha256}
                          for f in entry.files]
         products_.append(item)
-    document = {"catalogue": "briefing press web shop", "format": 1, "products": products_}
+    document: dict[str, Any] = {"catalogue": "briefing press web shop", "format": 1,
+                                "products": products_}
+    if release:  # the release's ONIX and Crossref files, checked on publishing like the rest
+        document["release_files"] = [{"name": name, "bytes": len(data), "sha256": sha256(data)}
+                                     for name, data in sorted(release.items())]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -64,6 +73,8 @@ def catalogue_csv(entries: list[Entry]) -> str:
                    price="" if fields["price"] is None else f"{fields['price']:.2f}",
                    number="" if fields["number"] is None else fields["number"])
         for f in entry.files:
+            if f.role not in ROLES:  # the trade's files are listed in catalogue.json
+                continue
             row.update({f"{f.role}_name": f.name, f"{f.role}_bytes": f.bytes,
                         f"{f.role}_sha256": f.sha256})
         writer.writerow(output.safe_row(row))

@@ -15,6 +15,9 @@ from press.products.bundles import sample as bundle_sample
 from press.project import Project
 
 ROLES = ("full", "sample", "cover", "cover@2x")
+# the trade's files beside each product (press.products.shop.trade): role → name suffix
+TRADE_SUFFIXES = {"jsonld": ".jsonld", "citation": "-citation.html", "ris": ".ris",
+                  "bibtex": ".bib", "csl": ".csl.json"}
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,14 @@ class Product:
     summary: str
     keywords: tuple[str, ...]
     price: float | None
-    isbn: str
+    isbn: str  # the PDF's: what the shop sells (one ISBN per format)
     sample_pages: int
     briefing: Briefing | None = None  # for briefings: what to re-render the sample from
     parts: tuple[Briefing, ...] = ()  # for bundles: the briefings it collects
     bundle: assemble.Bundle | None = None  # for bundles: what to re-render the sample from
+    isbn_print: str = ""  # the printed copy's, a related product
+    isbn_epub: str = ""
+    doi: str = ""
 
     @property
     def folder(self) -> str:
@@ -48,7 +54,7 @@ class Product:
     def name(self, role: str) -> str:
         """The file's path inside ``output/web/`` for ``role`` (one of ``ROLES``)."""
         suffix = {"full": ".pdf", "sample": "-sample.pdf", "cover": "-cover.png",
-                  "cover@2x": "-cover@2x.png"}[role]
+                  "cover@2x": "-cover@2x.png", **TRADE_SUFFIXES}[role]
         return f"{self.folder}{self.id}{suffix}"
 
     @property
@@ -117,7 +123,8 @@ def _briefing_product(b: Briefing) -> Product:
         subtitle=b.subtitle, number=b.number, indicator_code=b.indicator.code,
         indicator_title=b.indicator.title, published=b.published,
         authors=tuple(a.name for a in b.authors), summary=b.summary, keywords=b.keywords,
-        price=b.price, isbn=b.isbn, briefing=b,
+        price=b.price, isbn=b.isbn_pdf, isbn_print=b.isbn, isbn_epub=b.isbn_epub, doi=b.doi,
+        briefing=b,
         sample_pages=sample_pages(b))
 
 
@@ -133,5 +140,6 @@ def _bundle_product(bundle: assemble.Bundle) -> Product:
         authors=tuple(dict.fromkeys(a.name for b in parts for a in b.authors)),
         summary=assemble.description(bundle),
         keywords=tuple(dict.fromkeys(k for b in parts for k in b.keywords)),
-        price=bundle.price, isbn=bundle.isbn, parts=parts, bundle=bundle,
+        price=bundle.price, isbn=bundle.isbn_pdf, isbn_print=bundle.isbn,
+        isbn_epub=bundle.isbn_epub, doi=bundle.doi, parts=parts, bundle=bundle,
         sample_pages=bundle_sample.sample_pages(bundle))
