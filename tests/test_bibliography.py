@@ -333,3 +333,19 @@ def test_unreadable_file(empty, monkeypatch):
     bibliography._cache.clear()
     assert "content/briefings/refs.bib: cannot read the bibliography: Permission denied " \
         "(check the file's permissions)" in problems_of(empty)
+
+
+def test_invisible_and_invalid_characters_are_removed_with_a_warning(tmp_path):
+    """A lone surrogate in a CSL-JSON title passed check and stopped the build with a
+    traceback (no encoder takes it); a bidi override would reverse what a reader sees. Both
+    are removed from the record, with a warning at the entry."""
+    from press.content import bibliography as reader
+
+    path = tmp_path / "hostile.json"
+    path.write_text('[{"id": "s", "type": "book", "title": "Safe\\ud800 \\u202ereport",'
+                    ' "issued": {"date-parts": [[2010]]}}]', encoding="utf-8")
+    refs, problems = reader.read(path)
+    assert [r.title for r in refs] == ["Safe report"]
+    assert [(p.severity, p.message) for p in problems] == [
+        ("warning", "'s': invisible or invalid characters removed from title")]
+    refs[0].title.encode("utf-8")  # printable: no surrogate left

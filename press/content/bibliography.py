@@ -10,14 +10,45 @@ reports no errors at all). Formatting is not done here (``briefing.cite``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from press.content import bibtex, csljson, record, ris
+from press.core import untrusted
 from press.errors import Problem
 from press.model import Reference
 
 MAX_BYTES = 2 * 1024 * 1024  # a briefing's or a series' references; pylatexenc takes ~2 s/MB
 SUFFIXES = {".json": "CSL-JSON", ".bib": "BibTeX", ".ris": "RIS"}
 _cache: dict[tuple, tuple[tuple[Reference, ...], tuple[Problem, ...]]] = {}
+
+
+def _cleaned(item: dict[str, Any], path: Path, problems: list[Problem]) -> dict[str, Any]:
+    """A record's text as it may be printed, whatever the file held: controls, bidi controls,
+    other invisible format characters and lone surrogates (which no PDF or Python encoder
+    takes: a ``"\\ud800"`` in a CSL-JSON title stopped the build with a traceback) are removed,
+    with a warning at the entry's line naming the fields."""
+    changed: list[str] = []
+
+    def clean(value: Any, name: str) -> Any:
+        if isinstance(value, str):
+            text = untrusted.clean_text(value) if not value.isascii() or \
+                any(ord(c) < 32 for c in value) else value
+            if text != value.replace("\r\n", "\n") and name not in changed:
+                changed.append(name)
+            return text
+        if isinstance(value, list):
+            return [clean(v, name) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v, name) for k, v in value.items()}
+        return value
+
+    cleaned = {key: clean(value, key) for key, value in item.items() if key != "_line"}
+    if changed:
+        problems.append(Problem(path, item.get("_line") or None,
+                                f"'{item.get('id', '?')}': invisible or invalid characters "
+                                f"removed from {', '.join(changed)}",
+                                "export the entry again from the reference manager", "warning"))
+    return cleaned
 
 
 def read(path: Path) -> tuple[tuple[Reference, ...], list[Problem]]:
@@ -47,7 +78,7 @@ def read(path: Path) -> tuple[tuple[Reference, ...], list[Problem]]:
                             "check the file's permissions")]
     problems: list[Problem] = []
     text = _decode(path, data, problems)
-    records = [record.to_reference(item, path, item.pop("_line", 0))
+    records = [record.to_reference(_cleaned(item, path, problems), path, item.pop("_line", 0))
                for item in (reader(path, text, problems) if text is not None else [])]
     if text is not None and not records and not problems:
         kind = SUFFIXES[path.suffix.lower()]
