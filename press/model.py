@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class Reference:
     line: int = field(default=0, compare=False)  # line of the entry in its source file
     # the whole CSL-JSON record: {"id", "type", "author": [{"family", "given", ...}], ...};
     # not compared (the fields above are derived from it) and never mutated after reading
-    csl: dict = field(default_factory=dict, compare=False, repr=False)
+    csl: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # JSON values
     style: Path | None = field(default=None, compare=False, repr=False)  # the series' CSL
     # style, set on every reference of a briefing when its series names one (``csl:``)
     formatted: object = field(default=None, compare=False, repr=False)  # what that style
@@ -201,7 +202,8 @@ class Body:
     html: str
     headings: tuple[Heading, ...]
     references_html: str  # the formatted reference list (<ol>), empty if none
-    warnings: tuple = ()
+    # press.errors.Problem each: errors is a sibling layer model may not import (import-linter)
+    warnings: tuple[Any, ...] = ()
     images: tuple[Path, ...] = ()  # local images the body places
 
 
@@ -212,4 +214,4 @@ class Page:
     html: str
     base_url: str
     name: str  # for messages, e.g. the briefing's source path
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)

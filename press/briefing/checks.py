@@ -4,11 +4,13 @@ citations, boxes, tables, HTML nesting), each problem at the author's line."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from press.briefing import blocks, cite, images
 from press.briefing.extension import BOX_TYPES
-from press.errors import did_you_mean
+from press.errors import Problems, did_you_mean
+from press.model import Briefing, Reference
 
 MAX_NESTING = 12  # blockquotes/lists/boxes deeper than this are almost surely a mistake
 MAX_DEPTH = 40  # elements inside the body; WeasyPrint recurses per level (about 200 is fatal)
@@ -52,19 +54,20 @@ INLINE_TAGS = {"a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "mark"
 class Scan:
     """What the line scan found for the checks made after conversion."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.cited: set[str] = set()
         self.anchors: list[tuple[int, str]] = []  # (line, '#target') of internal links
 
 
-def scan(briefing, lines, refs, project_root, problems) -> Scan:
+def scan(briefing: Briefing, lines: list[str], refs: dict[str, Reference], project_root: Path,
+         problems: Problems) -> Scan:
     """Line-based checks (the Markdown library does not know lines)."""
     found = Scan()
     path = briefing.path
     labels = _labels(briefing, lines, problems)
     code = code_lines(lines)
-    defs = {}  # link reference label -> (line number, url)
-    image_labels = set()
+    defs: dict[str, tuple[int, str]] = {}  # link reference label -> (line number, url)
+    image_labels: set[str] = set()
     notes_defined: dict[str, int] = {}
     notes_called: dict[str, int] = {}
     for offset, line in enumerate(lines):
@@ -102,7 +105,9 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
                 problems.error(path, number, f"unknown box type '{kind}'",
                                did_you_mean(kind, BOX_TYPES))
             _check_box_indent(path, number, lines, offset, problems)
-        depth = len(re.match(r"^[>\s]*", line).group(0).replace(" ", ""))
+        quotes = re.match(r"^[>\s]*", line)
+        assert quotes is not None  # [>\s]* matches the empty string
+        depth = len(quotes.group(0).replace(" ", ""))
         indent = len(line) - len(line.lstrip(" "))
         if depth > MAX_NESTING or indent > 4 * MAX_NESTING:
             problems.error(path, number, "content is nested too deeply",
@@ -133,13 +138,14 @@ def scan(briefing, lines, refs, project_root, problems) -> Scan:
     return found
 
 
-def _check_block(briefing, block, refs, labels, project_root, image_labels, problems, found,
-                 notes_called) -> None:
+def _check_block(briefing: Briefing, block: blocks.Block, refs: dict[str, Reference],
+                 labels: dict[str, int], project_root: Path, image_labels: set[str],
+                 problems: Problems, found: Scan, notes_called: dict[str, int]) -> None:
     """The inline checks, on a paragraph's joined text; each problem at the line where its
     construct starts."""
     path, text = briefing.path, block.text
 
-    def line(match, group=0) -> int:
+    def line(match: re.Match[str], group: int = 0) -> int:
         return briefing.body_line + block.offset(match.start(group))
 
     _check_citations(path, block, briefing.body_line, refs, labels, found.cited, problems)
@@ -163,7 +169,7 @@ def _check_block(briefing, block, refs, labels, project_root, image_labels, prob
         _check_link(path, line(match), match.group(1), problems, found)
 
 
-def code_lines(lines) -> set[int]:
+def code_lines(lines: list[str]) -> set[int]:
     """Offsets of the lines inside code blocks (fenced, or indented by four spaces after a
     paragraph): their text is shown as written, never checked as links or images."""
     code: set[int] = set()
@@ -204,7 +210,8 @@ def code_lines(lines) -> set[int]:
     return code
 
 
-def _check_box_indent(path, number, lines, offset, problems) -> None:
+def _check_box_indent(path: Path, number: int, lines: list[str], offset: int,
+                      problems: Problems) -> None:
     """A box's content must be indented by four spaces: less leaves an empty box with the
     content printed under it."""
     for later in range(offset + 1, len(lines)):
@@ -224,7 +231,7 @@ def _check_box_indent(path, number, lines, offset, problems) -> None:
         return
 
 
-def _labels(briefing, lines, problems) -> dict[str, int]:
+def _labels(briefing: Briefing, lines: list[str], problems: Problems) -> dict[str, int]:
     """Cross-reference labels (``{#fig-x}``, ``{#tbl-x}``, ``{#sec-x}``) and their lines."""
     labels: dict[str, int] = {}
     fence = False
@@ -239,7 +246,9 @@ def _labels(briefing, lines, problems) -> dict[str, int]:
     return labels
 
 
-def _check_citations(path, block, body_line, refs, labels, cited, problems) -> None:
+def _check_citations(path: Path, block: blocks.Block, body_line: int,
+                     refs: dict[str, Reference], labels: dict[str, int], cited: set[str],
+                     problems: Problems) -> None:
     """Every ``[@key]``, ``@key`` and ``@fig-x`` must name a reference or a label."""
     seen = set()
     for found in cite.citations(block.prose):
@@ -274,7 +283,8 @@ def _check_citations(path, block, body_line, refs, labels, cited, problems) -> N
             problems.error(path, number, f"unknown citation '{key}'", hint)
 
 
-def _check_link(path, number, url, problems, found=None) -> None:
+def _check_link(path: Path, number: int, url: str, problems: Problems,
+                found: Scan | None = None) -> None:
     """Links may go to the web, to an email address or to a heading: never to a local file."""
     url = url.strip()
     if url.startswith("#") and found is not None:
@@ -290,7 +300,7 @@ def _check_link(path, number, url, problems, found=None) -> None:
                    "heading (#...); files on this computer are not part of the PDF")
 
 
-def check_html_depth(briefing, lines, problems) -> None:
+def check_html_depth(briefing: Briefing, lines: list[str], problems: Problems) -> None:
     """Raw HTML nested absurdly deep (checked before nh3, which is slow on deep trees), an
     inline tag left open at the end of its paragraph (it would run on into the next ones),
     and raw tables (written as pipe tables instead)."""
@@ -333,7 +343,7 @@ def check_html_depth(briefing, lines, problems) -> None:
                 return
 
 
-def check_tables(briefing, lines, problems) -> None:
+def check_tables(briefing: Briefing, lines: list[str], problems: Problems) -> None:
     """A table longer than a dozen pages is data, not a briefing (and slow to lay out)."""
     for offset, line in enumerate(lines):
         rule = line.strip()

@@ -21,9 +21,13 @@ import tempfile
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from press.core import output
 from press.errors import ContentError
+
+# pandoc's JSON AST and CSL-JSON records: JSON values, read from json.loads
+JsonObject: TypeAlias = dict[str, Any]
 
 MODES = {"normal": "NormalCitation", "suppress-author": "SuppressAuthor",
          "author-in-text": "AuthorInText"}
@@ -48,7 +52,7 @@ class Cite:
 @dataclass(frozen=True)
 class Formatted:
     citations: tuple[str, ...]  # one HTML string per cluster, in the order given
-    entries: dict  # key → the reference list entry's HTML
+    entries: dict[str, str]  # key → the reference list entry's HTML
     order: tuple[str, ...]  # the keys in the style's reference list order
 
 
@@ -71,7 +75,7 @@ def binary() -> str:
     return found
 
 
-def run(records: list[dict], style: Path, clusters: list[list[Cite]],
+def run(records: list[JsonObject], style: Path, clusters: list[list[Cite]],
         lang: str = "en-GB") -> Formatted:
     """Format ``clusters`` (each a list of cites) and the list of ``records`` in ``style``."""
     records = [{k: v for k, v in r.items() if not k.startswith("_")} for r in records]
@@ -144,7 +148,7 @@ def _store(style: Path, key: str) -> Path | None:
     return style.parent.parent.parent / ".cache" / "csl" / f"{key}.json"
 
 
-def _cite(cluster: list[Cite], number: int) -> dict:
+def _cite(cluster: list[Cite], number: int) -> JsonObject:
     items = []
     for cite in cluster:
         suffix = [{"t": "Str", "c": ","}, {"t": "Space"}, {"t": "Str", "c": cite.locator}] \
@@ -160,12 +164,13 @@ _WRAP = {"Strong": "b", "Superscript": "sup", "Subscript": "sub", "Underline": "
 _QUOTES = {"SingleQuote": ("‘", "’"), "DoubleQuote": ("“", "”")}
 
 
-def html(inlines, italic: bool = False) -> str:
+def html(inlines: list[JsonObject], italic: bool = False) -> str:
     """pandoc inlines → HTML: text escaped, links kept byte-exact, italics as ``<i>``; italics
     inside italics print upright (CSL's flip-flop: a species name in a book's title)."""
     out = []
     for node in inlines:
-        kind, content = node["t"], node.get("c")
+        kind = node["t"]
+        content: Any = node.get("c")  # its shape depends on the kind (pandoc's AST)
         if kind == "Str":
             out.append(escape(content, quote=False))
         elif kind in ("Space", "SoftBreak", "LineBreak"):

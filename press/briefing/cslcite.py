@@ -38,7 +38,7 @@ class Style:
 
     prefix: str
     suffix: str
-    locators: dict  # kind → "{}" template: ", p. {}"
+    locators: dict[str, str]  # kind → "{}" template: ", p. {}"
 
     def locator(self, text: str) -> str:
         """``pp. 3-5`` → ``, pp. 3–5`` in this style (a label it has no probe for: as given)."""
@@ -135,4 +135,5 @@ def narrative_when(forms: Forms, where: str) -> str:
     if not where:
         return forms.when
     found = re.fullmatch(r"(.*?)([)\]]*)", forms.when, re.S)
+    assert found is not None  # (.*?) with re.S matches any text
     return f"{found.group(1)}{forms.style.locator(where)}{found.group(2)}"

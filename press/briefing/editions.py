@@ -15,6 +15,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -25,6 +26,9 @@ from press.errors import ContentError
 from press.model import Body, Briefing, Heading
 from press.project import Project
 from press.render import epub
+
+if TYPE_CHECKING:  # only the annotation: typeset imports WeasyPrint
+    from press.render.typeset import Typeset
 
 SAMPLE_SECTIONS = 2  # a sample-only series shows the first two sections, as its sample PDF does
 FONTS = ("Lato-Regular.ttf", "Lato-Italic.ttf", "Lato-Bold.ttf", "Lato-BoldItalic.ttf")
@@ -39,7 +43,7 @@ class Link:
     type: str = ""
 
 
-def write_editions(project: Project, briefing: Briefing, body: Body, laid_out=None
+def write_editions(project: Project, briefing: Briefing, body: Body, laid_out: Typeset | None = None
                    ) -> list[Path]:
     """Write the HTML edition's folder and the EPUB; ``laid_out`` (the PDF's Typeset) gives
     the EPUB its print page numbers. Returns the paths written."""
@@ -79,7 +83,7 @@ def html_edition(project: Project, briefing: Briefing, body: Body) -> dict[str, 
     return {"index.html": page.encode(), **_shared_files(project, None)}
 
 
-def _context(briefing: Briefing, body: Body, flow: Reflowed) -> dict:
+def _context(briefing: Briefing, body: Body, flow: Reflowed) -> dict[str, object]:
     prefix = f"{briefing.slug}--"
     kept = {el.get("id") for el in flow.body.iter() if el.get("id")}
     contents = [h for h in body.headings if h.id in kept]
@@ -134,7 +138,8 @@ def _image(project: Project, source: Path) -> bytes:
     from press.render.fetcher import ProjectFetcher, RefusedResource
 
     try:
-        return ProjectFetcher(project.root).fetch(source.as_uri()).read()
+        data: bytes = ProjectFetcher(project.root).fetch(source.as_uri()).read()
+        return data
     except RefusedResource as exc:
         raise ContentError.at(source, None, str(exc), "fix the figure; the PDF refuses it too"
                               ) from None
@@ -203,7 +208,7 @@ def epub_edition(project: Project, briefing: Briefing, body: Body,
     """The EPUB 3 edition: always the whole briefing (it is sold, like the PDF)."""
     flow = reflow(briefing, body, project.root, epub=True)
     context = _context(briefing, body, flow)
-    page_list = _page_breaks(flow.body, pages or {}, context["prefix"])
+    page_list = _page_breaks(flow.body, pages or {}, f"{briefing.slug}--")  # _context's prefix
     context["body"] = Markup(serialize(flow.body))
     cover = project.briefing_outputs(briefing.slug)["cover@2x"]
     env = layout.environment(project.layouts)

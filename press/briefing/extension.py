@@ -16,7 +16,7 @@ from markdown.util import AtomicString
 
 from press.briefing import cite, inline
 from press.errors import ContentError
-from press.model import Heading
+from press.model import Briefing, Heading, Reference
 
 BOX_TYPES = {"key-messages": "Key messages", "pointer": "Performance pointer",
              "practice": "Promising practice", "note": "Note"}
@@ -28,7 +28,7 @@ FOOTNOTE_BLOCKS = {"p": "fn-p", "ul": "fn-ul", "ol": "fn-ol", "li": "fn-li", "pr
 class State:
     """Mutable record of one conversion, owned by the converter instance."""
 
-    def __init__(self, briefing, prefix, refs):
+    def __init__(self, briefing: Briefing, prefix: str, refs: dict[str, Reference]) -> None:
         self.briefing, self.prefix, self.refs = briefing, prefix, refs
         self.headings: list[Heading] = []
         self.images: list[Path] = []

@@ -107,7 +107,8 @@ def _check_reference_link(briefing: Briefing, ref: Reference, problems: Problems
                        "leave the field out")
 
 
-def _to_html(briefing: Briefing, text: str, refs) -> tuple[str, extension.State]:
+def _to_html(briefing: Briefing, text: str, refs: dict[str, Reference]
+             ) -> tuple[str, extension.State]:
     """Python-Markdown with our extensions; a fresh converter per call (footnotes, ids)."""
     prefix = f"{briefing.slug}--"
     state = extension.State(briefing, prefix, refs)
@@ -160,7 +161,8 @@ def _unplaceholder(html: str) -> str:
     return re.sub("\x02|\x03|&#[23];", "", html)
 
 
-def _check_anchors(briefing: Briefing, anchors, ids) -> None:
+def _check_anchors(briefing: Briefing, anchors: list[tuple[int, str]], ids: set[str]
+                   ) -> None:
     """Every ``[text](#id)`` must lead to a heading (or another id) of this briefing."""
     prefix = f"{briefing.slug}--"
     problems = Problems()
@@ -239,7 +241,7 @@ def _depth(html: str) -> int:
     return deepest
 
 
-def _deepest_line(briefing: Briefing, refs) -> int:
+def _deepest_line(briefing: Briefing, refs: dict[str, Reference]) -> int:
     """The first line whose inclusion makes the converted body too deep (binary search)."""
     lines = briefing.body.split("\n")
     low, high = 0, len(lines)  # the first `high` lines are too deep, the first `low` are not
@@ -262,11 +264,11 @@ def _slug(value: str, sep: str) -> str:
 # -- link and image targets, checked on the converted document ---------------------------------
 
 class _Targets(html.parser.HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[tuple[str, str]] = []  # ("a" or "img", url)
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
             if (tag, name) in (("a", "href"), ("img", "src")) and value is not None:
                 self.found.append((tag, value))

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from press.errors import ContentError
+from press.model import Body, Briefing
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
@@ -31,26 +32,26 @@ class _TreeBuilder(HTMLParser):
     """HTML → ElementTree with the standard library: the Body is already well formed (the
     sanitiser serialised it), so the only work is void elements and character references."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.root = ET.Element("div")
         self.stack = [self.root]
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         element = ET.SubElement(self.stack[-1], tag, {k: v or "" for k, v in attrs})
         if tag not in VOID:
             self.stack.append(element)
 
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         ET.SubElement(self.stack[-1], tag, {k: v or "" for k, v in attrs})
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         for depth in range(len(self.stack) - 1, 0, -1):  # close up to the matching element
             if self.stack[depth].tag == tag:
                 del self.stack[depth:]
                 return
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         parent = self.stack[-1]
         if len(parent):
             parent[-1].tail = (parent[-1].tail or "") + data
@@ -86,8 +87,8 @@ class Reflowed:
     sample: bool = False  # True: cut after the first sections
 
 
-def reflow(briefing, body, project_root: Path, *, epub: bool, sample_sections: int = 0
-           ) -> Reflowed:
+def reflow(briefing: Briefing, body: Body, project_root: Path, *, epub: bool,
+           sample_sections: int = 0) -> Reflowed:
     """The Body as an edition's element tree (``epub``: EPUB footnote semantics;
     ``sample_sections``: keep only the first so many level-2 sections, 0 = all)."""
     prefix = f"{briefing.slug}--"
@@ -174,7 +175,7 @@ def _box_headings(root: ET.Element, prefix: str) -> None:
         title.set("id", f"{prefix}box-{count}")
         boxes.append((child, title, section))
     names = [plain_text(title) for _, title, _ in boxes]
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[str, str | None], int] = {}
     for (box, title, section), name in zip(boxes, names):
         if names.count(name) == 1 or section is None or not section.get("id"):
             box.set("aria-labelledby", title.get("id", ""))

@@ -19,7 +19,7 @@ from press.model import Reference
 
 MAX_BYTES = 2 * 1024 * 1024  # a briefing's or a series' references; pylatexenc takes ~2 s/MB
 SUFFIXES = {".json": "CSL-JSON", ".bib": "BibTeX", ".ris": "RIS"}
-_cache: dict[tuple, tuple[tuple[Reference, ...], tuple[Problem, ...]]] = {}
+_cache: dict[tuple[Path, int, int], tuple[tuple[Reference, ...], tuple[Problem, ...]]] = {}
 
 
 def _cleaned(item: dict[str, Any], path: Path, problems: list[Problem]) -> dict[str, Any]:
@@ -67,8 +67,8 @@ def read(path: Path) -> tuple[tuple[Reference, ...], list[Problem]]:
                                 "export only the references this briefing or series cites")]
         key = (path, stat.st_size, stat.st_mtime_ns)
         if key in _cache:
-            records, problems = _cache[key]
-            return records, list(problems)
+            cached, cached_problems = _cache[key]
+            return cached, list(cached_problems)
         data = path.read_bytes()
     except FileNotFoundError:
         return (), [Problem(path, None, "bibliography file not found",
@@ -85,7 +85,8 @@ def read(path: Path) -> tuple[tuple[Reference, ...], list[Problem]]:
         problems.append(Problem(path, None, f"no references found in this {kind} file",
                                 "export the references again, or remove the file from "
                                 "'bibliography:'"))
-    unique, seen = [], {}
+    unique: list[Reference] = []
+    seen: dict[str, int] = {}
     for ref in records:
         if not ref.title:
             problems.append(Problem(path, ref.line, f"'{ref.id}' has no title",
@@ -101,7 +102,7 @@ def read(path: Path) -> tuple[tuple[Reference, ...], list[Problem]]:
     return tuple(unique), problems
 
 
-def _decode(path, data: bytes, problems) -> str | None:
+def _decode(path: Path, data: bytes, problems: list[Problem]) -> str | None:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16").replace("\r\n", "\n")

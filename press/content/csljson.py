@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
+from typing import Any
 
 from press.content import record
 from press.errors import Problem
 
 
-def read(path, text, problems) -> list[dict]:
+def read(path: Path, text: str, problems: list[Problem]) -> list[record.Record]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -30,7 +32,7 @@ def read(path, text, problems) -> list[dict]:
         problems.append(Problem(path, 1, "CSL-JSON must be a list of references",
                                 "export it again: in Zotero, Export Library, format CSL JSON"))
         return []
-    records = []
+    records: list[record.Record] = []
     for i, item in enumerate(data):
         if not isinstance(item, dict):
             problems.append(Problem(path, None, f"item {i + 1} is not an object",
@@ -51,7 +53,8 @@ def read(path, text, problems) -> list[dict]:
     return records
 
 
-def normalise(item: dict, key: str, path, line: int, problems) -> dict:
+def normalise(item: dict[str, Any], key: str, path: Path, line: int, problems: list[Problem]
+              ) -> record.Record:
     """One CSL-JSON item, checked: every variable kept, names and dates in CSL's shapes."""
     rec = {k: v for k, v in item.items() if k != "citation-key" and v not in (None, "", [])}
     rec["id"], rec["_line"] = key, line
@@ -82,19 +85,20 @@ def normalise(item: dict, key: str, path, line: int, problems) -> dict:
     return rec
 
 
-def _s(value) -> str:
+def _s(value: object) -> str:
     if value in (None, "") or isinstance(value, (dict, list)):
         return ""
     return re.sub(r"\s+", " ", str(value)).strip()
 
 
-def _names(value, path, line, problems) -> list[dict]:
+def _names(value: object, path: Path, line: int, problems: list[Problem]
+           ) -> list[record.CslName]:
     if not isinstance(value, list):
         problems.append(Problem(path, line, "names must be a list of {\"family\": ..., "
                                 f"\"given\": ...}}, not {type(value).__name__}",
                                 severity="warning"))
         return []
-    out = []
+    out: list[record.CslName] = []
     for item in value:
         if isinstance(item, str):
             out.append(record.name(item))

@@ -5,6 +5,11 @@ because pylatexenc drops macros it does not know (``\\TeX``) and reads TeX quote
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where it is used: building the converter is slow
+    from pylatexenc.latex2text import LatexNodes2Text
 
 _NEEDS_LATEX = re.compile(r"[\\$]")  # commands and maths; braces, dashes, quotes are done here
 # escaped specials stand in as private-use characters while pylatexenc runs (a plain % would
@@ -29,7 +34,7 @@ _RICH = {"emph": "i", "textit": "i", "mkbibemph": "i", "mkbibitalic": "i", "text
 _TAGS = {"i": ("<i>", "</i>"), "b": ("<b>", "</b>"), "sup": ("<sup>", "</sup>"),
          "sub": ("<sub>", "</sub>"), "sc": ('<span style="font-variant:small-caps;">', "</span>")}
 _MARK = {tag: (chr(0xE100 + 2 * i), chr(0xE101 + 2 * i)) for i, tag in enumerate(_TAGS)}
-_latex2text = None
+_latex2text: LatexNodes2Text | None = None
 
 
 def _quotes(text: str) -> str:
@@ -40,7 +45,8 @@ def _quotes(text: str) -> str:
     return re.sub(r"(?<![\\])'", "’", text)
 
 
-def _around(value: str, macros, marks) -> str:
+def _around(value: str, macros: Iterable[str], marks: Callable[[str], tuple[str, str]]
+            ) -> str:
     """``\\macro{x}`` → ``<open>x<close>``, the closing mark after the matching brace;
     ``marks(name)`` gives the two marks."""
     pattern = re.compile(r"\\(" + "|".join(macros) + r")\s*\{")

@@ -10,9 +10,18 @@ specification.html#appendix-iv-variables): names are lists of ``{"family", "give
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any, TypeAlias, TypedDict
 
 from press.errors import Problem
 from press.model import Name, Reference
+
+# a CSL-JSON record: JSON values in the shapes the module docstring gives, read from any source
+Record: TypeAlias = dict[str, Any]
+# a CSL name: {"family", "given", "suffix", ...} or {"literal"}
+CslName: TypeAlias = dict[str, str]
+# a CSL date (the key has a hyphen, hence the functional form)
+CslDate = TypedDict("CslDate", {"date-parts": list[list[int]], "literal": str}, total=False)
 
 # CSL 1.0.2's item types: a reader maps every source type to one of these
 TYPES = frozenset((
@@ -45,13 +54,14 @@ _KINDS = {
 _DASH = re.compile(r"\s*(?:-{1,3}|–|—)\s*")
 
 
-def pages(text) -> str:
+def pages(text: object) -> str:
     """``581-586``, ``581--586``, ``581 – 586`` → ``581–586``; ``b4254`` stays."""
     text = str(text or "").strip()
     return _DASH.sub("–", text) if re.search(r"\w\s*(?:-|–|—)+\s*\w", text) else text
 
 
-def year(value, path, line, problems) -> int | None:
+def year(value: object, path: Path | str, line: int | None, problems: list[Problem]
+         ) -> int | None:
     if value in (None, ""):
         return None
     match = re.search(r"(?<!\d)(\d{4})(?!\d)", str(value))
@@ -62,7 +72,7 @@ def year(value, path, line, problems) -> int | None:
     return int(match.group(1))
 
 
-def iso(value) -> str:
+def iso(value: object) -> str:
     """``2010/03/15``, ``2010-3-15``, ``[2010, 3, 15]`` → ``2010-03-15`` (or shorter)."""
     if isinstance(value, (list, tuple)):
         parts = [int(p) for p in value if str(p).strip().isdigit()]
@@ -73,7 +83,7 @@ def iso(value) -> str:
     return "-".join([f"{parts[0]:04d}"] + [f"{p:02d}" for p in parts[1:3] if p])
 
 
-def doi(value) -> str:
+def doi(value: object) -> str:
     return re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", str(value or "").strip(),
                   flags=re.I)
 
@@ -82,7 +92,7 @@ _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 
 
-def month(text) -> int | None:
+def month(text: object) -> int | None:
     """``3``, ``mar``, ``March`` → 3."""
     text = str(text or "").strip().lower()
     if text.isdigit():
@@ -90,21 +100,22 @@ def month(text) -> int | None:
     return _MONTHS.get(text[:3])
 
 
-def date(value, month_text=None, day_text=None) -> dict | None:
+def date(value: object, month_text: object = None, day_text: object = None
+         ) -> CslDate | None:
     """A CSL date from ``2009-03-15``, ``2009/03``, ``2009-03-15/2010`` (a range), ``2009``
     with a separate month (and day), or a free text (kept as ``literal``)."""
     text = str(value or "").strip()
     if not text:
         return None
-    ranges = []
+    ranges: list[list[int]] = []
     for part in text.split("/") if re.fullmatch(r"[\d-]+/[\d-]*", text) else [text]:
         found = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?(?:T.*)?", part.strip())
         if not found:
             break
         ranges.append([int(g) for g in found.groups() if g])
     else:
-        if ranges and len(ranges[0]) == 1 and month(month_text):
-            ranges[0].append(month(month_text))
+        if ranges and len(ranges[0]) == 1 and (number := month(month_text)):
+            ranges[0].append(number)
             if str(day_text or "").strip().isdigit():
                 ranges[0].append(int(str(day_text).strip()))
         return {"date-parts": ranges} if ranges else None
@@ -119,7 +130,7 @@ _ORGANISATION = re.compile(r"\b(?:and|of|for|the|&|on|in|Department|Council|Inst
                            r"Society|Trust|Foundation|Service|Services|Centre|Center)\b")
 
 
-def name(text: str) -> dict:
+def name(text: str) -> CslName:
     """``Ward, H.`` → a person (``Ward, Jr., H.`` keeps the suffix); ``Department for
     Children, Schools and Families`` (a comma, but the words of an organisation) and a name
     without a comma → an organisation, kept whole (``{"literal": ...}``)."""
@@ -135,7 +146,7 @@ def name(text: str) -> dict:
     return {"family": parts[0], "given": ", ".join(parts[1:])}
 
 
-def _legacy_name(item: dict) -> Name:
+def _legacy_name(item: CslName) -> Name:
     if item.get("literal") or not item.get("family"):
         return Name(literal=_plain(item.get("literal") or item.get("given", "")))
     family = " ".join(_plain(item[k]) for k in ("dropping-particle", "non-dropping-particle",
@@ -147,11 +158,11 @@ def _legacy_name(item: dict) -> Name:
 _TAG = re.compile(r"</?(?:i|b|sup|sub|span|sc)\b[^>]*>", re.I)  # CSL's rich-text markup
 
 
-def _plain(value) -> str:
+def _plain(value: object) -> str:
     return re.sub(r"\s+", " ", _TAG.sub("", str(value or ""))).strip()
 
 
-def issued_year(record: dict) -> int | None:
+def issued_year(record: Record) -> int | None:
     parts = (record.get("issued") or {}).get("date-parts") or [[]]
     if parts and parts[0] and str(parts[0][0]).lstrip("-").isdigit():
         return int(parts[0][0])
@@ -160,7 +171,7 @@ def issued_year(record: dict) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def to_reference(record: dict, source, line: int) -> Reference:
+def to_reference(record: Record, source: Path | None, line: int) -> Reference:
     """The built-in formatter's fields, derived from the CSL record (which travels with it)."""
     kind = _KINDS.get(record.get("type", ""), "book")
     if record.get("type") == "document" and record.get("URL"):
@@ -183,7 +194,8 @@ def to_reference(record: dict, source, line: int) -> Reference:
         source=source, line=line, csl=record)
 
 
-def unknown_type(path, line, key, kind, problems, csl_type="document") -> str:
+def unknown_type(path: Path | str, line: int | None, key: str, kind: str,
+                 problems: list[Problem], csl_type: str = "document") -> str:
     """A source type with no CSL type: reported at its line (a warning) and read as
     ``csl_type``; the message names the types that do work."""
     problems.append(Problem(path, line, f"'{key}': type '{kind}' has no CSL type; listed as "

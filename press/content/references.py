@@ -5,7 +5,9 @@ override a file's entry with the same id."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Collection, Iterable
 from pathlib import Path
+from typing import Any
 
 from press.content import bibliography, record
 from press.core import fields, yamlsafe
@@ -25,7 +27,7 @@ CSL_FIELDS = {"volume": "volume", "issue": "issue", "publisher": "publisher",
               "journal": "container-title", "book": "container-title"}
 
 
-def files(check: fields.Checker, value, base: Path, root: Path) -> tuple[Path, ...]:
+def files(check: fields.Checker, value: object, base: Path, root: Path) -> tuple[Path, ...]:
     """The files a ``bibliography:`` field names (one path or a list, relative to ``base``),
     each checked to be a file inside the project (symlinks resolved) with a known format."""
     names = [value] if isinstance(value, str) else check(fields.items, value, "bibliography")
@@ -63,7 +65,7 @@ def house_style(layouts: Path) -> Path | None:
     return path.resolve() if fields.is_file(path) else None
 
 
-def style(check: fields.Checker, value, layouts: Path) -> Path | None:
+def style(check: fields.Checker, value: object, layouts: Path) -> Path | None:
     """The series' ``csl:``, a style file in ``layouts/csl/`` (``apa`` or ``apa.csl``)."""
     name = check(fields.text, value, "csl")
     if name is None:
@@ -106,8 +108,8 @@ def _unusable(path: Path) -> tuple[str, str] | None:
     return None
 
 
-def gather(series_files, briefing_files, inline: tuple[Reference, ...],
-           problems: Problems) -> tuple[tuple[Reference, ...], bool]:
+def gather(series_files: Collection[Path], briefing_files: Iterable[Path],
+           inline: tuple[Reference, ...], problems: Problems) -> tuple[tuple[Reference, ...], bool]:
     """Every reference the briefing may cite, and whether the files were read without error.
 
     A key in two files is an error naming both; an inline entry replaces a file's entry. The
@@ -123,6 +125,7 @@ def gather(series_files, briefing_files, inline: tuple[Reference, ...],
         for entry in records:
             first = by_id.get(entry.id)
             if first is not None:
+                assert first.source is not None  # by_id holds only file entries so far
                 ok = False
                 problems.error(path, entry.line, f"key '{entry.id}' is defined twice: in "
                                f"{first.source.name}{_at(first.line)} and in {path.name}"
@@ -134,7 +137,7 @@ def gather(series_files, briefing_files, inline: tuple[Reference, ...],
     return tuple(by_id.values()), ok
 
 
-def check_series(paths, problems: Problems) -> None:
+def check_series(paths: Iterable[Path], problems: Problems) -> None:
     """Report a series-wide bibliography's problems once, when the series is loaded."""
     for path in paths:
         problems.extend(bibliography.read(path)[1])
@@ -144,9 +147,10 @@ def _at(line: int) -> str:
     return f":{line}" if line else ""
 
 
-def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
+def inline(check: fields.Checker, items: object) -> tuple[Reference, ...]:
     """The front matter's ``references:`` list, validated."""
-    refs, seen = [], {}
+    refs: list[Reference] = []
+    seen: dict[str, int | None] = {}  # id → its line, when known
     for i, item in enumerate(check(fields.items, items, "references") or []):
         entry = check(fields.fields, item, "references", i, allowed=FIELDS,
                       required=("id", "type", "authors", "title"))
@@ -186,7 +190,7 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
         title = check(fields.text, entry["title"], "references", i, "title")
         if authors is None or title is None or None in (*extra.values(), *named.values()):
             continue
-        csl = {"id": ref_id, "type": CSL_TYPES.get(entry["type"], entry["type"]),
+        csl: record.Record = {"id": ref_id, "type": CSL_TYPES.get(entry["type"], entry["type"]),
                "title": title, "author": [record.name(a) for a in authors]}
         if editors:
             csl["editor"] = [record.name(e) for e in editors]
@@ -211,7 +215,7 @@ def inline(check: fields.Checker, items) -> tuple[Reference, ...]:
     return tuple(refs)
 
 
-def _more(check, entry, i, csl) -> bool:
+def _more(check: fields.Checker, entry: dict[Any, Any], i: int, csl: record.Record) -> bool:
     """The fields beyond the built-in formatter's: translators, a subtitle, the genre (``PhD
     thesis``), the series, the full date of issue (``date: 2014-05-01``)."""
     if entry.get("translators"):
@@ -240,7 +244,7 @@ def _more(check, entry, i, csl) -> bool:
     return True
 
 
-def _accessed(check, value, i) -> str:
+def _accessed(check: fields.Checker, value: object, i: int) -> str:
     if value is None:
         return ""
     accessed = record.iso(value.isoformat() if hasattr(value, "isoformat") else value)

@@ -7,6 +7,8 @@ following Zotero's RIS translator, so that no tag a CSL variable can hold is los
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import NamedTuple
 
 from press.content import record
 from press.errors import Problem
@@ -45,9 +47,18 @@ NAMES = {"AU": "author", "A1": "author", "ED": "editor", "A3": "collection-edito
 _RIS_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
 
 
-def _ris_records(path, text, problems) -> list[tuple[int, list[tuple[str, str]]]]:
+class _Raw(NamedTuple):
+    """One RIS record as read: its first line and its (tag, value) pairs in order."""
+
+    line: int
+    tags: list[tuple[str, str]]
+
+
+def _ris_records(path: Path, text: str, problems: list[Problem]) -> list[_Raw]:
     """Split into records of (tag, value) with their first line, checking the structure."""
-    out, current, start = [], None, 0
+    out: list[_Raw] = []
+    current: list[tuple[str, str]] | None = None
+    start = 0
     for number, raw in enumerate(text.split("\n"), 1):
         line = raw.rstrip()
         if not line.strip():
@@ -76,7 +87,7 @@ def _ris_records(path, text, problems) -> list[tuple[int, list[tuple[str, str]]]
             problems.append(Problem(path, number, f"'{tag}' line outside a record",
                                     "each record starts with 'TY  - ' and ends with 'ER  - '"))
         elif tag == "ER":
-            out.append((start, current))
+            out.append(_Raw(start, current))
             current = None
         else:
             current.append((tag, value))
@@ -88,12 +99,13 @@ def _ris_records(path, text, problems) -> list[tuple[int, list[tuple[str, str]]]
     return out
 
 
-def read(path, text, problems) -> list[dict]:
-    records, made = [], set()
+def read(path: Path, text: str, problems: list[Problem]) -> list[record.Record]:
+    records: list[record.Record] = []
+    made: set[str] = set()
     for start, tags in _ris_records(path, text, problems):
         kind = tags[0][1]
         ctype = TYPES.get(kind) or record.unknown_type(path, start, kind, kind, problems)
-        rec: dict = {"type": ctype, "_line": start}
+        rec: record.Record = {"type": ctype, "_line": start}
         values: dict[str, list[str]] = {}
         for tag, value in tags[1:]:
             if value:
@@ -156,7 +168,7 @@ def read(path, text, problems) -> list[dict]:
     return records
 
 
-def _date(text: str) -> dict | None:
+def _date(text: str) -> record.CslDate | None:
     """RIS dates: ``2009``, ``2009/03/15/``, ``2009/03//Spring``, ``2009-03-15``."""
     parts = [p for p in re.split(r"[/-]", text.strip())]
     nums = []

@@ -11,6 +11,10 @@ import hashlib
 import io
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # WeasyPrint has no types (an Any to mypy); imported for the reader
+    from weasyprint import Document
 
 # A fixed timestamp for every entry: the same inputs give the same bytes.
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -82,7 +86,7 @@ def font_key(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def anchor_pages(document) -> dict[str, int]:
+def anchor_pages(document: Document) -> dict[str, int]:
     """Each element id of a WeasyPrint document → the number of the page it starts on (the
     page counter of the house style counts every page from the cover as 1)."""
     pages: dict[str, int] = {}

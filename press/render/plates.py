@@ -8,8 +8,12 @@ import io
 import struct
 import zlib
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import pydyf
+
+if TYPE_CHECKING:  # Pillow is imported where it is used (only print files need it)
+    from PIL import Image, ImageCms
 
 OVERPRINT = "GSBlackOverprint"  # ExtGState names added to every resource dictionary
 KNOCKOUT = "GSBlackKnockout"
@@ -72,7 +76,7 @@ def images_to_cmyk(pdf: pydyf.PDF, profile: bytes) -> int:
     return converted
 
 
-def _png_rows(data: bytes, width: int, height: int):
+def _png_rows(data: bytes, width: int, height: int) -> Image.Image:
     """The image in WeasyPrint's PNG-predicted rows (a PNG's IDAT data), read by Pillow."""
     from PIL import Image
 
@@ -89,7 +93,7 @@ def _png_rows(data: bytes, width: int, height: int):
 
 
 @lru_cache(maxsize=8)
-def _transform(key: bytes, profile: bytes, source: bytes):
+def _transform(key: bytes, profile: bytes, source: bytes) -> ImageCms.ImageCmsTransform:
     """One LittleCMS transform per output profile (and source profile), kept for the process:
     building it reads the profile's tables (a few hundred KB)."""
     from PIL import ImageCms
@@ -179,7 +183,7 @@ def _add_states(pdf: pydyf.PDF) -> None:
             graphics[name] = state.reference
 
 
-def _object(pdf: pydyf.PDF, value):
+def _object(pdf: pydyf.PDF, value: object) -> Any:  # a pydyf object: untyped
     """``value``, or the object it refers to (pydyf references are ``b"12 0 R"``)."""
     if isinstance(value, (str, bytes)):
         parts = (value.decode("ascii", "replace") if isinstance(value, bytes)
@@ -189,6 +193,6 @@ def _object(pdf: pydyf.PDF, value):
     return value
 
 
-def _bytes(item) -> bytes:
+def _bytes(item: object) -> bytes:
     data = getattr(item, "data", item)  # WeasyPrint's lazy image data
     return data if isinstance(data, bytes) else str(data).encode()

@@ -4,6 +4,7 @@ image's resolution at its printed size."""
 from __future__ import annotations
 
 import math
+from typing import Any, TypeAlias
 
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
@@ -11,10 +12,13 @@ from pypdf.generic import IndirectObject
 MIN_PPI = 300  # at the printed size: under it a warning
 FAIL_PPI = 150  # under it the print edition fails
 
+# the rasters and inks are parts of preflight's JSON report (preflight.Report)
+Report: TypeAlias = dict[str, Any]
+
 RGB_SPACES = {"/DeviceRGB", "/CalRGB", "/RGB"}
 
 
-def colour_space_kind(space) -> str:
+def colour_space_kind(space: object) -> str:
     """``rgb``, ``cmyk``, ``grey`` or the space's name, for a colour space object."""
     space = space.get_object() if hasattr(space, "get_object") else space
     if isinstance(space, list) and space:
@@ -33,7 +37,7 @@ def colour_space_kind(space) -> str:
             "/CalGray": "grey"}.get(name, name.lstrip("/").lower())
 
 
-def name_rasters(rasters: list[dict], images: list[dict]) -> list[dict]:
+def name_rasters(rasters: list[Report], images: list[Report]) -> list[Report]:
     """The PDF's raster images, named by the layout's image of the same page and pixels."""
     named = []
     for raster in rasters:
@@ -44,12 +48,12 @@ def name_rasters(rasters: list[dict], images: list[dict]) -> list[dict]:
     return named
 
 
-def needed_pixels(raster: dict) -> str:
+def needed_pixels(raster: Report) -> str:
     width, height = (math.ceil(mm / 25.4 * MIN_PPI) for mm in raster["printed_mm"])
     return f"{width}×{height}"
 
 
-def colour_problems(reader: PdfReader, inks: dict, rasters: list[dict]) -> list[str]:
+def colour_problems(reader: PdfReader, inks: Report, rasters: list[Report]) -> list[str]:
     """Everything in RGB in a print file: colour operators and spaces in the pages, raster
     images, and RGB colour spaces in the resources (a printer's preflight refuses each)."""
     problems = []

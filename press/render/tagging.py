@@ -164,7 +164,7 @@ def links(graph: Graph, struct: Element, texts: Iterable[dict[int, str]]) -> tup
     return fixed, unlinked
 
 
-def nested_links(graph: Graph, struct) -> int:
+def nested_links(graph: Graph, struct: Element) -> int:
     """An inline element inside a link (``<a>… <span class="nobr">35–58</span></a>``) gets a
     link annotation of its own from WeasyPrint, tagged in that element's /Span and not in a
     /Link (outloud LNK-001). One inside its link's own annotation (same page, same target)
@@ -188,12 +188,12 @@ def nested_links(graph: Graph, struct) -> int:
     return removed
 
 
-def _is_objr(graph: Graph, kid) -> bool:
+def _is_objr(graph: Graph, kid: object) -> bool:
     target = graph.get(kid)
     return isinstance(target, dict) and target.get("Type") == "/OBJR"
 
 
-def _inner(graph: Graph, element):
+def _inner(graph: Graph, element: Element) -> Iterator[Element]:
     """The structure elements inside ``element``, down to (not into) any nested /Link."""
     for kid in kids(graph, element):
         target = graph.get(kid)
@@ -202,7 +202,7 @@ def _inner(graph: Graph, element):
             yield from _inner(graph, target)
 
 
-def _within(inner, outer) -> bool:
+def _within(inner: Element, outer: Element) -> bool:
     if _target(inner) != _target(outer):
         return False
     (a, b, c, d), (e, f, g, h) = ([float(v) for v in x["Rect"]] for x in (inner, outer))
@@ -211,18 +211,18 @@ def _within(inner, outer) -> bool:
             and min(b, d) >= min(f, h) - tolerance and max(b, d) <= max(f, h) + tolerance)
 
 
-def _target(annotation) -> str:
+def _target(annotation: Element) -> str:
     """Where a link annotation goes: its destination name or its action's URI."""
     action = annotation.get("A")
     uri = action.get("URI") if isinstance(action, dict) else None
     return text_of(annotation.get("Dest", "")) + "|" + (text_of(uri) if uri else "")
 
 
-def _drop_kid(graph: Graph, element, kid) -> None:
+def _drop_kid(graph: Graph, element: Element, kid: object) -> None:
     element["K"] = pydyf.Array(k for k in kids(graph, element) if k is not kid)
 
 
-def _remove_annotation(graph: Graph, ref, annotation) -> None:
+def _remove_annotation(graph: Graph, ref: object, annotation: Element) -> None:
     """Take an annotation off its page and out of the ParentTree."""
     number = graph.number(ref)
     for page in graph.pages:
