@@ -9,7 +9,9 @@ covering-letter Markdown, checks everything, then writes ``output/mailings/ID/``
 * ``job-sheet.pdf`` and ``job-sheet.csv``: what the printer prints, and how many;
 * ``manifest.csv``: what goes into each agency's envelope;
 * ``README.txt`` and ``for-printer-ID.zip``: the one archive handed to the printer (print files,
-  letters, job sheet, manifest, README and a SHA256SUMS checksum list).
+  letters, job sheet, manifest, README and a SHA256SUMS checksum list);
+* ``feedback/<agency>.pdf`` and ``feedback-emails.csv``: the evaluation round's forms, written
+  in batches by the worker pool while this process lays out the letters (``batches``).
 
 The folder is built under a temporary name and swapped in at the end, so a failed run leaves
 the previous pack untouched and never a half-written one.
@@ -23,11 +25,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from press.core import output
+from press.core import csvsafe, output
 from press.errors import Problems
-from press.products.mailing.feedback import write_feedback
+from press.products.mailing.batches import BATCH, forms_in_batches
+from press.products.mailing.feedback import (
+    EMAIL_COLUMNS,
+    email_rows,
+    recipient_keys,
+    render_blank,
+)
 from press.products.mailing.letters import (
     check_placements,
     personalise,
@@ -36,7 +44,7 @@ from press.products.mailing.letters import (
     write_letters,
 )
 from press.products.mailing.load import load_mailing
-from press.products.mailing.model import PLACEHOLDERS, WINDOW_MM, Recipient, Say
+from press.products.mailing.model import PLACEHOLDERS, WINDOW_MM, PrintFile, Recipient, Say
 from press.products.mailing.pack import (
     archive_name,
     binding_for,
@@ -49,7 +57,8 @@ from press.products.mailing.pack import (
     printer_readme,
     render_job_sheet,
 )
-from press.products.mailing.recipients import read_recipients
+from press.products.mailing.questions import load_questions
+from press.products.mailing.recipients import MAX_RECIPIENTS, read_recipients
 from press.project import Project
 
 
@@ -61,44 +70,62 @@ class Built(NamedTuple):
 
 
 def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: None,
-                  warnings: Problems | None = None) -> Built:
+                  warnings: Problems | None = None, *, jobs: int = 0, batch: int = BATCH,
+                  limit: int = MAX_RECIPIENTS) -> Built:
     """Check everything, build what is missing, then write the pack.
     ``warnings``: where what does not stop the pack goes (an insert printed for another press
-    condition), for the caller to report with the rest."""
+    condition), for the caller to report with the rest. ``jobs``: worker processes for the
+    feedback forms (0: every core), ``batch`` forms a task; neither changes a byte of the
+    pack. ``limit``: the most recipients the mailing may have."""
     # staging folders and partial files of killed mailings (only those whose process is gone)
     output.clean_partials(project.output / "mailings")
-    mailing = load_mailing(project, mailing_id)
+    mailing = load_mailing(project, mailing_id, limit)
     items = prepare_items(project, mailing, say, Problems() if warnings is None else warnings)
     mailing = dataclasses.replace(mailing, items=items)
-    laid_out, placements = render_letters(project, mailing)
-    check_placements(mailing, placements)
-    letters_pdf = write_letters(project, mailing, laid_out)
-    rows = job_rows(mailing, laid_out.page_count)
-    job_pdf = render_job_sheet(project, mailing, rows, laid_out.page_count)
-    names = [f"print/{print_name(n, item)}" for n, item in enumerate(mailing.items, 1)]
-    files = {name: item.pdf.read_bytes() for name, item in zip(names, mailing.items,
-                                                                   strict=True)}
-    for data in files.values():
-        output.check_pdf(data)
-    files["letters.pdf"] = letters_pdf
-    files["job-sheet.pdf"] = job_pdf
-    files["job-sheet.csv"] = job_csv(rows, mailing.printer).encode()
-    files["manifest.csv"] = manifest_csv(mailing, placements).encode()
-    files["README.txt"] = printer_readme(project, mailing, rows, names).encode()
+    questions = load_questions(project.mailings_dir, mailing.id)
+    blank = render_blank(project, mailing, questions)
+    keys = recipient_keys(mailing.recipients)
+    made: dict[str, Any] = {}
+
+    def letters() -> None:
+        """The letters, job sheet and printer's files (here, while workers write forms)."""
+        laid_out, placements = render_letters(project, mailing)
+        check_placements(mailing, placements)
+        letters_pdf = write_letters(project, mailing, laid_out)
+        rows = job_rows(mailing, laid_out.page_count)
+        job_pdf = render_job_sheet(project, mailing, rows, laid_out.page_count)
+        names = [f"print/{print_name(n, item)}" for n, item in enumerate(mailing.items, 1)]
+        files = {name: item.pdf.read_bytes() for name, item in zip(names, mailing.items,
+                                                                       strict=True)}
+        for data in files.values():
+            output.check_pdf(data)
+        files["letters.pdf"] = letters_pdf
+        files["job-sheet.pdf"] = job_pdf
+        files["job-sheet.csv"] = job_csv(rows, mailing.printer).encode()
+        files["manifest.csv"] = manifest_csv(mailing, placements).encode()
+        files["README.txt"] = printer_readme(project, mailing, rows, names).encode()
+        made.update(files=files, rows=rows, pages=laid_out.page_count)
+
     final = project.mailing_folder(mailing.id)
     with output.staged_folder(final) as staging:
+        # the evaluation round: a feedback form per recipient, by the workers
+        (staging / "feedback").mkdir()
+        forms = forms_in_batches(blank, mailing, keys, staging / "feedback", jobs=jobs,
+                                 size=batch, say=say, beside=letters)
+        (staging / "feedback-emails.csv").write_text(
+            csvsafe.write(EMAIL_COLUMNS, email_rows(mailing, dict(keys))), encoding="utf-8")
+        files: dict[str, bytes] = made["files"]
         (staging / "print").mkdir()
         for name, data in files.items():
             (staging / name).write_bytes(data)
         (staging / archive_name(mailing)).write_bytes(printer_archive(files, mailing.date))
-        # the evaluation round: a feedback form per recipient and feedback-emails.csv
-        forms = write_feedback(project, mailing, staging)
-    summary = (f"{len(mailing.recipients)} letters ({laid_out.page_count} pages), "
+    rows: list[PrintFile] = made["rows"]
+    summary = (f"{len(mailing.recipients)} letters ({made['pages']} pages), "
                f"{len(mailing.items)} print files, {sum(r.total_sheets for r in rows)} sheets, "
                f"{forms} feedback forms")
     return Built(final, summary)
 
 
-
-__all__ = ["build_mailing", "load_mailing", "read_recipients", "read_letter", "personalise",
+__all__ = ["build_mailing", "BATCH", "MAX_RECIPIENTS", "load_mailing", "read_recipients",
+           "read_letter", "personalise",
            "binding_for", "Recipient", "WINDOW_MM", "PLACEHOLDERS"]
