@@ -24,6 +24,9 @@ Nothing in the letter is a template, so nothing in it can run.
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,15 +39,17 @@ from press.products.mailing.feedback import (
     recipient_keys,
     render_blank,
 )
-from press.products.mailing.letters import (
-    check_placements,
-    personalise,
-    read_letter,
-    render_letters,
-    write_letters,
-)
+from press.products.mailing.joined import join, letters_in_batches, numbered
+from press.products.mailing.letters import check_placements, personalise, read_letter
 from press.products.mailing.load import load_mailing
-from press.products.mailing.model import PLACEHOLDERS, WINDOW_MM, PrintFile, Recipient, Say
+from press.products.mailing.model import (
+    PLACEHOLDERS,
+    WINDOW_MM,
+    Mailing,
+    PrintFile,
+    Recipient,
+    Say,
+)
 from press.products.mailing.pack import (
     archive_name,
     binding_for,
@@ -57,7 +62,7 @@ from press.products.mailing.pack import (
     printer_readme,
     render_job_sheet,
 )
-from press.products.mailing.questions import load_questions
+from press.products.mailing.questions import Question, load_questions
 from press.products.mailing.recipients import MAX_RECIPIENTS, read_recipients
 from press.project import Project
 
@@ -83,34 +88,54 @@ def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: Non
     items = prepare_items(project, mailing, say, Problems() if warnings is None else warnings)
     mailing = dataclasses.replace(mailing, items=items)
     questions = load_questions(project.mailings_dir, mailing.id)
-    blank = render_blank(project, mailing, questions)
-    keys = recipient_keys(mailing.recipients)
+    # the letters' own PDFs, until they are joined (the staged pack is made after them)
+    # (named like a staging folder: a killed run's is cleaned up by the next, as they are)
+    (project.output / "mailings").mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{mailing.id}-letters.{os.getpid()}.",
+                                    suffix=".staging", dir=project.output / "mailings"))
+    try:
+        return _write_pack(project, mailing, questions, scratch, say, jobs, batch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_pack(project: Project, mailing: Mailing, questions: tuple[Question, ...],
+                scratch: Path, say: Say, jobs: int, batch: int) -> Built:
     made: dict[str, Any] = {}
 
+    def blank_form() -> None:  # here, while the workers lay out the letters
+        made["blank"] = render_blank(project, mailing, questions)
+
+    parts = letters_in_batches(project, mailing, scratch, jobs=jobs, size=batch, say=say,
+                               beside=blank_form)
+    placements = numbered(parts)
+    check_placements(mailing, placements)
+    pages = sum(p.pages for p in placements)
+    keys = recipient_keys(mailing.recipients)
+
     def letters() -> None:
-        """The letters, job sheet and printer's files (here, while workers write forms)."""
-        laid_out, placements = render_letters(project, mailing)
-        check_placements(mailing, placements)
-        letters_pdf = write_letters(project, mailing, laid_out)
-        rows = job_rows(mailing, laid_out.page_count)
-        job_pdf = render_job_sheet(project, mailing, rows, laid_out.page_count)
+        """letters.pdf, the job sheet and the printer's files (here, while workers write
+        the forms)."""
+        rows = job_rows(mailing, pages)
+        job_pdf = render_job_sheet(project, mailing, rows, pages)
         names = [f"print/{print_name(n, item)}" for n, item in enumerate(mailing.items, 1)]
         files = {name: item.pdf.read_bytes() for name, item in zip(names, mailing.items,
                                                                        strict=True)}
         for data in files.values():
             output.check_pdf(data)
-        files["letters.pdf"] = letters_pdf
+        files["letters.pdf"] = join(mailing, parts)
         files["job-sheet.pdf"] = job_pdf
         files["job-sheet.csv"] = job_csv(rows, mailing.printer).encode()
         files["manifest.csv"] = manifest_csv(mailing, placements).encode()
         files["README.txt"] = printer_readme(project, mailing, rows, names).encode()
-        made.update(files=files, rows=rows, pages=laid_out.page_count)
+        made.update(files=files, rows=rows)
+        parts.clear()  # the letters' own PDFs: joined, no longer needed
 
     final = project.mailing_folder(mailing.id)
     with output.staged_folder(final) as staging:
         # the evaluation round: a feedback form per recipient, by the workers
         (staging / "feedback").mkdir()
-        forms = forms_in_batches(blank, mailing, keys, staging / "feedback", jobs=jobs,
+        forms = forms_in_batches(made["blank"], mailing, keys, staging / "feedback", jobs=jobs,
                                  size=batch, say=say, beside=letters)
         (staging / "feedback-emails.csv").write_text(
             csvsafe.write(EMAIL_COLUMNS, email_rows(mailing, dict(keys))), encoding="utf-8")
@@ -120,7 +145,7 @@ def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: Non
             (staging / name).write_bytes(data)
         (staging / archive_name(mailing)).write_bytes(printer_archive(files, mailing.date))
     rows: list[PrintFile] = made["rows"]
-    summary = (f"{len(mailing.recipients)} letters ({made['pages']} pages), "
+    summary = (f"{len(mailing.recipients)} letters ({pages} pages), "
                f"{len(mailing.items)} print files, {sum(r.total_sheets for r in rows)} sheets, "
                f"{forms} feedback forms")
     return Built(final, summary)
