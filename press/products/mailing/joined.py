@@ -11,13 +11,14 @@ one program per face and stores their shared resources (the output intent's prof
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, ByteStringObject
+from pypdf.generic import ArrayObject, ByteStringObject, IndirectObject
 
 from press.core import output, parallel
 from press.pdf import compact, fontmerge
@@ -99,12 +100,21 @@ def join(mailing: Mailing, parts: list[Part]) -> bytes:
     """letters.pdf from the letters' own PDFs, one bookmark per letter as each had."""
     writer = compact.PackingWriter()
     catalog = False
+    profiles: dict[bytes, int] = {}  # an ICC profile's digest → its object in the writer
     for part in parts:  # one letter read at a time: its pages copied, the reader dropped
         if not part.pdf:
             continue
         reader = PdfReader(part.pdf)
         segment = Segment(reader, list(range(len(reader.pages))), "part",
                           part.placement.recipient.agency)
+        # pypdf keeps every reader it copied from (and what it copied) for later copies: a
+        # letter's own entries are made here, its profile pointed at the one copied already,
+        # and dropped after, so memory holds each profile once and no reader
+        translated = writer._id_translated.setdefault(id(reader), {"PreventGC": reader})
+        found = {ref.idnum: hashlib.sha256(ref.get_object()._data).digest()
+                 for ref in _profiles(reader)}
+        translated.update({idnum: profiles[digest] for idnum, digest in found.items()
+                           if digest in profiles})
         pdfmerge.copy_pages(writer, [segment])
         items: Any = reader.outline  # (pypdf: nested lists of Destinations)
         for item in items:
@@ -115,6 +125,10 @@ def join(mailing: Mailing, parts: list[Part]) -> bytes:
         if not catalog:  # every letter's catalog is the same: the first one's is kept
             pdfmerge.catalog(writer, reader, tagged=False)
             catalog = True
+        for idnum, digest in found.items():
+            if idnum in translated:
+                profiles.setdefault(digest, translated[idnum])
+        del writer._id_translated[id(reader)]
     fontmerge.merge_font_subsets(writer)  # one font program per face, not one per letter
     compact.store_once(writer)
     # the identifier each letter has (WeasyPrint's pdf_identifier): one document, letters.pdf
@@ -125,3 +139,18 @@ def join(mailing: Mailing, parts: list[Part]) -> bytes:
     data = buffer.getvalue()
     output.check_pdf(data)
     return data
+
+
+def _profiles(reader: PdfReader) -> list[Any]:
+    """The ICC profile streams (``[/ICCBased ref]`` colour spaces) the pages' resources name:
+    a PDF/X's output profile, a quarter of a megabyte in every letter."""
+    found = []
+    for page in reader.pages:
+        resources: Any = page.get("/Resources")
+        spaces = resources.get_object().get("/ColorSpace") if resources is not None else None
+        for space in (spaces.get_object().values() if spaces is not None else ()):
+            space = space.get_object()
+            if isinstance(space, list) and len(space) == 2 and space[0] == "/ICCBased" \
+                    and isinstance(space[1], IndirectObject):
+                found.append(space[1])
+    return found
