@@ -112,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
                            "min": min(m[k] for m in runs), "max": max(m[k] for m in runs)}
                        for k in keys} for count, runs in results.items()}
     small, large = min(sizes), max(sizes)
+    # (a mailing of one batch has no worker: its one task runs in a child beside the command)
     ratios = {f"{k} {large} vs {small}": round(summary[large][k]["median"]
                                                 / summary[small][k]["median"], 2)
+              if summary[small][k]["median"] else None
               for k in ("wall", "cpu", "rss_main", "rss_worker")}
     for count, figures in summary.items():
         print(f"{count:>6} recipients: " + ", ".join(
