@@ -21,7 +21,8 @@ POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}$")
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[A-Za-z]{2,}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Letters per run unless the command says otherwise (``build.py mailing ID --max-recipients N``):
-# the letters are laid out as one document, about 1.2 GB of memory a thousand letters.
+# memory stays flat (the letters are laid out in batches), but a thousand letters and forms
+# take about a minute of two cores, so a larger file is more likely a mistake than a mailing.
 MAX_RECIPIENTS = 2000
 
 
@@ -122,7 +123,7 @@ def read_recipients(path: Path, limit: int = MAX_RECIPIENTS) -> tuple[Recipient,
             problems.error(path, line, f"more than {limit:,} recipients: the limit of "
                            "letters in one mailing", "split the file into several mailings, "
                            "or raise the limit with 'build.py mailing ID --max-recipients N' "
-                           "(about 1.2 GB of memory a thousand letters)")
+                           "(a thousand letters take about a minute)")
             break
     if not recipients and not problems.errors:
         problems.error(path, None, "no recipients", "add one row per partner agency")
