@@ -62,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-recipients", type=int, default=None, metavar="N",
                         help="mailing: the most recipients a mailing may have (default 2,000)")
     parser.add_argument("--batch", type=int, default=None, metavar="N",
-                        help="mailing: feedback forms a worker task (default 100; the output "
-                        "is the same)")
+                        help="mailing: letters and forms a worker task (default 100; the "
+                        "output is the same)")
     parser.add_argument("--force", action="store_true",
                         help="rebuild everything, ignoring the build cache")
     parser.add_argument("--changes", action="store_true",

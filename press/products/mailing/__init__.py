@@ -3,8 +3,9 @@
 ``python build.py mailing ID`` reads ``content/mailings/ID.yaml`` with its recipients CSV and
 covering-letter Markdown, checks everything, then writes ``output/mailings/ID/``:
 
-* ``letters.pdf``: one letter per agency, laid out as ONE WeasyPrint document (one layout pass
-  for every letter, not one render per agency); each letter starts on a new sheet;
+* ``letters.pdf``: one letter per agency, laid out in batches (one WeasyPrint layout pass for
+  a hundred letters) by the worker pool, each letter written on its own and all joined in
+  order (``joined``); each letter starts on a new sheet;
 * ``print/NN-name.pdf``: the print-ready PDF of every item, in envelope order;
 * ``job-sheet.pdf`` and ``job-sheet.csv``: what the printer prints, and how many;
 * ``manifest.csv``: what goes into each agency's envelope;
@@ -80,8 +81,8 @@ def build_mailing(project: Project, mailing_id: str, say: Say = lambda line: Non
     """Check everything, build what is missing, then write the pack.
     ``warnings``: where what does not stop the pack goes (an insert printed for another press
     condition), for the caller to report with the rest. ``jobs``: worker processes for the
-    feedback forms (0: every core), ``batch`` forms a task; neither changes a byte of the
-    pack. ``limit``: the most recipients the mailing may have."""
+    letters and feedback forms (0: every core), ``batch`` recipients a task; neither changes
+    a byte of the pack. ``limit``: the most recipients the mailing may have."""
     # staging folders and partial files of killed mailings (only those whose process is gone)
     output.clean_partials(project.output / "mailings")
     mailing = load_mailing(project, mailing_id, limit)
