@@ -4,6 +4,7 @@ sheet and manifest that agree with the files, and clear errors for bad recipient
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import re
@@ -251,6 +252,34 @@ def test_failed_run_keeps_the_previous_pack(small_pack, tmp_path, capsys):
     assert "duplicate agency" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in pack.iterdir() if p.is_file()} == before
     assert [p.name for p in pack.parent.iterdir()] == ["test"]  # no staging folder left
+
+
+def tree_sums(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_pack_is_the_same_bytes_for_any_batch_and_jobs(small_pack, tmp_path):
+    """Forms in batches of 3 by one process, of 2 (three tasks) by two workers, of the
+    default size: every file of the pack is the same bytes."""
+    root = tmp_path / "project"
+    shutil.copytree(small_pack[0], root)
+    pack = root / "output/mailings/test"
+    sums = []
+    for batch, jobs in (("3", "1"), ("2", "2")):
+        assert main(["mailing", "test", "--project", str(root), "-q", "--batch", batch,
+                     "-j", jobs]) == 0
+        sums.append(tree_sums(pack))
+    assert len([n for n in sums[0] if n.startswith("feedback/")]) == 5
+    assert sums[0] == sums[1] == tree_sums(small_pack[1])
+
+
+def test_the_recipient_limit_is_named_with_how_to_raise_it(project, capsys):
+    write_mailing(project)
+    assert main(["mailing", "test", "--project", str(project), "--max-recipients", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "test-recipients.csv:6: more than 4 recipients" in err
+    assert "--max-recipients N" in err and "nothing written" in err
 
 
 # -- bad input ---------------------------------------------------------------------------------

@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="also build watermarked drafts of final briefings, for review")
     parser.add_argument("-j", "--jobs", type=int, default=0,
                         help="worker processes (default: number of cores)")
+    parser.add_argument("--max-recipients", type=int, default=None, metavar="N",
+                        help="mailing: the most recipients a mailing may have (default 2,000)")
+    parser.add_argument("--batch", type=int, default=None, metavar="N",
+                        help="mailing: letters and forms a worker task (default 100; the "
+                        "output is the same)")
     parser.add_argument("--force", action="store_true",
                         help="rebuild everything, ignoring the build cache")
     parser.add_argument("--changes", action="store_true",

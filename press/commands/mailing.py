@@ -11,7 +11,7 @@ from press.project import Project
 
 def command(project: Project, args: Namespace, say: Say) -> int:
     """``build.py mailing ID``: 0 built, 1 content errors (nothing written), 2 usage."""
-    from press.products.mailing import build_mailing
+    from press.products.mailing import BATCH, MAX_RECIPIENTS, build_mailing
 
     ids = list(getattr(args, "slugs", None) or [])
     if len(ids) != 1:
@@ -21,7 +21,13 @@ def command(project: Project, args: Namespace, say: Say) -> int:
                             " (add content/mailings/ID.yaml)"))
     warnings = Problems()
     try:
-        folder, summary = build_mailing(project, ids[0], say, warnings)
+        limit = getattr(args, "max_recipients", None) or MAX_RECIPIENTS
+        batch = getattr(args, "batch", None) or BATCH
+        if limit < 1 or batch < 1:
+            raise UsageError("--max-recipients and --batch take a number of at least 1")
+        folder, summary = build_mailing(project, ids[0], say, warnings,
+                                        jobs=getattr(args, "jobs", 0) or 0, batch=batch,
+                                        limit=limit)
     except ContentError as exc:
         print_problems(project, [*warnings.items, *exc.problems],
                        outcome=f"mailing {ids[0]}: nothing written")

@@ -97,16 +97,17 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple[Any, ...]]], jo
             if on_done:
                 on_done(name, results[name])
         return results
-    # (the workers are forked from a fresh fork server: they tune their collector again)
+    # (the workers are forked from a fresh fork server: they tune their collector again, and
+    # collect at task boundaries: runtime.worker_start, runtime.after_task)
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(preload),
-                                   initializer=runtime.tune)
+                                   initializer=runtime.worker_start)
     pending: dict[Future[R], str] = {}
     try:
         queue = list(reversed(todo))
 
         def submit() -> None:
             name, args = queue.pop()
-            pending[executor.submit(work, *args, fork_beside)] = name
+            pending[executor.submit(_task, work, (*args, fork_beside))] = name
             if on_start:
                 on_start(name)
 
@@ -129,6 +130,14 @@ def run(work: Callable[..., R], tasks: Iterable[tuple[str, tuple[Any, ...]]], jo
         raise
     executor.shutdown(wait=True)
     return results
+
+
+def _task(work: Callable[..., R], args: tuple[Any, ...]) -> R:
+    """One task in a worker, its garbage collected after it (``runtime.after_task``)."""
+    try:
+        return work(*args)
+    finally:
+        runtime.after_task()
 
 
 # -- one task split over two processes ----------------------------------------------------------

@@ -21,6 +21,22 @@ def tune() -> None:
     gc.set_threshold(YOUNGEST, *gc.get_threshold()[1:])
 
 
+def worker_start() -> None:
+    """A worker forked from the fork server: tuned as above, and what the server preloaded
+    (WeasyPrint, the stages: about a million objects that live as long as the worker) frozen
+    out of every collection, so that :func:`after_task` walks only what the tasks made."""
+    tune()
+    gc.freeze()
+
+
+def after_task() -> None:
+    """A worker finished a task: what it left in reference cycles is collected now, at the
+    boundary, rather than left to a threshold of 50 000 allocations that a task's leftovers
+    may never reach before the next task grows the heap (workers' peak memory grew with the
+    number of briefings each built: 209 → 335 MB at 96)."""
+    gc.collect()
+
+
 def before_exit() -> None:
     """The command is done and the process is about to exit: the collection Python runs at
     exit would walk every object left (a bundle's parsed PDFs: 0.2 s) to free memory the

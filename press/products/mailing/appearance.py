@@ -43,6 +43,7 @@ def subset_field_font(writer, font_name: str) -> int:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=KEPT, gids=sorted(used))
     subsetter.subset(tt)
+    tt.recalcTimestamp = False  # head.modified stays the font's: the same form, the same bytes
     out = io.BytesIO()
     tt.save(out)
     data = out.getvalue()

@@ -91,14 +91,17 @@ def _items_html(mailing: Mailing, recipient: Recipient) -> tuple[str, str]:
     return f'<ul class="items">{"".join(rows)}</ul>', phrase
 
 
-def letters_page(project: Project, mailing: Mailing) -> Page:
-    """The HTML document holding every letter."""
+def letters_page(project: Project, mailing: Mailing, first: int = 1,
+                 count: int | None = None) -> Page:
+    """The HTML document holding the letters ``first`` (1-based) to ``first + count - 1``
+    (every letter by default); each keeps its number in the mailing (its id, its reference)."""
     env = layout.environment(project.layouts)
     series = mailing.series
     url = html.escape(series.purchase_url)
     shown_url = html.escape(_web_address(series.purchase_url))
     letters = []
-    for recipient in mailing.recipients:
+    chosen = mailing.recipients[first - 1:None if count is None else first - 1 + count]
+    for number, recipient in enumerate(chosen, first):
         block, phrase = _items_html(mailing, recipient)
         values = {
             "link_officer": html.escape(recipient.link_officer),
@@ -108,8 +111,8 @@ def letters_page(project: Project, mailing: Mailing) -> Page:
             "date": html.escape(mailing.date_label),
             "purchase_url": f'<a href="{url}">{shown_url}</a>',
         }
-        letters.append({"agency": recipient.agency, "link_officer": recipient.link_officer,
-                        "address": recipient.address_block,
+        letters.append({"number": number, "agency": recipient.agency,
+                        "link_officer": recipient.link_officer, "address": recipient.address_block,
                         "body": Markup(personalise(mailing.letter, values))})
     context = {
         "mailing": mailing, "series": series, "letters": letters,
@@ -132,14 +135,17 @@ def _initials(name: str) -> str:
     return "".join(word[0] for word in name.split() if word[:1].isalpha()).upper() or "REF"
 
 
-def render_letters(project: Project, mailing: Mailing) -> tuple[Typeset, list[Placement]]:
-    """Lay out every letter in one pass; returns the layout and where each letter landed."""
+def render_letters(project: Project, mailing: Mailing, first: int = 1,
+                   count: int | None = None) -> tuple[Typeset, list[Placement]]:
+    """Lay out letters ``first`` to ``first + count - 1`` (every letter by default) in one
+    pass; returns the layout and where each letter landed in it."""
     from weasyprint.formatting_structure.boxes import LineBox
 
     from press.render import typeset  # WeasyPrint: only when the letters are laid out
 
     # untagged: letters and job sheets are for print only
-    laid_out = typeset.render(letters_page(project, mailing), project.root, tagged=False)
+    laid_out = typeset.render(letters_page(project, mailing, first, count), project.root,
+                              tagged=False)
     starts: dict[int, int] = {}
     counts: dict[int, int] = {}
     addresses: dict[int, tuple[float, float, float, float]] = {}
@@ -160,7 +166,9 @@ def render_letters(project: Project, mailing: Mailing) -> tuple[Typeset, list[Pl
                 lines[index] = sum(1 for b in box.descendants() if isinstance(b, LineBox))
     placements = [Placement(recipient, starts.get(i, 0), counts.get(i, 0), addresses.get(i),
                             lines.get(i, 0))
-                  for i, recipient in enumerate(mailing.recipients, 1)]
+                  for i, recipient in enumerate(
+                      mailing.recipients[first - 1:None if count is None else first - 1 + count],
+                      first)]
     return laid_out, placements
 
 

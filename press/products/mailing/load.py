@@ -26,12 +26,14 @@ from press.products.mailing.model import (
     PrinterJob,
     Recipient,
 )
-from press.products.mailing.recipients import read_recipients
+from press.products.mailing.recipients import MAX_RECIPIENTS, read_recipients
 from press.project import Project
 
 
-def load_mailing(project: Project, mailing_id: str) -> Mailing:
-    """The mailing file, its recipients and letter, validated; every problem is reported."""
+def load_mailing(project: Project, mailing_id: str,
+                 limit: int = MAX_RECIPIENTS) -> Mailing:
+    """The mailing file, its recipients and letter, validated; every problem is reported.
+    ``limit``: the most recipients it may have."""
     path = project.mailings_dir / f"{mailing_id}.yaml"
     if not SLUG_RE.match(mailing_id) or not path.is_file():
         known = [p.stem for p in project.mailings_dir.glob("*.yaml")]
@@ -63,7 +65,7 @@ def load_mailing(project: Project, mailing_id: str) -> Mailing:
             problems.extend(exc.problems)
     if recipients_path:
         try:
-            recipients = read_recipients(recipients_path)
+            recipients = read_recipients(recipients_path, limit)
         except ContentError as exc:
             problems.extend(exc.problems)
     problems.raise_if_errors()

@@ -20,7 +20,10 @@ MAX_FIELD = 120  # characters
 POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}$")
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[A-Za-z]{2,}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-MAX_RECIPIENTS = 2000  # letters per run: 10,000 took 14 minutes and 11.6 GB of memory
+# Letters per run unless the command says otherwise (``build.py mailing ID --max-recipients N``):
+# memory stays flat (the letters are laid out in batches), but a thousand letters and forms
+# take about a minute of two cores, so a larger file is more likely a mistake than a mailing.
+MAX_RECIPIENTS = 2000
 
 
 def _utf16(data: bytes) -> bool:
@@ -32,8 +35,9 @@ def _utf16(data: bytes) -> bool:
     return len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4
 
 
-def read_recipients(path: Path) -> tuple[Recipient, ...]:
-    """The recipients CSV (UTF-8); every problem names the row, as a spreadsheet numbers it."""
+def read_recipients(path: Path, limit: int = MAX_RECIPIENTS) -> tuple[Recipient, ...]:
+    """The recipients CSV (UTF-8); every problem names the row, as a spreadsheet numbers it.
+    ``limit``: the most recipients a mailing may have."""
     # the csv module reads the line endings itself, so not read_text (which rewrites them)
     data = path.read_bytes()
     if _utf16(data):
@@ -115,9 +119,11 @@ def read_recipients(path: Path) -> tuple[Recipient, ...]:
         form_keys[form_key] = (line, recipient.agency)
         agencies[key] = line
         recipients.append(recipient)
-        if len(recipients) > MAX_RECIPIENTS:
-            problems.error(path, line, f"more than {MAX_RECIPIENTS:,} recipients: the limit "
-                           "of letters in one mailing", "split the file into several mailings")
+        if len(recipients) > limit:
+            problems.error(path, line, f"more than {limit:,} recipients: the limit of "
+                           "letters in one mailing", "split the file into several mailings, "
+                           "or raise the limit with 'build.py mailing ID --max-recipients N' "
+                           "(a thousand letters take about a minute)")
             break
     if not recipients and not problems.errors:
         problems.error(path, None, "no recipients", "add one row per partner agency")
