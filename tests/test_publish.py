@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import needs
 
 from press.commands import main
 from press.products.shop import published
@@ -18,7 +19,7 @@ from press.products.shop.publish import plan
 from press.project import Project
 from tests.conftest import copy_project
 
-pytestmark = pytest.mark.skipif(shutil.which("rclone") is None, reason="rclone not installed")
+pytestmark = needs(shutil.which("rclone") is not None, "rclone not installed")
 
 
 def free_port() -> int:

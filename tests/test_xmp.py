@@ -9,6 +9,7 @@ import subprocess
 
 import pikepdf
 import pytest
+from conftest import needs
 
 from press.commands import main
 from press.render import xmp
@@ -46,7 +47,7 @@ def test_each_edition_carries_its_own_isbn_doi_and_publisher(built, edition, isb
     assert meta["title"] == "NI 112: Reducing under-18 conceptions"  # WeasyPrint's own kept
 
 
-@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
+@needs(shutil.which("exiftool") is not None, "exiftool is not installed")
 def test_exiftool_reads_the_web_pdf_identity(built):
     out = subprocess.run(["exiftool", "-json", "-XMP:all", str(built / "output" / "web"
                                                                 / f"{SLUG}.pdf")],
