@@ -95,16 +95,23 @@ def _doi_data(parent: Element, work: Work) -> None:
     _text(data, "resource", work.url)
 
 
-def _report(body: Element, entry: Entry, work: Work) -> None:
-    report = SubElement(body, "report-paper")
-    meta = SubElement(report, "report-paper_series_metadata", {"language": "en"})
-    series = SubElement(meta, "series_metadata")
-    titles = SubElement(series, "titles")
+def _series_work(body: Element, tag: str, attributes: dict[str, str], entry: Entry,
+                 work: Work) -> Element:
+    """A work in its series (a report paper or a book): the metadata both deposit kinds share,
+    in the order Crossref's schema wants it; returns the metadata element."""
+    meta = SubElement(SubElement(body, tag, attributes), f"{tag}_series_metadata",
+                      {"language": "en"})
+    titles = SubElement(SubElement(meta, "series_metadata"), "titles")
     _text(titles, "title", work.series)
     _contributors(meta, work.authors)
     _titles(meta, work)
     _date(meta, work)
     _isbns_publisher(meta, entry, work)
+    return meta
+
+
+def _report(body: Element, entry: Entry, work: Work) -> None:
+    meta = _series_work(body, "report-paper", {}, entry, work)
     if work.number is not None:
         item = SubElement(meta, "publisher_item")
         _text(item, "item_number", str(work.number), item_number_type="report-number")
@@ -113,15 +120,7 @@ def _report(body: Element, entry: Entry, work: Work) -> None:
 
 
 def _book(body: Element, entry: Entry, work: Work) -> None:
-    book = SubElement(body, "book", {"book_type": "edited_book"})
-    meta = SubElement(book, "book_series_metadata", {"language": "en"})
-    series = SubElement(meta, "series_metadata")
-    titles = SubElement(series, "titles")
-    _text(titles, "title", work.series)
-    _contributors(meta, work.authors)
-    _titles(meta, work)
-    _date(meta, work)
-    _isbns_publisher(meta, entry, work)
+    meta = _series_work(body, "book", {"book_type": "edited_book"}, entry, work)
     _doi_data(meta, work)
 
 
