@@ -204,7 +204,7 @@ class Body:
     references_html: str  # the formatted reference list (<ol>), empty if none
     # press.errors.Problem each: errors is a sibling layer model may not import (import-linter)
     warnings: tuple[Any, ...] = ()
-    images: tuple[Path, ...] = ()  # local images the body places
+    images: tuple[str, ...] = ()  # the src of each local image the body places
 
 
 @dataclass(frozen=True)

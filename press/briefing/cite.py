@@ -20,8 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from html import escape
+from typing import cast
 
 from press.briefing import citeproc, cslcite
 from press.model import Name, Reference
@@ -84,7 +86,7 @@ def locator(text: str) -> str:
     return re.sub(r"(?<=\d)\s*(?:-{1,2}|–)\s*(?=\d)", "–", text.strip())
 
 
-def is_definition(text: str, match) -> bool:
+def is_definition(text: str, match: re.Match[str]) -> bool:
     """``[@a]: url`` at a line's start is a link definition, not a citation."""
     if text[match.end():match.end() + 1] != ":":
         return False
@@ -104,9 +106,9 @@ class Found:
     start: int  # where its citation starts in the text
 
 
-def citations(text: str):
+def citations(text: str) -> Iterator[Found]:
     """Every citation in a paragraph of Markdown (its lines joined), in order."""
-    groups = []
+    groups: list[tuple[int, int]] = []
     for match in GROUP_RE.finditer(text):
         items = None if is_definition(text, match) else parse_group(match.group(1))
         if items is not None:
@@ -149,9 +151,16 @@ def _who(ref: Reference) -> tuple[tuple[Name, ...], str]:
     return ref.editors, " (ed)" if len(ref.editors) == 1 else " (eds)"
 
 
+def forms(ref: Reference) -> cslcite.Forms | None:
+    """What the series' CSL style printed for ``ref`` (None: the built-in house style)."""
+    # Reference.formatted is typed object: press.model sits below press.briefing in the layers
+    # and cannot name Forms; cslcite.format_all is the only writer, and it sets a Forms.
+    return cast("cslcite.Forms | None", ref.formatted)
+
+
 def in_text_name(ref: Reference) -> str:
-    if ref.formatted is not None:  # the series' CSL style
-        return ref.formatted.name
+    if (formatted := forms(ref)) is not None:  # the series' CSL style
+        return formatted.name
     names = [surname(n) for n in _who(ref)[0]] or ["Anon."]
     if len(names) == 1:
         return names[0]
@@ -160,7 +169,7 @@ def in_text_name(ref: Reference) -> str:
     return f"{names[0]} et al"
 
 
-def _names(names) -> str:
+def _names(names: Sequence[Name]) -> str:
     shown = [list_name(n) for n in names]
     if len(shown) <= 2:
         return " and ".join(shown) or "Anon."
@@ -169,8 +178,8 @@ def _names(names) -> str:
 
 def year(ref: Reference) -> str:
     """``2009``, ``2009a``, ``n.d.``."""
-    if ref.formatted is not None:
-        return ref.formatted.year
+    if (formatted := forms(ref)) is not None:
+        return formatted.year
     return f"{ref.year if ref.year is not None else 'n.d.'}{ref.suffix}"
 
 
@@ -179,10 +188,10 @@ def year(ref: Reference) -> str:
 def in_text(ref: Reference, item: Item | str = "") -> str:
     """``Ward and Skuse, 2001`` (without brackets), with the item's prefix and locator."""
     item = item if isinstance(item, Item) else Item(ref.id, item)
-    if ref.formatted is not None:  # the series' CSL style: its forms, its locator labels
-        text = year(ref) if item.suppress_author else ref.formatted.item
+    if (formatted := forms(ref)) is not None:  # the series' CSL style: its forms, its labels
+        text = year(ref) if item.suppress_author else formatted.item
         text = f"{item.prefix} {text}" if item.prefix else text
-        return text + ref.formatted.style.locator(item.locator) if item.locator else text
+        return text + formatted.style.locator(item.locator) if item.locator else text
     text = year(ref) if item.suppress_author else f"{in_text_name(ref)}, {year(ref)}"
     if item.prefix:
         text = f"{item.prefix} {text}"
@@ -198,10 +207,11 @@ def labelled(where: str) -> str:
     return where
 
 
-def parts(items: list[Item], refs) -> list[tuple[str, str, str]]:
+def parts(items: list[Item], refs: Mapping[str, Reference]) -> list[tuple[str, str, str]]:
     """``(key, text, separator before it)`` for each item of one citation. Works by the same
     authors run on: ``World Health Organization, 2009a, 2009b``."""
-    out, previous = [], None
+    out: list[tuple[str, str, str]] = []
+    previous: str | None = None
     for item in items:
         ref = refs[item.key]
         name = in_text_name(ref)
@@ -216,34 +226,35 @@ def parts(items: list[Item], refs) -> list[tuple[str, str, str]]:
 def narrative(ref: Reference, where: str = "") -> tuple[str, str]:
     """``@key``: ``("Ward and Skuse", "(2001)")`` or with a locator ``"(2001, p. 3)"``."""
     where = locator(where.removeprefix(",").strip()) if where else ""
-    if ref.formatted is not None:
-        return in_text_name(ref), cslcite.narrative_when(ref.formatted, where)
+    if (formatted := forms(ref)) is not None:
+        return in_text_name(ref), cslcite.narrative_when(formatted, where)
     return in_text_name(ref), f"({year(ref)}{', ' + labelled(where) if where else ''})"
 
 
 # -- the reference list ------------------------------------------------------------------------
 
-def sort_key(ref: Reference):
-    if ref.formatted is not None:  # the style's own order
-        return (ref.formatted.rank,)
+def sort_key(ref: Reference) -> tuple[int] | tuple[str, int, str, str]:
+    if (formatted := forms(ref)) is not None:  # the style's own order
+        return (formatted.rank,)
     names = _who(ref)[0]
     first = surname(names[0]).lower() if names else ""
     return (first, ref.year if ref.year is not None else 9999, ref.suffix, ref.title.lower())
 
 
-def disambiguate(refs) -> list[Reference]:
+def disambiguate(refs: Sequence[Reference]) -> list[Reference]:
     """2009a, 2009b: entries with the same in-text name and year get letters in title order.
     With a series' CSL style, the style does it, and formats every work once (one pandoc run)."""
     styles = {r.style for r in refs}
-    if refs and None not in styles and len(styles) == 1:
+    style = styles.pop() if len(styles) == 1 else None  # one style for all, or none
+    if refs and style is not None:
         try:
-            return cslcite.format_all(list(refs), styles.pop())
+            return cslcite.format_all(list(refs), style)
         except citeproc.CiteprocMissing:  # no pandoc here: the built-in house style
             log.warning("pandoc is not installed: references in the built-in house style")
-    groups: dict[tuple, list[Reference]] = {}
+    groups: dict[tuple[str, int | None], list[Reference]] = {}
     for ref in refs:
         groups.setdefault((in_text_name(ref).lower(), ref.year), []).append(ref)
-    letters = {}
+    letters: dict[str, str] = {}
     for group in groups.values():
         if len(group) > 1:
             for i, ref in enumerate(sorted(group, key=lambda r: (r.title.lower(), r.id))):
@@ -273,8 +284,8 @@ def accessed(iso: str) -> str:
 
 def entry_html(ref: Reference) -> str:
     """One reference list entry as HTML (italics for book and journal titles)."""
-    if ref.formatted is not None:
-        return ref.formatted.entry
+    if (formatted := forms(ref)) is not None:
+        return formatted.entry
     names, eds = _who(ref)
     who = f"{escape(_names(names))}{eds} ({year(ref)})"
     where = ""
@@ -322,7 +333,7 @@ def entry_html(ref: Reference) -> str:
     return text
 
 
-def reference_list_html(refs, anchor) -> str:
+def reference_list_html(refs: Sequence[Reference], anchor: Callable[[str], str]) -> str:
     """The sorted reference list; ``anchor(ref_id)`` gives each entry's element id."""
     if not refs:
         return ""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
+from markdown.core import Markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.preprocessors import Preprocessor
@@ -31,7 +31,7 @@ class State:
     def __init__(self, briefing: Briefing, prefix: str, refs: dict[str, Reference]) -> None:
         self.briefing, self.prefix, self.refs = briefing, prefix, refs
         self.headings: list[Heading] = []
-        self.images: list[Path] = []
+        self.images: list[str] = []  # each local image's src, as written
         self.labels: dict[str, str] = {}  # cross-reference label → "Figure 2", a title, ...
         self.error: ContentError | None = None
         self.ids: set[str] = set()  # every id in the body, prefixed
@@ -45,11 +45,11 @@ class State:
 
 
 class PressExtension(Extension):
-    def __init__(self, state: State):
+    def __init__(self, state: State) -> None:
         super().__init__()
         self.state = state
 
-    def extendMarkdown(self, md_):  # noqa: N802 (python-markdown's API name)
+    def extendMarkdown(self, md_: Markdown) -> None:  # noqa: N802 (python-markdown's API name)
         md_.preprocessors.register(_CaptionLines(md_), "press-captions", 25)
         md_.ESCAPED_CHARS.append("@")  # \@ is a plain @, never a citation
         md_.inlinePatterns.register(inline.Escaped(inline.ESCAPE_RE, md_), "press-escape", 185)
@@ -73,8 +73,8 @@ class PressExtension(Extension):
 class _CaptionLines(Preprocessor):
     """A ``Table:`` line right under a table becomes its own paragraph."""
 
-    def run(self, lines):
-        out = []
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
         for line in lines:
             if line.startswith("Table:") and out and out[-1].lstrip().startswith("|"):
                 out.append("")
@@ -85,11 +85,11 @@ class _CaptionLines(Preprocessor):
 class _Structure(Treeprocessor):
     """Figures, captions, pull quotes, boxes, footnotes at the foot of the page, headings."""
 
-    def __init__(self, md_, state: State):
+    def __init__(self, md_: Markdown, state: State) -> None:
         super().__init__(md_)
         self.state = state
 
-    def run(self, root):
+    def run(self, root: ET.Element) -> ET.Element:
         self._footnotes(root)
         self._boxes(root)
         self._figures(root)
@@ -98,7 +98,7 @@ class _Structure(Treeprocessor):
         self._crossrefs(root)
         _unnest_links(root)
         self._ids(root)
-        self.state.ids = {el.get("id") for el in root.iter() if el.get("id")}
+        self.state.ids = {ident for el in root.iter() if (ident := el.get("id"))}
         self.state.ids |= {f"{self.state.prefix}ref-{ref_id}" for ref_id in self.state.refs}
         for el in root.iter():
             if el.tag in ("h2", "h3"):
@@ -109,7 +109,7 @@ class _Structure(Treeprocessor):
     # footnotes become inline spans that WeasyPrint floats to the foot of the page. A note's
     # blocks (paragraphs, lists, code) become spans shown as blocks: a <p>, <ul> or <pre>
     # inside the calling paragraph would be closed and moved out of it by the HTML parser.
-    def _footnotes(self, root):
+    def _footnotes(self, root: ET.Element) -> None:
         container = next((el for el in root.iter("div") if el.get("class") == "footnote"), None)
         if container is None:
             return
@@ -144,7 +144,7 @@ class _Structure(Treeprocessor):
                     sup.remove(link)
                     sup.extend(list(note))
 
-    def _boxes(self, root):
+    def _boxes(self, root: ET.Element) -> None:
         for div in list(root.iter("div")):
             classes = div.get("class", "").split()
             if "admonition" not in classes:
@@ -158,7 +158,7 @@ class _Structure(Treeprocessor):
                 if not (title.text or "").strip() and not len(title):
                     title.text = BOX_TYPES.get(kind, "Note")
 
-    def _figures(self, root):
+    def _figures(self, root: ET.Element) -> None:
         number = 0
         for parent in list(root.iter()):
             for index, p in enumerate(list(parent)):
@@ -204,7 +204,7 @@ class _Structure(Treeprocessor):
                 figure.tail = p.tail
                 parent[index] = figure
 
-    def _tables(self, root):
+    def _tables(self, root: ET.Element) -> None:
         number = 0
         for parent in list(root.iter()):
             for table in [el for el in parent if el.tag == "table"]:
@@ -219,7 +219,8 @@ class _Structure(Treeprocessor):
                 # the caption under the table, or above it (pandoc allows both, and ": ...")
                 nxt = next((p for p in (after, before) if _is_table_caption(p)), None)
                 if nxt is not None:
-                    text, ident = _pop_label(nxt.text, list(nxt), "tbl-")
+                    # (a caption's text is never None: _is_table_caption read it)
+                    text, ident = _pop_label(nxt.text or "", list(nxt), "tbl-")
                     if ident:  # Table: caption {#tbl-x}
                         table.set("id", ident)
                         self.state.labels[ident] = f"Table {number}"
@@ -235,7 +236,7 @@ class _Structure(Treeprocessor):
                 for th in table.iter("th"):
                     th.set("scope", "col")
 
-    def _pullquotes(self, root):
+    def _pullquotes(self, root: ET.Element) -> None:
         for parent in list(root.iter()):
             for index, quote in enumerate(list(parent)):
                 if quote.tag != "blockquote" or not len(quote) or quote[-1].tag != "p":
@@ -257,13 +258,13 @@ class _Structure(Treeprocessor):
                 figure.tail, quote.tail = quote.tail, None
                 parent[index] = figure
 
-    def _crossrefs(self, root):
+    def _crossrefs(self, root: ET.Element) -> None:
         """``@fig-x``, ``@tbl-x``, ``@sec-x`` → "Figure 2", "Table 1", the section's title,
         now that the figures and tables have their final numbers."""
         for el in root.iter():
-            if el.tag in ("h2", "h3", "h4") and el.get("id", "").startswith("sec-"):
+            if el.tag in ("h2", "h3", "h4") and (ident := el.get("id", "")).startswith("sec-"):
                 # (placeholders kept: the link's text is written out as the heading's)
-                self.state.labels[el.get("id")] = "".join(el.itertext()).strip()
+                self.state.labels[ident] = "".join(el.itertext()).strip()
         for link in root.iter("a"):
             key = link.attrib.pop("data-xref", None)
             if key is None:
@@ -280,12 +281,12 @@ class _Structure(Treeprocessor):
                 text = text.split(" ", 1)[-1]  # "Figure 2" -> "2"
             link.text = AtomicString(text)
 
-    def _text(self, element) -> str:
+    def _text(self, element: ET.Element) -> str:
         """An element's text as a reader sees it: Python-Markdown's placeholders (an escaped
         character, raw HTML kept aside) resolved, for the contents and the bookmarks."""
         text = "".join(element.itertext())
         if "\x02" in text:
-            def stashed(match):
+            def stashed(match: re.Match[str]) -> str:
                 raw = str(self.md.htmlStash.rawHtmlBlocks[int(match.group(1))])
                 return html.unescape(re.sub(r"<[^<>]*+>", "", raw))
             text = re.sub("\x02wzxhzdk:(\\d+)\x03", stashed, text)
@@ -293,7 +294,7 @@ class _Structure(Treeprocessor):
             text = re.sub("[\x02\x03]", "", text)
         return text.strip()
 
-    def _ids(self, root):
+    def _ids(self, root: ET.Element) -> None:
         """Prefix every id and internal link with the slug, so bundles keep links apart."""
         prefix = self.state.prefix
         for el in root.iter():
@@ -304,7 +305,7 @@ class _Structure(Treeprocessor):
                 el.set("href", "#" + prefix + href[1:])
 
 
-def _unnest_links(root) -> None:
+def _unnest_links(root: ET.Element) -> None:
     """A citation inside a link's text keeps its words but not its own link (a link in a
     link is invalid HTML)."""
     for outer in root.iter("a"):
@@ -314,7 +315,7 @@ def _unnest_links(root) -> None:
                 inner.attrib = {k: v for k, v in inner.attrib.items() if k == "class"}
 
 
-def _definition_as_caption(dl) -> None:
+def _definition_as_caption(dl: ET.Element | None) -> None:
     """pandoc's ``: caption`` beside a table, which the definition list extension read as a
     definition with no term, back to a paragraph ``: caption``."""
     if dl is None or dl.tag != "dl" or len(dl) != 1 or dl[0].tag != "dd":
@@ -325,11 +326,11 @@ def _definition_as_caption(dl) -> None:
     dl.extend(list(dd))
 
 
-def _is_table_caption(p) -> bool:
+def _is_table_caption(p: ET.Element | None) -> bool:
     return p is not None and p.tag == "p" and (p.text or "").startswith(("Table:", ": "))
 
 
-def _pop_label(text: str, children, kind: str) -> tuple[str, str]:
+def _pop_label(text: str, children: list[ET.Element], kind: str) -> tuple[str, str]:
     """A trailing ``{#fig-x}`` taken off a caption (its text, or its last child's tail);
     other attributes in its braces (Quarto's ``tbl-colwidths=...``) are dropped."""
     holder = children[-1] if children else None
@@ -343,7 +344,7 @@ def _pop_label(text: str, children, kind: str) -> tuple[str, str]:
     return value[: match.start()], match.group(1)
 
 
-def _one_line(element) -> None:
+def _one_line(element: ET.Element) -> None:
     """Line breaks in a footnote become spaces: WeasyPrint 70 asserts on ' \n' in a footnote."""
     kept = {el for pre in element.iter() if pre.tag == "pre" or "fn-pre" in pre.get("class", "")
             for el in pre.iter()}
@@ -355,7 +356,7 @@ def _one_line(element) -> None:
                 setattr(el, attr, AtomicString(fixed) if isinstance(value, AtomicString) else fixed)
 
 
-def _inline_blocks(element) -> None:
+def _inline_blocks(element: ET.Element) -> None:
     """Block elements in a footnote become spans of a class that the stylesheet shows as a
     block (``fn-p``, ``fn-ul``, ``fn-li``, ``fn-pre``...)."""
     for el in element.iter():
@@ -369,7 +370,7 @@ def _inline_blocks(element) -> None:
             el.tag = "span"
 
 
-def _remove(root, target):
+def _remove(root: ET.Element, target: ET.Element) -> None:
     for parent in root.iter():
         if target in list(parent):
             parent.remove(target)
