@@ -49,6 +49,20 @@ def built_project(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def shop_root(built_project, tmp_path_factory) -> Path:
+    """The built project with its bundle and its upload folder (read-only: copy it first)."""
+    from press.commands import main
+    from press.products import shop
+    from press.project import Project
+
+    root = tmp_path_factory.mktemp("shop") / "project"
+    shutil.copytree(built_project, root)
+    assert main(["--project", str(root), "bundle", "-q"]) == 0
+    shop.build(Project.at(root))
+    return root
+
+
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A fresh, unbuilt copy of the sample project that a test may change."""

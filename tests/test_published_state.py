@@ -23,15 +23,6 @@ FINALS = ("ni-062-placement-stability", "ni-112-under-18-conceptions")
 BUNDLE = "performance-pointers-2008-09"
 
 
-@pytest.fixture(scope="module")
-def shop_root(built_project, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("published") / "project"
-    shutil.copytree(built_project, root)
-    assert main(["--project", str(root), "bundle", "-q"]) == 0
-    shop.build(Project.at(root))
-    return root
-
-
 @pytest.fixture
 def shop_copy(shop_root, tmp_path):
     return lambda: shutil.copytree(shop_root, tmp_path / "copy")
